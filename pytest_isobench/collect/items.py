@@ -1,0 +1,156 @@
+"""Dataset tasks become pytest items: suite files, ad-hoc datasets, and the task item.
+
+Collection reads records and builds items; it never runs git, docker or an LLM. A suite
+that cannot be parsed, or a record that cannot become a task, becomes one item that errors
+with the reason in setup, so every other suite and task still collects and runs. A dataset
+that cannot be reached (hub offline, no cache) skips its collector with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..dataset import DatasetError, DatasetUnavailable, Task, load_source
+from ..suite import Suite, SuiteError, default_suite, load_suite
+from .ids import task_ids
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
+    from _pytest._py.path import LocalPath
+
+TASK_KEY = pytest.StashKey["Task"]()
+SUITE_KEY = pytest.StashKey["Suite"]()
+
+_MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class CollectProblem(Exception):
+    """A suite or record that could not become a runnable task."""
+
+
+def marker_name(text: str) -> str:
+    """A suite name as a marker name usable with ``-m``."""
+    cleaned = _MARK_SAFE.sub("_", text)
+    return cleaned if cleaned[:1].isalpha() else f"s_{cleaned}"
+
+
+def _register_marker(config: pytest.Config, name: str, help_text: str) -> None:
+    known: set[str] = config.stash.setdefault(_MARKERS_KEY, set())
+    if name not in known:
+        config.addinivalue_line("markers", f"{name}: {help_text}")
+        known.add(name)
+
+
+_MARKERS_KEY = pytest.StashKey[set[str]]()
+
+
+class TaskItem(pytest.Function):
+    """One task: times baseline, human and (with an agent) the agent's variant."""
+
+    @property
+    def task(self) -> Task:
+        return self.stash[TASK_KEY]
+
+    @property
+    def suite(self) -> Suite:
+        return self.stash[SUITE_KEY]
+
+    def reportinfo(self) -> tuple[Path | LocalPath | str, int | None, str]:
+        origin = self.task.origin
+        if origin is not None and origin.line:
+            return Path(origin.source), origin.line - 1, f"{self.name}: {self.task.subject[:60]}"
+        return self.path, 0, f"{self.name}: {self.task.subject[:60]}"
+
+
+class ProblemItem(pytest.Item):
+    """Stands for a suite or record that failed to load: errors in setup with the reason."""
+
+    def __init__(self, *, problem: str, skip: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+        self.skip = skip
+
+    def setup(self) -> None:
+        if self.skip:
+            pytest.skip(self.problem)
+        raise CollectProblem(self.problem)
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises
+        raise CollectProblem(self.problem)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, CollectProblem):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path | LocalPath | str, int | None, str]:
+        return self.path, 0, self.name
+
+
+def _task_items(
+    parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]
+) -> Iterator[pytest.Item]:
+    try:
+        loaded = load_source(suite.dataset, base_dir=suite.base_dir)
+    except DatasetUnavailable as exc:
+        yield ProblemItem.from_parent(parent, name=f"{suite.name}-unavailable", problem=str(exc), skip=True)
+        return
+    except DatasetError as exc:
+        yield ProblemItem.from_parent(parent, name=f"{suite.name}-dataset", problem=str(exc))
+        return
+    config = parent.config
+    suite_mark = marker_name(suite.name)
+    _register_marker(config, "isobench", "an ISO-Bench task item")
+    _register_marker(config, suite_mark, f"tasks of the {suite.name} suite")
+    _register_marker(config, "gpu", "tasks that need a GPU")
+    marks = [pytest.mark.isobench, getattr(pytest.mark, suite_mark)]
+    gpu_mark = pytest.mark.gpu
+    ids = task_ids(suite.name, [t.head_commit for t in loaded.tasks])
+    for task_id, task in zip(ids, loaded.tasks, strict=True):
+        item = TaskItem.from_parent(parent, name=task_id, callobj=callobj)
+        item.stash[TASK_KEY] = task
+        item.stash[SUITE_KEY] = suite
+        for mark in marks:
+            item.add_marker(mark)
+        if (task.gpus if task.gpus is not None else suite.gpus_required) > 0:
+            item.add_marker(gpu_mark)
+        yield item
+    for index, problem in enumerate(loaded.errors, start=1):
+        yield ProblemItem.from_parent(parent, name=f"{suite.name}-invalid-{index}", problem=problem)
+
+
+class SuiteFile(pytest.File):
+    """A ``tasks/*.yaml`` suite: one item per task of its dataset."""
+
+    callobj: Callable[..., None]
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            suite = load_suite(self.path)
+        except SuiteError as exc:
+            yield ProblemItem.from_parent(self, name=f"{self.path.stem}-suite", problem=str(exc))
+            return
+        yield from _task_items(self, suite, self.callobj)
+
+
+class DatasetCollector(pytest.Collector):
+    """A dataset given with ``--isobench-dataset`` (a path or ``hf:``), with default settings."""
+
+    def __init__(self, *, source: str, callobj: Callable[..., None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.callobj = callobj
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            suite = default_suite("dataset", self.source)
+        except Exception as exc:  # a pydantic error on the source string itself
+            raise CollectProblem(f"{self.source}: {exc}") from None
+        yield from _task_items(self, suite, self.callobj)

@@ -1,0 +1,22 @@
+"""The dataset layer: the task model and the loaders of every known record shape."""
+
+from __future__ import annotations
+
+from .loaders import DatasetError, DatasetUnavailable, LoadResult, load_source
+from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task
+from .shapes import KNOWN_SHAPES, RecordError, task_from_record
+
+__all__ = [
+    "KNOWN_SHAPES",
+    "DatasetError",
+    "DatasetUnavailable",
+    "HumanFigures",
+    "LoadResult",
+    "MetricSpec",
+    "PerfTest",
+    "RecordError",
+    "RecordRef",
+    "Task",
+    "load_source",
+    "task_from_record",
+]

@@ -1,0 +1,286 @@
+"""The fixtures a task item (or a user's own perf test) uses: the task and its sandboxes.
+
+``isobench_task`` is the task of the running item; ``baseline``, ``human`` and ``agent`` are
+ready sandboxes of the three variants (checked out, set up, the agent's patch applied).
+Every sandbox is closed in ``finally`` and also tracked, so an interrupted run still
+removes them at session end. Infrastructure failures raise here, in setup: pytest reports
+them as errors, never as the agent's failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .collect.items import SUITE_KEY, TASK_KEY
+from .sandbox.base import Limits, PatchError, PatchResult, Sandbox, SandboxError, SandboxSpec, Variant
+
+if TYPE_CHECKING:
+    from .agents.base import Agent, AgentRun
+    from .dataset.models import Task
+    from .session import Settings
+    from .suite import Suite
+
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+LIVE_KEY = pytest.StashKey["list[Sandbox]"]()
+CLIENT_KEY = pytest.StashKey[Any]()
+
+
+@dataclass
+class Checkout:
+    """A task's repository in the cache, with its commits resolved to full shas."""
+
+    repo_dir: Any
+    base: str
+    head: str
+
+
+@dataclass
+class AgentOutcome:
+    """What the agent produced, and whether its patch went in (its failure is not an error)."""
+
+    name: str
+    run: AgentRun | None = None
+    patch: str = ""
+    applied: PatchResult | None = None
+    failure: str | None = None  # "patch", "no change", "agent timeout", ...
+    detail: str = ""
+
+
+@dataclass
+class Variants:
+    """The ready sandboxes of one task, keyed by variant, baseline first."""
+
+    task: Task
+    suite: Suite
+    checkout: Checkout
+    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    agent: AgentOutcome | None = None
+    backend: str = "local"
+    setup_s: float = 0.0
+
+
+def _settings(config: pytest.Config) -> Settings:
+    return config.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def isobench_settings(pytestconfig: pytest.Config) -> Settings:
+    """The run's parsed ISO-Bench settings (agent, backend, timing, directories)."""
+    return _settings(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def isobench_backend(pytestconfig: pytest.Config) -> Iterator[tuple[str, Any]]:
+    """The sandbox backend in use and its engine client (None for ``local``)."""
+    settings = _settings(pytestconfig)
+    name = settings.backend
+    client = None
+    if name in ("auto", "docker"):
+        from .sandbox.docker_sandbox import engine_client
+
+        try:
+            client = engine_client()
+            name = "docker"
+        except SandboxError as exc:
+            if name == "docker":
+                raise
+            name = "local"
+            reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"isobench: no Docker engine answers ({str(exc)[:80]}); using the local backend (not isolated)")
+    pytestconfig.stash[CLIENT_KEY] = client
+    try:
+        yield name, client
+    finally:
+        if client is not None:
+            client.close()
+        pytestconfig.stash[CLIENT_KEY] = None
+
+
+@pytest.fixture
+def isobench_task(request: pytest.FixtureRequest) -> Task:
+    """The task (a real performance commit) of the running item."""
+    try:
+        return request.node.stash[TASK_KEY]
+    except KeyError:
+        raise pytest.UsageError(f"{request.node.nodeid}: isobench_task is only available in ISO-Bench task items") from None
+
+
+@pytest.fixture
+def isobench_checkout(request: pytest.FixtureRequest, isobench_task: Task, isobench_settings: Settings) -> Checkout:
+    """The task's repository, cloned once into the cache, with base and head resolved."""
+    from .sandbox.repo import RepoCache
+
+    suite: Suite = request.node.stash[SUITE_KEY]
+    repo = isobench_task.repo or suite.repo
+    if not repo:
+        raise SandboxError(f"{isobench_task.instance_id}: no repository (set 'repo' in the suite or the record)")
+    cache = RepoCache(isobench_settings.cache_dir)
+    base_rev = isobench_task.base_commit or f"{isobench_task.head_commit}^"
+    repo_dir = cache.ensure(repo, [isobench_task.head_commit, base_rev])
+    return Checkout(repo_dir, cache.resolve(repo_dir, base_rev), cache.resolve(repo_dir, isobench_task.head_commit))
+
+
+def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> SandboxSpec:
+    settings = _settings(request.config)
+    task: Task = request.node.stash[TASK_KEY]
+    suite: Suite = request.node.stash[SUITE_KEY]
+    return SandboxSpec(
+        task_id=request.node.name,
+        variant=variant,
+        repo_dir=checkout.repo_dir,
+        commit=commit,
+        image=settings.image or suite.image,
+        setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
+        limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory,
+                      gpus=settings.gpus or suite.resources.gpus),
+        run_id=settings.run_id,
+        setup_timeout_s=suite.timeouts.setup_s,
+    )
+
+
+def _open(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> Iterator[Sandbox]:
+    backend, client = request.getfixturevalue("isobench_backend")
+    spec = _spec(request, variant, commit, checkout)
+    sandbox: Sandbox | None = request.config.hook.pytest_isobench_make_sandbox(backend=backend, spec=spec, config=request.config)
+    if sandbox is None:
+        raise SandboxError(f"no sandbox backend named {backend!r}")
+    live = request.config.stash.setdefault(LIVE_KEY, [])
+    live.append(sandbox)
+    try:
+        sandbox.start()
+        yield sandbox
+    finally:
+        try:
+            sandbox.close()
+        finally:
+            if sandbox in live:
+                live.remove(sandbox)
+
+
+@pytest.fixture
+def baseline(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterator[Sandbox]:
+    """A ready sandbox of the baseline (the human commit's parent)."""
+    yield from _open(request, "baseline", isobench_checkout.base, isobench_checkout)
+
+
+@pytest.fixture
+def human(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterator[Sandbox]:
+    """A ready sandbox of the human commit."""
+    yield from _open(request, "human", isobench_checkout.head, isobench_checkout)
+
+
+@pytest.fixture
+def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterator[Sandbox]:
+    """A ready sandbox of the baseline with the agent's patch applied.
+
+    A patch that does not apply is the agent's failure: it is recorded on the item
+    (``isobench_agent_outcome``) and the call phase fails with the rejected hunks.
+    """
+    outcome: AgentOutcome = request.getfixturevalue("isobench_agent_outcome")
+    for sandbox in _open(request, "agent", isobench_checkout.base, isobench_checkout):
+        if outcome.failure is None and outcome.run is None:
+            _produce_patch(request, outcome, sandbox, isobench_checkout)
+        if outcome.failure is None and outcome.patch.strip():
+            try:
+                outcome.applied = sandbox.apply_patch(outcome.patch)
+            except PatchError as exc:
+                outcome.failure = "patch"
+                outcome.detail = f"{exc}\n{exc.rejected}".strip()
+        yield sandbox
+
+
+def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
+    """Every agent registered through ``pytest_isobench_agents``, first name wins."""
+    merged: dict[str, type[Agent]] = {}
+    for mapping in config.hook.pytest_isobench_agents():
+        for name, cls in (mapping or {}).items():
+            merged.setdefault(name, cls)
+    return merged
+
+
+def _produce_patch(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox, checkout: Checkout) -> None:
+    from .agents.base import AgentContext, AgentUnavailable
+    from .agents.prompt import task_prompt
+    from .agents.runner import failure_of, run_agent
+
+    settings = _settings(request.config)
+    task: Task = request.node.stash[TASK_KEY]
+    suite: Suite = request.node.stash[SUITE_KEY]
+    agent_obj = known_agents(request.config)[outcome.name]()
+    options: dict[str, Any] = {"predictions": settings.predictions, "item_id": request.node.name}
+    ctx = AgentContext(
+        task=task, repo_dir=checkout.repo_dir, base_sha=checkout.base, head_sha=checkout.head,
+        model=settings.model, timeout_s=settings.agent_timeout_s or suite.timeouts.agent_s,
+        prompt=task_prompt(task, sandbox.workdir), sandbox=sandbox, options=options,
+    )
+    try:
+        agent_obj.check(options)
+        outcome.run = run_agent(agent_obj, ctx, settings.cache_dir, settings.rerun_agent)
+    except AgentUnavailable as exc:
+        pytest.skip(f"agent {outcome.name!r} cannot run here: {exc}")
+    outcome.patch = outcome.run.patch
+    outcome.failure, outcome.detail = failure_of(outcome.name, outcome.run)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_isobench_agents() -> dict[str, type[Agent]]:
+    """The built-in agents."""
+    from .agents.builtin import BUILTIN
+
+    return dict(BUILTIN)
+
+
+@pytest.fixture
+def isobench_agent_outcome(isobench_settings: Settings) -> AgentOutcome:
+    """The agent's run and patch for this task (filled while the ``agent`` fixture sets up)."""
+    return AgentOutcome(name=isobench_settings.agent or "")
+
+
+@pytest.fixture
+def isobench_variants(request: pytest.FixtureRequest, isobench_task: Task, isobench_settings: Settings) -> Variants:
+    """Every variant this run times, ready: baseline, human, and agent when one is chosen."""
+    suite: Suite = request.node.stash[SUITE_KEY]
+    needed = isobench_task.gpus if isobench_task.gpus is not None else suite.gpus_required
+    if needed > 0:
+        from .sandbox.gpus import visible_gpus
+
+        have = visible_gpus()
+        if have < needed:
+            pytest.skip(f"needs {needed} GPU(s), {have} visible here")
+    if not isobench_task.perf_tests:
+        pytest.skip("no perf test in the record, and perf-test generation is off (--isobench-generate)")
+    begin = time.perf_counter()
+    checkout: Checkout = request.getfixturevalue("isobench_checkout")
+    backend, _client = request.getfixturevalue("isobench_backend")
+    variants = Variants(task=isobench_task, suite=suite, checkout=checkout, backend=backend)
+    variants.sandboxes["baseline"] = request.getfixturevalue("baseline")
+    variants.sandboxes["human"] = request.getfixturevalue("human")
+    if isobench_settings.agent:
+        variants.sandboxes["agent"] = request.getfixturevalue("agent")
+        variants.agent = request.getfixturevalue("isobench_agent_outcome")
+    variants.setup_s = time.perf_counter() - begin
+    return variants
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_isobench_make_sandbox(backend: str, spec: SandboxSpec, config: pytest.Config) -> Sandbox | None:
+    """The built-in backends: ``docker`` and ``local``."""
+    settings = _settings(config)
+    if backend == "local":
+        from .sandbox.local import LocalSandbox
+
+        return LocalSandbox(spec, settings.cache_dir / "worktrees")
+    if backend == "docker":
+        from .sandbox.docker_sandbox import DockerSandbox, engine_client
+
+        if spec.image is None:
+            raise SandboxError(f"{spec.task_id}: the docker backend needs an image (suite 'image' or --isobench-image)")
+        client = config.stash.get(CLIENT_KEY, None)
+        return DockerSandbox(spec, client if client is not None else engine_client())
+    return None

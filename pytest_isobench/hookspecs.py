@@ -1,0 +1,43 @@
+"""The plugin's own hooks, ``pytest_isobench_*``: extension points for other plugins.
+
+Loaded with ``pluginmanager.add_hookspecs``; conftest files and plugins implement them the
+way they implement pytest's. Defaults ship as ``trylast`` implementations in the package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .agents.base import Agent
+    from .dataset.models import Task
+    from .sandbox.base import Sandbox, SandboxSpec
+
+def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-body]
+    """Return a mapping of agent name -> agent class this plugin provides.
+
+    Every implementation's mapping is merged; later names do not replace earlier ones.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_isobench_make_sandbox(  # type: ignore[empty-body]
+    backend: str, spec: SandboxSpec, config: pytest.Config
+) -> Sandbox | None:
+    """Build a sandbox for ``backend`` (``docker``, ``local`` or a third party's name).
+
+    First non-None result wins (``firstresult``).
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_isobench_verdict(  # type: ignore[empty-body]
+    task: Task, results: list[Any], default: Any
+) -> Any | None:
+    """Return a replacement verdict for a task, or None to keep ``default``. First wins."""
+
+
+def pytest_isobench_record(record: dict[str, Any], task: Task) -> None:
+    """Add fields to a task's result record (mutate ``record``) before it is written."""

@@ -1,0 +1,275 @@
+"""Statistics over timing samples: summaries, speedups, bootstrap intervals, p-values.
+
+Everything here is a pure function of plain numbers, so it can be tested without a
+sandbox, and the verdict and the protocol share one definition of "speedup". It must not
+import pytest or docker, nor remove outliers (they are counted and reported only), and
+it imports scipy lazily inside the functions that need it so that loading the plugin
+stays cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pytest_benchmark.stats import Stats
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = [
+    "Direction",
+    "Estimate",
+    "VariantStats",
+    "combine",
+    "faster_pvalue",
+    "speedup",
+    "speedup_ci",
+    "summarize",
+]
+
+Direction = Literal["lower", "higher"]
+"""``"lower"``: the value is a time, lower is better. ``"higher"``: a rate, e.g. tokens/s."""
+
+_DIRECTIONS: tuple[str, ...] = ("lower", "higher")
+
+# pytest-benchmark's Stats is unannotated; going through Any keeps mypy --strict quiet.
+_new_stats: Callable[[], Any] = Stats
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    """pytest-benchmark's summary of one variant's kept rounds, plus the coefficient of
+    variation. Outliers are counted (``outliers`` is ``"<stddev>;<iqr>"``), never removed."""
+
+    min: float
+    max: float
+    mean: float
+    stddev: float
+    median: float
+    iqr: float
+    q1: float
+    q3: float
+    rounds: int
+    iqr_outliers: int
+    stddev_outliers: int
+    outliers: str
+    ld15iqr: float
+    hd15iqr: float
+    ops: float
+    total: float
+    cv: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``stats`` object of a pytest-benchmark JSON benchmark entry."""
+        return {
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "stddev": self.stddev,
+            "rounds": self.rounds,
+            "median": self.median,
+            "iqr": self.iqr,
+            "q1": self.q1,
+            "q3": self.q3,
+            "iqr_outliers": self.iqr_outliers,
+            "stddev_outliers": self.stddev_outliers,
+            "outliers": self.outliers,
+            "ld15iqr": self.ld15iqr,
+            "hd15iqr": self.hd15iqr,
+            "ops": self.ops,
+            "total": self.total,
+            "iterations": 1,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a confidence interval ``[low, high]``."""
+
+    point: float
+    low: float
+    high: float
+
+    @property
+    def rel_half_width(self) -> float:
+        """Half the interval's width relative to the point: 0.02 means about +-2%."""
+        if self.point == 0:
+            return math.inf
+        return (self.high - self.low) / 2 / abs(self.point)
+
+    def contains(self, x: float) -> bool:
+        return self.low <= x <= self.high
+
+    def as_dict(self) -> dict[str, float]:
+        return {"point": self.point, "low": self.low, "high": self.high}
+
+
+def _check(values: Sequence[float], name: str) -> list[float]:
+    data = [float(v) for v in values]
+    if not data:
+        raise ValueError(f"{name}: expected at least one value, got none")
+    bad = [v for v in data if not (math.isfinite(v) and v > 0)]
+    if bad:
+        raise ValueError(f"{name}: expected finite positive values, got {bad[0]!r}")
+    return data
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"direction: expected 'lower' or 'higher', got {direction!r}")
+
+
+def summarize(values: Sequence[float]) -> VariantStats:
+    """Summarise one variant's values the way pytest-benchmark does."""
+    data = _check(values, "values")
+    st = _new_stats()
+    for v in data:
+        st.update(v)
+    mean = float(st.mean)
+    stddev = float(st.stddev)
+    return VariantStats(
+        min=float(st.min),
+        max=float(st.max),
+        mean=mean,
+        stddev=stddev,
+        median=float(st.median),
+        iqr=float(st.iqr),
+        q1=float(st.q1),
+        q3=float(st.q3),
+        rounds=int(st.rounds),
+        iqr_outliers=int(st.iqr_outliers),
+        stddev_outliers=int(st.stddev_outliers),
+        outliers=str(st.outliers),
+        ld15iqr=float(st.ld15iqr),
+        hd15iqr=float(st.hd15iqr),
+        ops=float(st.ops),
+        total=float(st.total),
+        cv=stddev / mean,
+    )
+
+
+def _median(data: list[float]) -> float:
+    s = sorted(data)
+    n = len(s)
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def speedup(base: Sequence[float], other: Sequence[float], direction: Direction) -> float:
+    """Ratio of medians, oriented so that > 1 means ``other`` is better than ``base``."""
+    _check_direction(direction)
+    b = _median(_check(base, "base"))
+    o = _median(_check(other, "other"))
+    return b / o if direction == "lower" else o / b
+
+
+@cache
+def _bootstrap_seed_arg() -> str:
+    # scipy 1.15 renamed random_state to rng; accept both so scipy>=1.11 works.
+    from scipy import stats
+
+    return "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+
+
+def speedup_ci(
+    base: Sequence[float],
+    other: Sequence[float],
+    direction: Direction,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> Estimate:
+    """:func:`speedup` with a bootstrap confidence interval.
+
+    The two samples are resampled independently (``paired=False``): rounds interleave
+    the variants, but nothing pairs the i-th baseline run with the i-th other run. The
+    percentile method is used rather than BCa because BCa's jackknife acceleration
+    degenerates (NaN, warnings) on the tiny or tied samples we see at ``min_rounds``.
+    The interval is widened, if needed, to include the point estimate, which the
+    percentile method does not guarantee for a discrete statistic like the median.
+    Both samples constant gives ``low == high == point``.
+    """
+    _check_direction(direction)
+    b = _check(base, "base")
+    o = _check(other, "other")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples: expected a positive integer, got {n_resamples!r}")
+    point = speedup(b, o, direction)
+    if (min(b) == max(b) and min(o) == max(o)) or len(b) < 2 or len(o) < 2:
+        # No spread to resample (or too few points for scipy): the data pin the ratio.
+        return Estimate(point, point, point)
+
+    import numpy as np
+    from scipy import stats
+
+    def ratio(x: Any, y: Any, axis: int = -1) -> Any:
+        mx = np.median(x, axis=axis)
+        my = np.median(y, axis=axis)
+        return mx / my if direction == "lower" else my / mx
+
+    kwargs: dict[str, Any] = {_bootstrap_seed_arg(): np.random.default_rng(seed)}
+    res = stats.bootstrap(
+        (np.asarray(b), np.asarray(o)),
+        ratio,
+        n_resamples=n_resamples,
+        vectorized=True,
+        paired=False,
+        confidence_level=confidence,
+        method="percentile",
+        **kwargs,
+    )
+    low = float(res.confidence_interval.low)
+    high = float(res.confidence_interval.high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Estimate(point, point, point)
+    return Estimate(point, min(low, point), max(high, point))
+
+
+def _mean(values: list[float], how: Literal["geometric", "harmonic"]) -> float:
+    if how == "geometric":
+        return math.exp(sum(math.log(v) for v in values) / len(values))
+    return len(values) / sum(1 / v for v in values)
+
+
+def combine(
+    estimates: Sequence[Estimate], how: Literal["geometric", "harmonic"] = "geometric"
+) -> Estimate:
+    """Combine per-test speedups of one task into one figure.
+
+    The mean is applied to the points, the lows and the highs separately. For the
+    bounds this is an approximation (it is exact only when the tests' errors are
+    perfectly correlated, so it overstates the width for independent tests), which
+    keeps the result conservative and needs no joint resampling across tests.
+    ``"geometric"`` is ISO-Bench's summary; ``"harmonic"`` is GSO's.
+    """
+    if how not in ("geometric", "harmonic"):
+        raise ValueError(f"how: expected 'geometric' or 'harmonic', got {how!r}")
+    if not estimates:
+        raise ValueError("estimates: expected at least one estimate, got none")
+    if len(estimates) == 1:
+        return estimates[0]
+    points = _check([e.point for e in estimates], "estimates (point)")
+    lows = _check([e.low for e in estimates], "estimates (low)")
+    highs = _check([e.high for e in estimates], "estimates (high)")
+    return Estimate(_mean(points, how), _mean(lows, how), _mean(highs, how))
+
+
+def faster_pvalue(base: Sequence[float], other: Sequence[float], direction: Direction) -> float:
+    """One-sided Mann-Whitney U p-value; small means ``other`` is better than ``base``.
+
+    Identical samples (no information) give 1.0 rather than NaN.
+    """
+    _check_direction(direction)
+    b = _check(base, "base")
+    o = _check(other, "other")
+    from scipy import stats
+
+    alternative = "less" if direction == "lower" else "greater"
+    p = float(stats.mannwhitneyu(o, b, alternative=alternative).pvalue)
+    return 1.0 if math.isnan(p) else p

@@ -1,0 +1,110 @@
+"""The perf-test protocol of ARCHITECTURE.md: run a perf test in a sandbox, read its figure.
+
+The report is the last line of standard output that parses as a JSON object: ``time_s``
+(or ISO-Bench's ``avg_ms``) is the timed region and ``digest``, when present, must match
+across variants. A suite may instead name a metric read by a regular expression, with a
+direction. With neither, the whole process's wall time counts, with a warning. This module
+runs one command and parses; it does not schedule rounds or compute statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .measure.protocol import Measurement
+
+if TYPE_CHECKING:
+    from .dataset.models import MetricSpec, PerfTest
+    from .sandbox.base import ExecResult, Sandbox
+
+SCRIPT_PREFIX = "_isobench_perf_"
+_SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass(frozen=True)
+class Report:
+    value: float | None
+    digest: str | None
+    warning: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+def script_name(test: PerfTest) -> str:
+    return f"{SCRIPT_PREFIX}{_SAFE.sub('_', test.name)}.py"
+
+
+def command_for(test: PerfTest, python: str) -> str:
+    """The shell command that runs ``test`` in a checkout (identical for every variant)."""
+    if test.command:
+        return test.command
+    return f"{python} {shlex.quote(script_name(test))}"
+
+
+def prepare(sandbox: Sandbox, test: PerfTest) -> None:
+    """Put a script perf test into the checkout (the same bytes in every variant)."""
+    if test.script is not None:
+        sandbox.write_file(script_name(test), test.script)
+
+
+def last_json(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if not (line.startswith("{") and line.endswith("}")):
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def parse_report(stdout: str, metric: MetricSpec | None) -> Report:
+    """The figure a run reports: regex metric, else the JSON line, else nothing."""
+    if metric is not None:
+        matches = re.findall(metric.pattern, stdout, flags=re.MULTILINE)
+        if not matches:
+            return Report(None, None, f"metric {metric.name!r} not found in the output")
+        found = matches[-1][0] if isinstance(matches[-1], tuple) else matches[-1]
+        try:
+            return Report(float(found), None)
+        except ValueError:
+            return Report(None, None, f"metric {metric.name!r}: {found!r} is not a number")
+    report = last_json(stdout)
+    if report is None:
+        return Report(None, None, "no JSON report line: fell back to process time")
+    digest = report.get("digest")
+    digest_text = None if digest is None else str(digest)
+    for key, scale in (("time_s", 1.0), ("avg_ms", 1e-3)):
+        raw = report.get(key)
+        if isinstance(raw, int | float) and raw > 0:
+            return Report(float(raw) * scale, digest_text)
+    return Report(None, digest_text, "JSON report has no positive time_s or avg_ms: fell back to process time")
+
+
+def to_measurement(result: ExecResult, metric: MetricSpec | None) -> Measurement:
+    """One run's outcome as a sample for the timing protocol."""
+    if result.timed_out:
+        return Measurement(value=None, wall_s=result.wall_s, digest=None,
+                           error=f"timed out after {result.wall_s:.1f}s and was killed; last output:\n{result.tail()}")
+    if result.exit_code != 0:
+        return Measurement(value=None, wall_s=result.wall_s, digest=None,
+                           error=f"exit status {result.exit_code}; last output:\n{result.tail()}")
+    report = parse_report(result.stdout, metric)
+    if report.value is None and metric is not None:
+        return Measurement(value=None, wall_s=result.wall_s, digest=None,
+                           error=f"{report.warning}; last output:\n{result.tail()}")
+    value = report.value if report.value is not None else result.wall_s
+    return Measurement(value=value, wall_s=result.wall_s, digest=report.digest, warning=report.warning)
+
+
+def run_once(sandbox: Sandbox, test: PerfTest, python: str, timeout_s: float,
+             metric: MetricSpec | None = None) -> Measurement:
+    """Run ``test`` once in ``sandbox`` and turn the output into a measurement."""
+    result = sandbox.exec(command_for(test, python), timeout_s)
+    return to_measurement(result, test.metric or metric)

@@ -1,0 +1,1 @@
+"""Reports: the terminal summary, markdown and HTML pages with plots."""

@@ -1,0 +1,45 @@
+"""The end-of-session table: one line per task and the totals per category.
+
+Reads finished records only; it computes no statistics (the verdicts carry them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def _est(verdict: dict[str, Any] | None, key: str) -> str:
+    value = (verdict or {}).get(key)
+    if not isinstance(value, dict) or value.get("point") is None:
+        return "-"
+    return f"{value['point']:.2f}x [{value['low']:.2f}, {value['high']:.2f}]"
+
+
+def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
+    """Formatted table lines and the totals per status/category."""
+    header = ("task", "human", "agent", "agent/human", "verdict")
+    rows = []
+    totals: Counter[str] = Counter()
+    for record in records:
+        verdict = record.get("verdict")
+        category = (verdict or {}).get("category")
+        if record.get("status") in ("error", "skipped"):
+            label = record["status"]
+        elif category:
+            label = category
+        elif verdict is not None:
+            label = "significant" if verdict.get("human_significant") else "not significant"
+        else:
+            label = record.get("status", "?")
+        if record.get("resumed"):
+            label += " (resumed)"
+        totals[label.split(" (")[0]] += 1
+        rows.append((record.get("item_id", "?"), _est(verdict, "human"), _est(verdict, "agent"),
+                     _est(verdict, "agent_vs_human"), label))
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in rows]
+    lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    return lines, dict(totals)

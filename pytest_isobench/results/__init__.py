@@ -1,0 +1,1 @@
+"""Result records (one per task, atomic), pytest-benchmark JSON, and shard merging."""

@@ -1,0 +1,67 @@
+"""Write pytest-benchmark's JSON format, so ``pytest-benchmark compare`` reads our results.
+
+One benchmark entry per (task, variant, perf test) with the per-variant statistics of the
+record (computed by the measure layer) and the raw samples as ``data``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from .store import atomic_write
+
+
+def machine_info(gpu: str | None = None) -> dict[str, Any]:
+    uname = platform.uname()
+    return {
+        "node": uname.node,
+        "processor": uname.processor or uname.machine,
+        "machine": uname.machine,
+        "python_compiler": platform.python_compiler(),
+        "python_implementation": platform.python_implementation(),
+        "python_implementation_version": platform.python_version(),
+        "python_version": platform.python_version(),
+        "python_build": list(platform.python_build()),
+        "release": uname.release,
+        "system": uname.system,
+        "cpu": {"count": __import__("os").cpu_count()},
+        "gpu": gpu,
+    }
+
+
+def benchmarks_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = []
+    for test in record.get("perf_tests", []):
+        for variant, data in test.get("variants", {}).items():
+            stats = data.get("stats")
+            if not stats:
+                continue
+            entries.append(
+                {
+                    "group": record["item_id"],
+                    "name": f"{record['item_id']}[{variant}-{test['name']}]",
+                    "fullname": f"{record.get('nodeid', record['item_id'])}[{variant}-{test['name']}]",
+                    "params": {"variant": variant, "perf_test": test["name"]},
+                    "param": f"{variant}-{test['name']}",
+                    "extra_info": {"task": record["item_id"], "agent": record.get("agent")},
+                    "options": {"disable_gc": False, "timer": "perf_test", "min_rounds": len(data.get("values", [])), "max_time": 0, "min_time": 0, "warmup": True},
+                    "stats": {**stats, "data": list(data.get("values", []))},
+                }
+            )
+    return entries
+
+
+def write_benchmark_json(path: Path, records: list[dict[str, Any]], commit_info: dict[str, Any] | None = None) -> Path:
+    doc = {
+        "machine_info": machine_info(),
+        "commit_info": commit_info or {},
+        "benchmarks": [b for r in records for b in benchmarks_of(r)],
+        "datetime": _dt.datetime.now(_dt.UTC).isoformat(),
+        "version": "5.1.0",
+    }
+    atomic_write(path, json.dumps(doc, indent=1, default=str) + "\n")
+    return path

@@ -1,0 +1,87 @@
+"""Result records on disk: one JSON file per task, written atomically as it finishes.
+
+A record is written to a temporary file in the same directory, flushed, fsynced and then
+renamed over its final name, so a crash never leaves half a record. Reading a directory
+reports every file that is not a complete record instead of trusting or dropping it
+silently. No statistics are computed here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RECORD_SCHEMA = "isobench.record/1"
+RECORDS_DIR = "tasks"
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def record_filename(item_id: str) -> str:
+    return _SAFE.sub("_", item_id) + ".json"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
+    """Write one task's record; returns its path."""
+    record = {"schema": RECORD_SCHEMA, **record}
+    path = results_dir / RECORDS_DIR / record_filename(str(record["item_id"]))
+    atomic_write(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def is_complete(record: Any) -> bool:
+    return (
+        isinstance(record, dict)
+        and record.get("schema") == RECORD_SCHEMA
+        and isinstance(record.get("item_id"), str)
+        and record.get("status") in ("passed", "failed", "skipped", "error")
+        and isinstance(record.get("verdict"), dict | type(None))
+    )
+
+
+@dataclass
+class Loaded:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_records(results_dir: Path) -> Loaded:
+    """Every complete record under ``results_dir``; problems named file by file."""
+    loaded = Loaded()
+    folder = results_dir / RECORDS_DIR
+    if not results_dir.is_dir():
+        loaded.problems.append(f"{results_dir}: not a directory")
+        return loaded
+    if not folder.is_dir():
+        loaded.problems.append(f"{results_dir}: no {RECORDS_DIR}/ folder of task records")
+        return loaded
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            loaded.problems.append(f"{path}: corrupt record ({exc})")
+            continue
+        if not is_complete(record):
+            loaded.problems.append(f"{path}: incomplete record (missing schema, item_id, status or verdict)")
+            continue
+        record["_path"] = str(path)
+        loaded.records.append(record)
+    return loaded

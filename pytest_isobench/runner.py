@@ -1,0 +1,168 @@
+"""The call phase of a task item: time the ready variants, judge, write the record.
+
+Fixtures have already built the sandboxes (errors there are infrastructure). Here each
+perf test is put into every checkout, the network is switched off, the measure layer's
+protocol interleaves the variants, the verdict is computed, the record is written at
+once, and the item passes or fails with the numbers in its message.
+"""
+
+from __future__ import annotations
+
+import platform
+import random
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import perftest
+from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
+from .measure.stats import summarize
+from .measure.verdict import SuccessRule, Verdict, judge
+
+if TYPE_CHECKING:
+    from .fixtures import Variants
+    from .session import Settings
+
+RECORD_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _protocol_settings(settings: Settings, direction: str, seed: int) -> ProtocolSettings:
+    return ProtocolSettings(
+        warmup=settings.warmup,
+        min_rounds=settings.min_rounds,
+        max_time_s=settings.max_time_s,
+        target_rel_width=settings.target_ci,
+        direction=direction,  # type: ignore[arg-type]
+        seed=seed,
+    )
+
+
+def _rule(variants: Variants) -> SuccessRule:
+    s = variants.suite.success
+    return SuccessRule(rule=s.rule, similar_tolerance=s.similar_tolerance, alpha=s.alpha,
+                       gso_human_fraction=s.gso_human_fraction, gso_min_speedup=s.gso_min_speedup)
+
+
+def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for variant in dict.fromkeys(s.variant for s in result.samples):
+        values = result.values(variant)
+        entry: dict[str, Any] = {
+            "values": values,
+            "walls": result.walls(variant),
+            "digests": sorted(d for d in result.digests(variant) if d is not None),
+            "warmup": [s.m.value for s in result.samples if s.variant == variant and s.round < 0],
+        }
+        if values:
+            entry["stats"] = summarize(values).as_dict()
+        if variant in result.failures:
+            entry["error"] = result.failures[variant]
+        data[variant] = entry
+    return {
+        "name": name,
+        "rounds": result.rounds,
+        "stop_reason": result.stop_reason,
+        "elapsed_s": result.elapsed_s,
+        "warnings": list(result.warnings),
+        "order": [[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
+        "variants": data,
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in ("pytest-isobench", "pytest", "pytest-benchmark", "scipy", "numpy", "docker"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def base_record(item: pytest.Item, variants: Variants | None, settings: Settings) -> dict[str, Any]:
+    """The parts of a record known before timing (also used for failures)."""
+    from .collect.items import SUITE_KEY, TASK_KEY
+
+    task = item.stash[TASK_KEY]
+    suite = item.stash[SUITE_KEY]
+    record: dict[str, Any] = {
+        "item_id": item.name,
+        "nodeid": item.nodeid,
+        "suite": suite.name,
+        "instance_id": task.instance_id,
+        "repo": task.repo or suite.repo,
+        "head_commit": task.head_commit,
+        "base_commit": task.base_commit,
+        "agent": settings.agent,
+        "model": settings.model,
+        "settings": settings.fingerprint(),
+        "run_id": settings.run_id,
+        "machine": {"node": platform.node(), "machine": platform.machine(), "gpu": settings.gpus},
+        "versions": _versions(),
+    }
+    if variants is not None:
+        record["backend"] = variants.backend
+        record["base_commit"] = variants.checkout.base
+        record["head_commit"] = variants.checkout.head
+        record["setup_s"] = round(variants.setup_s, 3)
+        if variants.agent is not None:
+            outcome = variants.agent
+            record["agent_run"] = outcome.run.as_dict() if outcome.run else None
+            record["patch"] = outcome.patch
+            record["patch_method"] = outcome.applied.method if outcome.applied else None
+            record["agent_failure"] = outcome.failure
+    return record
+
+
+def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str, ProtocolResult]], str]:
+    """Time every perf test of the task on the ready variants, interleaved."""
+    names = list(variants.sandboxes)
+    direction = "lower"
+    results: list[tuple[str, ProtocolResult]] = []
+    seed = random.Random(f"{settings.run_id}:{variants.task.instance_id}").randrange(2**31)
+    for test in variants.task.perf_tests:
+        metric = test.metric or variants.suite.perf.metric
+        direction = metric.direction if metric is not None else "lower"
+        for sandbox in variants.sandboxes.values():
+            perftest.prepare(sandbox, test)
+            sandbox.set_network(False)
+        timeout = variants.suite.perf.timeout_s
+        python = variants.suite.perf.python
+
+        def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
+            return perftest.run_once(variants.sandboxes[name], _test, python, timeout, _metric)
+
+        result = run_protocol(names, run_one, _protocol_settings(settings, direction, seed))
+        results.append((test.name, result))
+    return results, direction
+
+
+def run_task(isobench_variants: Variants, isobench_settings: Settings, request: pytest.FixtureRequest) -> None:
+    """Time baseline, human (and agent) interleaved, then judge: the body of every task item."""
+    variants, settings, item = isobench_variants, isobench_settings, request.node
+    record = base_record(item, variants, settings)
+    item.stash[RECORD_KEY] = record
+    outcome = variants.agent
+    if outcome is not None and outcome.failure is not None:
+        record.update(status="failed", verdict={"passed": False, "category": "failed", "reason": outcome.failure,
+                                                "message": f"agent failed: {outcome.failure}"})
+        pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
+    results, direction = measure_task(variants, settings)
+    record["perf_tests"] = [_test_record(name, result) for name, result in results]
+    record["direction"] = direction
+    verdict: Verdict = judge([r for _, r in results], _rule(variants), has_agent=outcome is not None,
+                             direction=direction)  # type: ignore[arg-type]
+    replaced = item.config.hook.pytest_isobench_verdict(task=variants.task, results=[r for _, r in results], default=verdict)
+    if replaced is not None:
+        verdict = replaced
+    record["verdict"] = verdict.as_dict()
+    record["status"] = "passed" if verdict.passed else "failed"
+    for key in ("human", "agent", "agent_vs_human"):
+        estimate = getattr(verdict, key)
+        if estimate is not None:
+            item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
+    item.user_properties.append(("isobench_verdict", verdict.category or ("significant" if verdict.human_significant else "not significant")))
+    if not verdict.passed:
+        pytest.fail(verdict.message, pytrace=False)

@@ -1,0 +1,507 @@
+"""The Docker backend of the ``Sandbox`` protocol: one long-lived container per variant.
+
+A ``DockerSandbox`` starts a labelled container from the suite's image, copies the checkout
+in without bind mounts (so a remote engine through ``DOCKER_HOST`` works), gives it a git
+history of one detached commit (the agent must not find the human commit in it), runs the
+setup commands, and then runs commands under an in-container ``timeout`` so a hung process
+group dies inside the container. It must not know about agents, perf-test reports or
+statistics, must not pull images, and must not leave containers behind: ``start`` cleans up
+after itself when it fails and ``close`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import subprocess
+import tarfile
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from pytest_isobench.sandbox import gpus
+from pytest_isobench.sandbox.base import (
+    LABEL,
+    LABEL_RUN,
+    LABEL_TASK,
+    LABEL_VARIANT,
+    ExecResult,
+    PatchError,
+    PatchResult,
+    SandboxError,
+    SandboxSpec,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import docker
+    from docker.models.containers import Container
+
+WORKDIR = "/work/repo"
+BASELINE_MESSAGE = "isobench baseline"
+NETWORK = "bridge"
+KILL_AFTER_S = 2
+# Exit statuses of coreutils `timeout`: 124 after TERM, 137 (128 + 9) when KILL was needed.
+_TIMEOUT_CODES = (124, 137)
+
+METHOD_GIT_APPLY = "git apply"
+METHOD_3WAY = "git apply --3way"
+METHOD_PATCH = "patch --fuzz"
+
+# A fixed identity and date make the baseline commit identical in every variant, and say
+# nothing about the real history.
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "isobench",
+    "GIT_AUTHOR_EMAIL": "isobench@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_NAME": "isobench",
+    "GIT_COMMITTER_EMAIL": "isobench@localhost",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+}
+# Untracked files never worth capturing in an agent's diff; written after the baseline
+# commit so files the real repository tracks under these names still count.
+_INFO_EXCLUDE = "_isobench_*\n__pycache__/\n*.pyc\n*.egg-info/\n/build/\n"
+_DIFF_EXCLUDES = (
+    ":(exclude,glob)**/_isobench_*",
+    ":(exclude,glob)**/__pycache__/**",
+    ":(exclude,glob)**/*.pyc",
+    ":(exclude,glob)**/*.egg-info/**",
+)
+_PATCH_FILE = "/tmp/_isobench_patch.diff"
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+def engine_client(timeout: float = 5) -> docker.DockerClient:
+    """A client for the engine ``DOCKER_HOST`` (or the local socket) names, pinged.
+
+    ``timeout`` bounds the ping; later calls get docker's usual 60 s per request (long
+    ``exec`` streams are not bounded by it). Raises ``SandboxError`` with the cause.
+    """
+    import docker
+    from docker.constants import DEFAULT_TIMEOUT_SECONDS
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        raise SandboxError(
+            f"Docker engine not answering ({exc}): start dockerd or set DOCKER_HOST"
+        ) from exc
+    client.api.timeout = DEFAULT_TIMEOUT_SECONDS
+    return client
+
+
+def engine_available() -> bool:
+    """Whether a Docker engine answers a ping (for skips and ``doctor``)."""
+    try:
+        client = engine_client()
+    except SandboxError:
+        return False
+    client.close()
+    return True
+
+
+@contextlib.contextmanager
+def _engine_errors(what: str) -> Iterator[None]:
+    """Turn the SDK's and the transport's exceptions into ``SandboxError``."""
+    import docker
+
+    try:
+        yield
+    except (docker.errors.DockerException, OSError) as exc:
+        raise SandboxError(f"{what}: {exc}") from exc
+
+
+def _decode(data: bytes | None) -> str:
+    return data.decode("utf-8", "replace") if data else ""
+
+
+def _tar_one(name: str, data: bytes, mode: int = 0o644) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = mode
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _container_name(spec: SandboxSpec) -> str:
+    parts = [_NAME_UNSAFE.sub("-", p).strip("-.")[:40] for p in (spec.run_id, spec.task_id)]
+    return "-".join(["isobench", *[p for p in parts if p], spec.variant, uuid.uuid4().hex[:8]])
+
+
+def check_relpath(path: str) -> str:
+    """``path`` if it stays inside the checkout (relative, no ``..``); ``ValueError`` if not."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or ".." in parts or "\\" in path:
+        raise ValueError(f"path {path!r} is outside the repository")
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+def _unquote(raw: str) -> str:
+    """A path as git writes it: C-quoted (``"a/t\\303\\251st"``) when it has odd bytes."""
+    if not (len(raw) >= 2 and raw[0] == raw[-1] == '"'):
+        return raw
+    out = bytearray()
+    body, i = raw[1:-1], 0
+    escapes = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11}
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567":
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out += bytes([escapes[nxt]]) if nxt in escapes else nxt.encode()
+            i += 2
+            continue
+        out += ch.encode()
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def _patch_path(raw: str) -> str | None:
+    """The repository path one header names (``-p1``), or None for ``/dev/null``."""
+    path = _unquote(raw.split("\t")[0].strip())
+    if path == "/dev/null":
+        return None
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or ".git" in parts[1:2]:
+        raise PatchError(
+            f"patch refused: it touches {path!r}, a path outside the repository",
+            rejected=path,
+        )
+    return path.split("/", 1)[1] if "/" in path else path
+
+
+def patch_files(patch: str) -> tuple[str, ...]:
+    """The repository paths a unified diff touches; ``PatchError`` for paths outside it."""
+    files: list[str] = []
+    old: str | None = None
+    remaining_old = remaining_new = 0
+    for line in patch.splitlines():
+        if remaining_old > 0 or remaining_new > 0:  # inside a hunk: content, not headers
+            tag = line[:1]
+            if tag in (" ", ""):
+                remaining_old, remaining_new = remaining_old - 1, remaining_new - 1
+            elif tag == "-":
+                remaining_old -= 1
+            elif tag == "+":
+                remaining_new -= 1
+            continue
+        hunk = _HUNK.match(line)
+        if hunk:
+            remaining_old = int(hunk.group(1) if hunk.group(1) is not None else 1)
+            remaining_new = int(hunk.group(2) if hunk.group(2) is not None else 1)
+        elif line.startswith("diff --git "):
+            # Only checked: the ---/+++ lines name the files. Splitting on spaces may cut
+            # a name in two, which can only make the check stricter.
+            for token in line.split()[2:]:
+                _patch_path(token.strip('"'))
+        elif line.startswith("--- "):
+            old = _patch_path(line[4:])
+        elif line.startswith("+++ "):
+            new = _patch_path(line[4:])
+            path = new if new is not None else old
+            if path is not None and path not in files:
+                files.append(path)
+        elif line.startswith(("rename from ", "rename to ", "copy from ", "copy to ")):
+            path = _patch_path("x/" + line.split(" ", 2)[2])
+            if path is not None and path not in files:
+                files.append(path)
+    return tuple(files)
+
+
+class DockerSandbox:
+    """One variant's checkout in a long-lived, labelled container (see the module doc)."""
+
+    def __init__(self, spec: SandboxSpec, client: docker.DockerClient) -> None:
+        self.spec = spec
+        self.client = client
+        self.name: str | None = None
+        self.start_s = 0.0  # seconds to create and start the container
+        self.checkout_s = 0.0
+        self.setup_s = 0.0
+        self.baseline_commit = ""
+        self._container: Container | None = None
+        self._network = True
+
+    @property
+    def workdir(self) -> str:
+        return WORKDIR
+
+    @property
+    def container(self) -> Container:
+        """The running container (``SandboxError`` before ``start`` or after ``close``)."""
+        if self._container is None:
+            raise SandboxError(f"sandbox {self.spec.task_id}/{self.spec.variant} is not started")
+        return self._container
+
+    @property
+    def network_enabled(self) -> bool:
+        return self._network
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.name is not None:
+            raise SandboxError(f"sandbox {self.name} was already started")
+        try:
+            self._create()
+            t0 = time.perf_counter()
+            self._checkout()
+            self.checkout_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for command in self.spec.setup_commands:
+                res = self.exec(command, self.spec.setup_timeout_s)
+                if not res.ok:
+                    why = (
+                        f"timed out after {self.spec.setup_timeout_s:g} s"
+                        if res.timed_out
+                        else f"exit status {res.exit_code}"
+                    )
+                    raise SandboxError(
+                        f"setup command failed ({why}) in {self.spec.image}: {command}\n"
+                        f"{res.tail()}"
+                    )
+            self.setup_s = time.perf_counter() - t0
+        except BaseException:
+            with contextlib.suppress(SandboxError):
+                self.close()
+            raise
+
+    def _create(self) -> None:
+        import docker
+
+        image = self.spec.image
+        if not image:
+            raise SandboxError(
+                f"no image for {self.spec.task_id}: the docker sandbox needs one "
+                "(set it in the suite or with an option)"
+            )
+        limits = self.spec.limits
+        with _engine_errors("Docker engine not answering"):
+            try:
+                self.client.images.get(image)
+            except docker.errors.ImageNotFound as exc:
+                raise SandboxError(
+                    f"image {image!r} not found: build or pull it "
+                    "(e.g. scripts/build-base-image.sh)"
+                ) from exc
+        self.name = _container_name(self.spec)
+        t0 = time.perf_counter()
+        with _engine_errors(f"could not start a container from {image!r}"):
+            self._container = self.client.containers.run(
+                image,
+                command=["sleep", "infinity"],
+                name=self.name,
+                detach=True,
+                init=True,
+                labels={
+                    LABEL: "1",
+                    LABEL_RUN: self.spec.run_id,
+                    LABEL_TASK: self.spec.task_id,
+                    LABEL_VARIANT: self.spec.variant,
+                },
+                mem_limit=limits.memory,
+                # No swap beyond the limit: swapping would show up as a slowdown.
+                memswap_limit=limits.memory,
+                cpuset_cpus=limits.cpuset,
+                device_requests=gpus.device_requests(limits.gpus),
+                working_dir=WORKDIR,
+                environment=dict(self.spec.env),
+            )
+        self.start_s = time.perf_counter() - t0
+        self._network = True
+
+    def _checkout(self) -> None:
+        spec = self.spec
+        try:
+            archive = subprocess.run(
+                ["git", "-C", str(spec.repo_dir), "archive", "--format=tar", spec.commit],
+                capture_output=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not run git on the host: {exc}") from exc
+        if archive.returncode != 0:
+            raise SandboxError(
+                f"git archive of {spec.commit} in {spec.repo_dir} failed: "
+                f"{_decode(archive.stderr).strip()}"
+            )
+        with _engine_errors(f"could not copy the checkout into {self.name}"):
+            self.container.put_archive(WORKDIR, archive.stdout)
+        # A fresh repository with one commit: the variant's history is detached from the
+        # real one. `-f` keeps files the archive has even if a .gitignore names them.
+        script = (
+            "git -c init.defaultBranch=main init -q"
+            " && git config gc.auto 0"
+            f" && git config user.name {_GIT_ENV['GIT_AUTHOR_NAME']}"
+            f" && git config user.email {_GIT_ENV['GIT_AUTHOR_EMAIL']}"
+            " && git add -A -f"
+            f" && git -c commit.gpgsign=false commit -q --allow-empty -m '{BASELINE_MESSAGE}'"
+            f" && printf '%s' '{_INFO_EXCLUDE}' > .git/info/exclude"
+            " && git rev-parse HEAD"
+        )
+        code, out, err = self._run(["sh", "-c", script], env=_GIT_ENV)
+        if code != 0:
+            raise SandboxError(f"could not create the baseline commit in {self.name}: {err}{out}")
+        self.baseline_commit = out.strip()
+
+    def close(self) -> None:
+        name = self.name
+        if name is None:
+            return
+        import docker
+
+        try:
+            self.client.api.remove_container(name, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except (docker.errors.DockerException, OSError) as exc:
+            raise SandboxError(f"could not remove container {name}: {exc}") from exc
+        self.name = None
+        self._container = None
+
+    # -- commands --------------------------------------------------------------------
+
+    def _run(self, argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """An internal command (git, patch): no time limit, output decoded."""
+        with _engine_errors(f"exec in {self.name} failed"):
+            res: Any = self.container.exec_run(argv, workdir=WORKDIR, environment=env, demux=True)
+        out, err = res.output if res.output is not None else (None, None)
+        return int(res.exit_code), _decode(out), _decode(err)
+
+    def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        # `timeout` runs the command in its own process group and signals the whole group,
+        # so children die inside the container too; KILL follows TERM after a grace period.
+        argv = [
+            "timeout",
+            f"--kill-after={KILL_AFTER_S}",
+            "-s",
+            "TERM",
+            f"{timeout_s:.3f}",
+            "sh",
+            "-c",
+            command,
+        ]
+        container = self.container
+        with _engine_errors(f"exec in {self.name} failed"):
+            t0 = time.perf_counter()
+            res: Any = container.exec_run(argv, workdir=WORKDIR, environment=env, demux=True)
+            wall = time.perf_counter() - t0
+        out, err = res.output if res.output is not None else (None, None)
+        code = int(res.exit_code)
+        # 124/137 can also be the command's own status (or an OOM kill): only a run that
+        # lasted the whole limit counts as timed out.
+        timed_out = code in _TIMEOUT_CODES and wall >= timeout_s
+        return ExecResult(code, _decode(out), _decode(err), wall, timed_out)
+
+    def write_file(self, relpath: str, content: str) -> None:
+        path = check_relpath(relpath)
+        with _engine_errors(f"could not write {path} into {self.name}"):
+            self.container.put_archive(WORKDIR, _tar_one(path, content.encode()))
+
+    def set_network(self, enabled: bool) -> None:
+        if enabled == self._network:
+            return
+        cid = self.container.id
+        with _engine_errors(f"could not switch the network of {self.name}"):
+            if enabled:
+                self.client.api.connect_container_to_network(cid, NETWORK)
+            else:
+                self.client.api.disconnect_container_from_network(cid, NETWORK, force=True)
+        self._network = enabled
+
+    # -- patches ---------------------------------------------------------------------
+
+    def apply_patch(self, patch: str) -> PatchResult:
+        files = patch_files(patch)
+        if not files:
+            raise PatchError("patch is empty: it changes no file", rejected=patch[-2000:])
+        if not patch.endswith("\n"):
+            patch += "\n"
+        with _engine_errors(f"could not copy the patch into {self.name}"):
+            self.container.put_archive("/tmp", _tar_one(_PATCH_FILE[5:], patch.encode()))
+        # Stage the tree as it is, so a failed attempt can be undone exactly.
+        code, tree, err = self._run(["sh", "-c", "git add -A && git write-tree"])
+        if code != 0:
+            raise SandboxError(f"could not snapshot the checkout in {self.name}: {err}")
+        tree = tree.strip()
+        errors: list[str] = []
+
+        code, out, err = self._run(["git", "apply", "--whitespace=nowarn", _PATCH_FILE])
+        if code == 0:
+            return PatchResult(METHOD_GIT_APPLY, files)
+        errors.append(f"$ git apply\n{err}{out}")
+
+        code, out, err = self._run(["git", "apply", "--3way", "--whitespace=nowarn", _PATCH_FILE])
+        if code == 0:
+            return PatchResult(METHOD_3WAY, files)
+        errors.append(f"$ git apply --3way\n{err}{out}")
+        self._restore(tree, files)
+
+        base = ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch"]
+        code, out, err = self._run([*base, "--dry-run", "-i", _PATCH_FILE])
+        if code == 0:
+            code, out, err = self._run([*base, "-i", _PATCH_FILE])
+            if code == 0:
+                return PatchResult(METHOD_PATCH, files)
+            self._restore(tree, files)
+        errors.append(f"$ patch -p1 --fuzz=3\n{out}{err}")
+
+        rejected = self._rejected_hunks(tree, files) or "\n".join(errors)
+        raise PatchError(
+            f"patch does not apply to {self.spec.task_id}/{self.spec.variant} "
+            f"(tried {METHOD_GIT_APPLY}, {METHOD_3WAY}, {METHOD_PATCH}); "
+            f"files: {', '.join(files)}\n" + "\n".join(errors).strip(),
+            rejected=rejected,
+        )
+
+    def _restore(self, tree: str, files: tuple[str, ...]) -> None:
+        """Put the checkout back to the staged snapshot ``tree`` after a failed attempt."""
+        leftovers: list[str] = []
+        for f in files:
+            leftovers += [f, f + ".rej", f + ".orig"]
+        script = 'git read-tree --reset -u "$0" && git clean -fdqx -- "$@"'
+        code, out, err = self._run(["sh", "-c", script, tree, *leftovers])
+        if code != 0:
+            raise SandboxError(f"could not undo a failed patch in {self.name}: {err}{out}")
+
+    def _rejected_hunks(self, tree: str, files: tuple[str, ...]) -> str:
+        """The hunks ``git apply --reject`` cannot place, read from its ``.rej`` files."""
+        self._run(["git", "apply", "--reject", "--whitespace=nowarn", _PATCH_FILE])
+        script = 'for f in "$@"; do [ -f "$f.rej" ] && { echo "--- $f.rej"; cat "$f.rej"; }; done'
+        _, out, _ = self._run(["sh", "-c", script, "sh", *files])
+        self._restore(tree, files)
+        return out.strip()
+
+    def diff(self) -> str:
+        code, out, err = self._run(["git", "add", "-A"])
+        if code != 0:
+            raise SandboxError(f"git add failed in {self.name}: {err}")
+        code, out, err = self._run(
+            [
+                "git",
+                "diff",
+                "--cached",
+                "--binary",
+                "--no-color",
+                "--no-ext-diff",
+                self.baseline_commit or "HEAD",
+                "--",
+                ".",
+                *_DIFF_EXCLUDES,
+            ]
+        )
+        if code != 0:
+            raise SandboxError(f"git diff failed in {self.name}: {err}")
+        return out

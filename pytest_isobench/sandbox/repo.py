@@ -1,0 +1,125 @@
+"""A cache of task repositories: cloned once, shared by every task, fetched on demand.
+
+Repositories are bare clones under ``<cache>/repos/``, made with gitpython. A clone is
+updated only when a commit a task needs is missing. ``isobench:demo`` names the bundled
+demo project, built from the package's files on first use; ``owner/name`` means GitHub.
+Local paths work offline. Concurrent workers serialise on a file lock per repository.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .base import SandboxError
+
+DEMO = "isobench:demo"
+_OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def repo_url(repo: str) -> str:
+    """``owner/name`` -> a GitHub URL; URLs and paths are returned as they are."""
+    if _OWNER_NAME.match(repo) and not Path(repo).exists():
+        return f"https://github.com/{repo}.git"
+    return repo
+
+
+def _slug(url: str) -> str:
+    tail = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1])[:40]
+    return f"{tail.removesuffix('.git')}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class RepoCache:
+    """Bare clones of task repositories under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure(self, repo: str, commits: Sequence[str]) -> Path:
+        """A clone holding every commit in ``commits`` (``<sha>^`` allowed); clone or fetch."""
+        if repo == DEMO:
+            from ..demo.build import demo_repo
+
+            with _locked(self.root / "demo.lock"):
+                return demo_repo(self.root)
+        url = repo_url(repo)
+        local = Path(url).expanduser()
+        if local.exists():
+            url = str(local.resolve())
+        dest = self.root / "repos" / f"{_slug(url)}.git"
+        with _locked(dest.with_suffix(".lock")):
+            if not (dest / "HEAD").exists():
+                self._clone(url, dest)
+            if self._missing(dest, commits):
+                self._fetch(dest, commits)
+            missing = self._missing(dest, commits)
+            if missing:
+                raise SandboxError(f"{repo}: commit(s) not found after fetching: {', '.join(missing)}")
+        return dest
+
+    def resolve(self, repo_dir: Path, rev: str) -> str:
+        """The full sha of ``rev`` (``<sha>^`` is its first parent)."""
+        import git
+
+        try:
+            return str(git.Repo(repo_dir).commit(rev).hexsha)
+        except (git.BadName, ValueError, git.GitCommandError) as exc:
+            raise SandboxError(f"{repo_dir}: cannot resolve {rev!r} ({exc})") from None
+
+    @staticmethod
+    def _missing(dest: Path, commits: Sequence[str]) -> list[str]:
+        import git
+
+        repo = git.Repo(dest)
+        missing = []
+        for rev in commits:
+            try:
+                repo.commit(rev)
+            except (git.BadName, ValueError, git.GitCommandError):
+                missing.append(rev)
+        return missing
+
+    @staticmethod
+    def _clone(url: str, dest: Path) -> None:
+        import git
+
+        tmp = dest.with_name(dest.name + ".partial")
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp)
+        try:
+            git.Repo.clone_from(url, tmp, bare=True)
+        except git.GitCommandError as exc:
+            raise SandboxError(f"cannot clone {url}: {exc.stderr.strip() or exc}") from None
+        tmp.rename(dest)
+
+    @staticmethod
+    def _fetch(dest: Path, commits: Sequence[str]) -> None:
+        import git
+
+        repo = git.Repo(dest)
+        try:
+            repo.git.fetch("origin", "+refs/heads/*:refs/heads/*", "--tags")
+        except git.GitCommandError:
+            pass  # a later check names the missing commits
+        for rev in commits:
+            try:
+                repo.git.fetch("origin", rev.rstrip("^"))
+            except git.GitCommandError:
+                continue

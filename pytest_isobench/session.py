@@ -1,0 +1,130 @@
+"""The run state built once in ``pytest_configure`` and kept in the config's stash.
+
+Holds the parsed settings (agent, backend, timing, directories) and a run id shared by
+the controller and its xdist workers. Validation that needs no engine happens here, so a
+bad combination is a ``pytest.UsageError`` before any container starts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import options as opt
+
+
+@dataclass
+class Settings:
+    """Everything a task item needs to know about this run."""
+
+    run_id: str
+    rootdir: Path
+    agent: str | None = None
+    model: str | None = None
+    predictions: Path | None = None
+    backend: str = "auto"
+    image: str | None = None
+    gpus: str | None = None
+    min_rounds: int = 5
+    max_time_s: float = 120.0
+    target_ci: float = 0.02
+    warmup: int = 1
+    results_dir: Path = Path(".isobench/results")
+    resume_dir: Path | None = None
+    cache_dir: Path = Path(".isobench/cache")
+    rerun_agent: bool = False
+    agent_timeout_s: float | None = None
+    generate: str = "never"
+    testgen_model: str | None = None
+    shard: tuple[int, int] | None = None
+    durations: Path | None = None
+    datasets: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that make two records comparable (used by resume and reports)."""
+        return {
+            "agent": self.agent,
+            "model": self.model,
+            "min_rounds": self.min_rounds,
+            "target_ci": self.target_ci,
+            "warmup": self.warmup,
+            "image": self.image,
+            "gpus": self.gpus,
+        }
+
+
+def new_run_id() -> str:
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def _path(value: Any, rootdir: Path) -> Path | None:
+    if value in (None, ""):
+        return None
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else rootdir / path
+
+
+def _check_writable(flag: str, path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(f"{flag}: {path} is not a writable directory ({exc.strerror})") from None
+
+
+def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
+    """Parse and validate options and ini keys; raise ``pytest.UsageError`` when wrong."""
+    root = config.rootpath
+    run_id = run_id or new_run_id()
+    get = opt.get
+    settings = Settings(
+        run_id=run_id,
+        rootdir=root,
+        agent=get(config, "--isobench-agent", "isobench_agent"),
+        model=get(config, "--isobench-model", "isobench_model"),
+        predictions=_path(get(config, "--isobench-predictions"), Path.cwd()),
+        backend=get(config, "--isobench-backend", "isobench_backend", "auto"),
+        image=get(config, "--isobench-image"),
+        gpus=get(config, "--isobench-gpus"),
+        min_rounds=get(config, "--isobench-min-rounds", "isobench_min_rounds", 5),
+        max_time_s=get(config, "--isobench-max-time", "isobench_max_time", 120.0),
+        target_ci=get(config, "--isobench-target-ci", "isobench_target_ci", 0.02),
+        warmup=get(config, "--isobench-warmup", "isobench_warmup", 1),
+        resume_dir=_path(get(config, "--isobench-resume"), Path.cwd()),
+        cache_dir=_path(get(config, "--isobench-cache-dir", "isobench_cache_dir"), root)
+        or root / ".isobench" / "cache",
+        rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
+        agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
+        generate=get(config, "--isobench-generate", "isobench_generate", "never"),
+        testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
+        shard=get(config, "--isobench-shard"),
+        durations=_path(get(config, "--isobench-durations"), Path.cwd()),
+        datasets=list(get(config, "--isobench-dataset", default=[]) or []),
+    )
+    results = _path(get(config, "--isobench-results", "isobench_results"), Path.cwd())
+    settings.results_dir = results or root / ".isobench" / "results" / run_id
+    if settings.warmup < 0:
+        raise pytest.UsageError(f"--isobench-warmup: {settings.warmup!r} is not a whole number >= 0")
+    if settings.agent == "predictions" and settings.predictions is None:
+        raise pytest.UsageError("--isobench-agent=predictions needs --isobench-predictions=FILE")
+    if settings.predictions is not None and not settings.predictions.is_file():
+        raise pytest.UsageError(f"--isobench-predictions: {settings.predictions} is not a file")
+    if settings.resume_dir is not None and not settings.resume_dir.is_dir():
+        raise pytest.UsageError(f"--isobench-resume: {settings.resume_dir} is not a directory")
+    if settings.durations is not None and not settings.durations.is_file():
+        raise pytest.UsageError(f"--isobench-durations: {settings.durations} is not a file")
+    return settings
+
+
+def ensure_results_dir(settings: Settings) -> None:
+    """Results must be writable before anything runs (only checked when tasks will run)."""
+    _check_writable("--isobench-results", settings.results_dir)

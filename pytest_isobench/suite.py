@@ -1,0 +1,118 @@
+"""The ``tasks/*.yaml`` suite model: which dataset, and the defaults its tasks share.
+
+A suite names a dataset source (a file relative to the suite, or ``hf:OWNER/NAME[:split]``)
+and the settings every task of it uses unless the record says otherwise: repository,
+container image, GPUs, resources, timeouts, perf-test defaults and the success rule.
+It runs nothing: it is parsed and validated, with errors that name the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .dataset.models import MetricSpec
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SuiteError(Exception):
+    """A suite file that cannot be used; the message names the file and the key."""
+
+
+class PerfDefaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    python: str = Field(default="python3", description="interpreter for script perf tests")
+    timeout_s: float = Field(default=300.0, gt=0)
+    metric: MetricSpec | None = None
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpuset: str | None = None
+    memory: str | None = None
+    gpus: str | None = Field(default=None, description="'all', a count, or device ids")
+    network_during_setup: bool = True
+
+
+class Timeouts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    setup_s: float = Field(default=1800.0, gt=0)
+    agent_s: float = Field(default=7200.0, gt=0)
+
+
+class Success(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: Literal["isobench", "gso"] = "isobench"
+    similar_tolerance: float = Field(default=0.05, ge=0, lt=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    gso_human_fraction: float = Field(default=0.95, gt=0)
+    gso_min_speedup: float = Field(default=1.2, gt=0)
+
+
+class Suite(BaseModel):
+    """One ``tasks/<name>.yaml`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    dataset: str
+    repo: str | None = None
+    image: str | None = None
+    gpus_required: int = Field(default=0, ge=0)
+    resources: Resources = Field(default_factory=Resources)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    perf: PerfDefaults = Field(default_factory=PerfDefaults)
+    success: Success = Field(default_factory=Success)
+    setup_commands: list[str] = Field(default_factory=list)
+    markers: list[str] = Field(default_factory=list)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be letters, digits, '-', '_' or '.' (it prefixes item ids)")
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+
+def default_suite(name: str, dataset: str) -> Suite:
+    """The settings an ad-hoc ``--isobench-dataset`` source is collected with."""
+    return Suite(name=name, dataset=dataset)
+
+
+def load_suite(path: Path) -> Suite:
+    """Parse and validate a suite file; :class:`SuiteError` names the file and the key."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise SuiteError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise SuiteError(f"{path}: expected a mapping of suite keys (name, dataset, ...)")
+    data.setdefault("name", path.stem)
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SuiteError(f"{path}: {problems}") from None
+    return suite.model_copy(update={"path": path})

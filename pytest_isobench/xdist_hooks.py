@@ -1,0 +1,17 @@
+"""xdist glue, registered only when pytest-xdist is present: share the run id with workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Settings
+
+
+class XdistHooks:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["isobench_run_id"] = self.settings.run_id
+        node.workerinput["isobench_results"] = str(self.settings.results_dir)
