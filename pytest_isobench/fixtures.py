@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .collect.items import SUITE_KEY, TASK_KEY
-from .sandbox.base import Limits, PatchError, PatchResult, Sandbox, SandboxError, SandboxSpec, Variant
+from .sandbox.base import (
+    Limits,
+    PatchError,
+    PatchResult,
+    Sandbox,
+    SandboxError,
+    SandboxSpec,
+    Variant,
+)
 
 if TYPE_CHECKING:
     from .agents.base import Agent, AgentRun
@@ -92,7 +100,9 @@ def isobench_backend(pytestconfig: pytest.Config) -> Iterator[tuple[str, Any]]:
             name = "local"
             reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.write_line(f"isobench: no Docker engine answers ({str(exc)[:80]}); using the local backend (not isolated)")
+                reporter.write_line(
+                    f"isobench: no Docker engine answers ({str(exc)[:80]}); using the local backend (not isolated)"
+                )
     pytestconfig.stash[CLIENT_KEY] = client
     try:
         yield name, client
@@ -106,9 +116,12 @@ def isobench_backend(pytestconfig: pytest.Config) -> Iterator[tuple[str, Any]]:
 def isobench_task(request: pytest.FixtureRequest) -> Task:
     """The task (a real performance commit) of the running item."""
     try:
-        return request.node.stash[TASK_KEY]
+        task: Task = request.node.stash[TASK_KEY]
+        return task
     except KeyError:
-        raise pytest.UsageError(f"{request.node.nodeid}: isobench_task is only available in ISO-Bench task items") from None
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: isobench_task is only available in ISO-Bench task items"
+        ) from None
 
 
 @pytest.fixture
@@ -137,17 +150,20 @@ def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         commit=commit,
         image=settings.image or suite.image,
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
-        limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory,
-                      gpus=settings.gpus or suite.resources.gpus),
+        limits=Limits(
+            cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=settings.gpus or suite.resources.gpus
+        ),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
     )
 
 
 def _open(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> Iterator[Sandbox]:
-    backend, client = request.getfixturevalue("isobench_backend")
+    backend, _client = request.getfixturevalue("isobench_backend")
     spec = _spec(request, variant, commit, checkout)
-    sandbox: Sandbox | None = request.config.hook.pytest_isobench_make_sandbox(backend=backend, spec=spec, config=request.config)
+    sandbox: Sandbox | None = request.config.hook.pytest_isobench_make_sandbox(
+        backend=backend, spec=spec, config=request.config
+    )
     if sandbox is None:
         raise SandboxError(f"no sandbox backend named {backend!r}")
     live = request.config.stash.setdefault(LIVE_KEY, [])
@@ -215,9 +231,15 @@ def _produce_patch(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbo
     agent_obj = known_agents(request.config)[outcome.name]()
     options: dict[str, Any] = {"predictions": settings.predictions, "item_id": request.node.name}
     ctx = AgentContext(
-        task=task, repo_dir=checkout.repo_dir, base_sha=checkout.base, head_sha=checkout.head,
-        model=settings.model, timeout_s=settings.agent_timeout_s or suite.timeouts.agent_s,
-        prompt=task_prompt(task, sandbox.workdir), sandbox=sandbox, options=options,
+        task=task,
+        repo_dir=checkout.repo_dir,
+        base_sha=checkout.base,
+        head_sha=checkout.head,
+        model=settings.model,
+        timeout_s=settings.agent_timeout_s or suite.timeouts.agent_s,
+        prompt=task_prompt(task, sandbox.workdir),
+        sandbox=sandbox,
+        options=options,
     )
     try:
         agent_obj.check(options)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .dataset.models import Task
     from .sandbox.base import Sandbox, SandboxSpec
 
+
 def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-body]
     """Return a mapping of agent name -> agent class this plugin provides.
 
@@ -23,7 +24,7 @@ def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-bo
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_isobench_make_sandbox(  # type: ignore[empty-body]
+def pytest_isobench_make_sandbox(
     backend: str, spec: SandboxSpec, config: pytest.Config
 ) -> Sandbox | None:
     """Build a sandbox for ``backend`` (``docker``, ``local`` or a third party's name).
@@ -33,7 +34,7 @@ def pytest_isobench_make_sandbox(  # type: ignore[empty-body]
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_isobench_verdict(  # type: ignore[empty-body]
+def pytest_isobench_verdict(
     task: Task, results: list[Any], default: Any
 ) -> Any | None:
     """Return a replacement verdict for a task, or None to keep ``default``. First wins."""

@@ -27,9 +27,7 @@ def shard_type(value: str) -> tuple[int, int]:
 def choice_type(flag: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in choices:
-            raise pytest.UsageError(
-                f"{flag}: {value!r} is not one of {', '.join(choices)}"
-            )
+            raise pytest.UsageError(f"{flag}: {value!r} is not one of {', '.join(choices)}")
         return value
 
     return parse
@@ -72,26 +70,129 @@ def gpus_type(value: str) -> str:
 
 # (flag, ini key or None, kwargs for addoption); ini keys share the flag's help.
 _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
-    ("--isobench-agent", "isobench_agent", dict(metavar="NAME", help="agent whose patch is measured against the human commit (e.g. trae, claude_code, codex, openhands, openai, human, noop, predictions); without it, items check the human speedup alone")),
+    (
+        "--isobench-agent",
+        "isobench_agent",
+        dict(
+            metavar="NAME",
+            help="agent whose patch is measured against the human commit (e.g. trae, claude_code, codex, openhands, openai, human, noop, predictions); without it, items check the human speedup alone",
+        ),
+    ),
     ("--isobench-model", "isobench_model", dict(metavar="MODEL", help="model the agent uses")),
-    ("--isobench-predictions", None, dict(metavar="FILE", help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path) for --isobench-agent=predictions")),
-    ("--isobench-dataset", None, dict(action="append", default=[], metavar="PATH_OR_HF", help="collect a dataset without a suite file (.jsonl, .json, .parquet or hf:OWNER/NAME[:split]); repeatable")),
-    ("--isobench-shard", None, dict(type=shard_type, metavar="K/N", help="keep shard K of N (1-based) of the tasks, the same on every machine")),
-    ("--isobench-durations", None, dict(metavar="FILE", help="JSON of node id -> seconds used to balance --isobench-shard")),
-    ("--isobench-backend", "isobench_backend", dict(type=choice_type("--isobench-backend", BACKENDS), metavar="NAME", help="sandbox backend: docker, local (not isolated) or auto (docker when an engine answers)")),
+    (
+        "--isobench-predictions",
+        None,
+        dict(
+            metavar="FILE",
+            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path) for --isobench-agent=predictions",
+        ),
+    ),
+    (
+        "--isobench-dataset",
+        None,
+        dict(
+            action="append",
+            default=[],
+            metavar="PATH_OR_HF",
+            help="collect a dataset without a suite file (.jsonl, .json, .parquet or hf:OWNER/NAME[:split]); repeatable",
+        ),
+    ),
+    (
+        "--isobench-shard",
+        None,
+        dict(
+            type=shard_type, metavar="K/N", help="keep shard K of N (1-based) of the tasks, the same on every machine"
+        ),
+    ),
+    (
+        "--isobench-durations",
+        None,
+        dict(metavar="FILE", help="JSON of node id -> seconds used to balance --isobench-shard"),
+    ),
+    (
+        "--isobench-backend",
+        "isobench_backend",
+        dict(
+            type=choice_type("--isobench-backend", BACKENDS),
+            metavar="NAME",
+            help="sandbox backend: docker, local (not isolated) or auto (docker when an engine answers)",
+        ),
+    ),
     ("--isobench-image", None, dict(metavar="IMAGE", help="container image for every task (overrides the suite's)")),
-    ("--isobench-gpus", None, dict(type=gpus_type, metavar="SPEC", help="GPUs for each sandbox: all, a count, or device ids like 0,1")),
-    ("--isobench-min-rounds", "isobench_min_rounds", dict(type=positive_int("--isobench-min-rounds"), metavar="N", help="rounds of interleaved timing at least (default 5)")),
-    ("--isobench-max-time", "isobench_max_time", dict(type=positive_float("--isobench-max-time"), metavar="SECONDS", help="timing budget per task (default 120)")),
-    ("--isobench-target-ci", "isobench_target_ci", dict(type=positive_float("--isobench-target-ci"), metavar="FRACTION", help="stop adding rounds once each speedup's interval is within this relative half-width (default 0.02)")),
-    ("--isobench-warmup", "isobench_warmup", dict(type=int, metavar="N", help="untimed warm-up runs per variant (default 1)")),
-    ("--isobench-results", "isobench_results", dict(metavar="DIR", help="directory for result records (default .isobench/results/<run id>)")),
-    ("--isobench-resume", None, dict(metavar="DIR", help="reuse complete records in DIR for the same agent and settings; run the rest")),
-    ("--isobench-cache-dir", "isobench_cache_dir", dict(metavar="DIR", help="repository clones, worktrees and agent patches (default .isobench/cache)")),
-    ("--isobench-rerun-agent", None, dict(action="store_true", default=False, help="run the agent even when its patch is cached")),
-    ("--isobench-agent-timeout", "isobench_agent_timeout", dict(type=positive_float("--isobench-agent-timeout"), metavar="SECONDS", help="agent budget (default 7200)")),
-    ("--isobench-generate", "isobench_generate", dict(type=choice_type("--isobench-generate", GENERATE), metavar="MODE", help="generate missing perf tests with an LLM: never, missing, all")),
-    ("--isobench-testgen-model", "isobench_testgen_model", dict(metavar="MODEL", help="model for perf-test generation (OpenAI-compatible endpoint)")),
+    (
+        "--isobench-gpus",
+        None,
+        dict(type=gpus_type, metavar="SPEC", help="GPUs for each sandbox: all, a count, or device ids like 0,1"),
+    ),
+    (
+        "--isobench-min-rounds",
+        "isobench_min_rounds",
+        dict(
+            type=positive_int("--isobench-min-rounds"),
+            metavar="N",
+            help="rounds of interleaved timing at least (default 5)",
+        ),
+    ),
+    (
+        "--isobench-max-time",
+        "isobench_max_time",
+        dict(
+            type=positive_float("--isobench-max-time"), metavar="SECONDS", help="timing budget per task (default 120)"
+        ),
+    ),
+    (
+        "--isobench-target-ci",
+        "isobench_target_ci",
+        dict(
+            type=positive_float("--isobench-target-ci"),
+            metavar="FRACTION",
+            help="stop adding rounds once each speedup's interval is within this relative half-width (default 0.02)",
+        ),
+    ),
+    (
+        "--isobench-warmup",
+        "isobench_warmup",
+        dict(type=int, metavar="N", help="untimed warm-up runs per variant (default 1)"),
+    ),
+    (
+        "--isobench-results",
+        "isobench_results",
+        dict(metavar="DIR", help="directory for result records (default .isobench/results/<run id>)"),
+    ),
+    (
+        "--isobench-resume",
+        None,
+        dict(metavar="DIR", help="reuse complete records in DIR for the same agent and settings; run the rest"),
+    ),
+    (
+        "--isobench-cache-dir",
+        "isobench_cache_dir",
+        dict(metavar="DIR", help="repository clones, worktrees and agent patches (default .isobench/cache)"),
+    ),
+    (
+        "--isobench-rerun-agent",
+        None,
+        dict(action="store_true", default=False, help="run the agent even when its patch is cached"),
+    ),
+    (
+        "--isobench-agent-timeout",
+        "isobench_agent_timeout",
+        dict(type=positive_float("--isobench-agent-timeout"), metavar="SECONDS", help="agent budget (default 7200)"),
+    ),
+    (
+        "--isobench-generate",
+        "isobench_generate",
+        dict(
+            type=choice_type("--isobench-generate", GENERATE),
+            metavar="MODE",
+            help="generate missing perf tests with an LLM: never, missing, all",
+        ),
+    ),
+    (
+        "--isobench-testgen-model",
+        "isobench_testgen_model",
+        dict(metavar="MODEL", help="model for perf-test generation (OpenAI-compatible endpoint)"),
+    ),
 ]
 
 

@@ -90,21 +90,31 @@ def parse_report(stdout: str, metric: MetricSpec | None) -> Report:
 def to_measurement(result: ExecResult, metric: MetricSpec | None) -> Measurement:
     """One run's outcome as a sample for the timing protocol."""
     if result.timed_out:
-        return Measurement(value=None, wall_s=result.wall_s, digest=None,
-                           error=f"timed out after {result.wall_s:.1f}s and was killed; last output:\n{result.tail()}")
+        return Measurement(
+            value=None,
+            wall_s=result.wall_s,
+            digest=None,
+            error=f"timed out after {result.wall_s:.1f}s and was killed; last output:\n{result.tail()}",
+        )
     if result.exit_code != 0:
-        return Measurement(value=None, wall_s=result.wall_s, digest=None,
-                           error=f"exit status {result.exit_code}; last output:\n{result.tail()}")
+        return Measurement(
+            value=None,
+            wall_s=result.wall_s,
+            digest=None,
+            error=f"exit status {result.exit_code}; last output:\n{result.tail()}",
+        )
     report = parse_report(result.stdout, metric)
     if report.value is None and metric is not None:
-        return Measurement(value=None, wall_s=result.wall_s, digest=None,
-                           error=f"{report.warning}; last output:\n{result.tail()}")
+        return Measurement(
+            value=None, wall_s=result.wall_s, digest=None, error=f"{report.warning}; last output:\n{result.tail()}"
+        )
     value = report.value if report.value is not None else result.wall_s
     return Measurement(value=value, wall_s=result.wall_s, digest=report.digest, warning=report.warning)
 
 
-def run_once(sandbox: Sandbox, test: PerfTest, python: str, timeout_s: float,
-             metric: MetricSpec | None = None) -> Measurement:
+def run_once(
+    sandbox: Sandbox, test: PerfTest, python: str, timeout_s: float, metric: MetricSpec | None = None
+) -> Measurement:
     """Run ``test`` once in ``sandbox`` and turn the output into a measurement."""
     result = sandbox.exec(command_for(test, python), timeout_s)
     return to_measurement(result, test.metric or metric)

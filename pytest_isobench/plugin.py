@@ -7,10 +7,11 @@ module must stay cheap: heavy libraries load where they are used.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -19,10 +20,7 @@ from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
-if TYPE_CHECKING:
-    from .runtime import RunState
-
-STATE_KEY = pytest.StashKey["RunState"]()
+STATE_KEY = pytest.StashKey[Any]()
 _DATA_SUFFIXES = (".jsonl", ".parquet")
 
 
@@ -77,22 +75,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
             nodeid = file_path.relative_to(parent.config.rootpath).as_posix()
         except ValueError:
             nodeid = str(file_path)
-        return DatasetCollector.from_parent(parent, name=file_path.name, path=file_path, nodeid=nodeid,
-                                            source=str(file_path), callobj=run_task)
+        return DatasetCollector.from_parent(
+            parent, name=file_path.name, path=file_path, nodeid=nodeid, source=str(file_path), callobj=run_task
+        )
     return None
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
     if isinstance(collector, pytest.Session) and report.passed:
         from .runner import run_task
 
         for source in collector.config.stash[SETTINGS_KEY].datasets:
             report.result.append(
-                DatasetCollector.from_parent(
-                    collector, name=source, nodeid=source, source=source, callobj=run_task
-                )
+                DatasetCollector.from_parent(collector, name=source, nodeid=source, source=source, callobj=run_task)
             )
     return report
 
@@ -117,8 +116,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for sandbox in list(config.stash.get(LIVE_KEY, [])):
-        try:
+    live: list[Any] = config.stash.get(LIVE_KEY, [])
+    for sandbox in list(live):
+        with contextlib.suppress(Exception):
             sandbox.close()
-        except Exception:  # noqa: S110 - best effort at exit; errors were reported already
-            pass

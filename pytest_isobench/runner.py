@@ -16,7 +16,7 @@ import pytest
 
 from . import perftest
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
-from .measure.stats import summarize
+from .measure.stats import Direction, summarize
 from .measure.verdict import SuccessRule, Verdict, judge
 
 if TYPE_CHECKING:
@@ -26,21 +26,26 @@ if TYPE_CHECKING:
 RECORD_KEY = pytest.StashKey[dict[str, Any]]()
 
 
-def _protocol_settings(settings: Settings, direction: str, seed: int) -> ProtocolSettings:
+def _protocol_settings(settings: Settings, direction: Direction, seed: int) -> ProtocolSettings:
     return ProtocolSettings(
         warmup=settings.warmup,
         min_rounds=settings.min_rounds,
         max_time_s=settings.max_time_s,
         target_rel_width=settings.target_ci,
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
         seed=seed,
     )
 
 
 def _rule(variants: Variants) -> SuccessRule:
     s = variants.suite.success
-    return SuccessRule(rule=s.rule, similar_tolerance=s.similar_tolerance, alpha=s.alpha,
-                       gso_human_fraction=s.gso_human_fraction, gso_min_speedup=s.gso_min_speedup)
+    return SuccessRule(
+        rule=s.rule,
+        similar_tolerance=s.similar_tolerance,
+        alpha=s.alpha,
+        gso_human_fraction=s.gso_human_fraction,
+        gso_min_speedup=s.gso_min_speedup,
+    )
 
 
 def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
@@ -116,10 +121,10 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
     return record
 
 
-def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str, ProtocolResult]], str]:
+def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str, ProtocolResult]], Direction]:
     """Time every perf test of the task on the ready variants, interleaved."""
     names = list(variants.sandboxes)
-    direction = "lower"
+    direction: Direction = "lower"
     results: list[tuple[str, ProtocolResult]] = []
     seed = random.Random(f"{settings.run_id}:{variants.task.instance_id}").randrange(2**31)
     for test in variants.task.perf_tests:
@@ -128,11 +133,9 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
-        timeout = variants.suite.perf.timeout_s
-        python = variants.suite.perf.python
-
         def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
-            return perftest.run_once(variants.sandboxes[name], _test, python, timeout, _metric)
+            perf = variants.suite.perf
+            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
 
         result = run_protocol(names, run_one, _protocol_settings(settings, direction, seed))
         results.append((test.name, result))
@@ -146,15 +149,25 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
     item.stash[RECORD_KEY] = record
     outcome = variants.agent
     if outcome is not None and outcome.failure is not None:
-        record.update(status="failed", verdict={"passed": False, "category": "failed", "reason": outcome.failure,
-                                                "message": f"agent failed: {outcome.failure}"})
+        record.update(
+            status="failed",
+            verdict={
+                "passed": False,
+                "category": "failed",
+                "reason": outcome.failure,
+                "message": f"agent failed: {outcome.failure}",
+            },
+        )
         pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
     results, direction = measure_task(variants, settings)
     record["perf_tests"] = [_test_record(name, result) for name, result in results]
     record["direction"] = direction
-    verdict: Verdict = judge([r for _, r in results], _rule(variants), has_agent=outcome is not None,
-                             direction=direction)  # type: ignore[arg-type]
-    replaced = item.config.hook.pytest_isobench_verdict(task=variants.task, results=[r for _, r in results], default=verdict)
+    verdict: Verdict = judge(
+        [r for _, r in results], _rule(variants), has_agent=outcome is not None, direction=direction
+    )
+    replaced = item.config.hook.pytest_isobench_verdict(
+        task=variants.task, results=[r for _, r in results], default=verdict
+    )
     if replaced is not None:
         verdict = replaced
     record["verdict"] = verdict.as_dict()
@@ -163,6 +176,8 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
         estimate = getattr(verdict, key)
         if estimate is not None:
             item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
-    item.user_properties.append(("isobench_verdict", verdict.category or ("significant" if verdict.human_significant else "not significant")))
+    item.user_properties.append(
+        ("isobench_verdict", verdict.category or ("significant" if verdict.human_significant else "not significant"))
+    )
     if not verdict.passed:
         pytest.fail(verdict.message, pytrace=False)

@@ -65,10 +65,16 @@ class RunState:
             failed_call = when == "call" and not passed
             message = (record.get("verdict") or {}).get("message", record["status"])
             report = pytest.TestReport(
-                nodeid=item.nodeid, location=item.location, keywords=dict.fromkeys(item.keywords, 1),
+                nodeid=item.nodeid,
+                location=item.location,
+                keywords=dict.fromkeys(item.keywords, 1),
                 outcome="failed" if failed_call else "passed",
                 longrepr=f"[resumed from {self.settings.resume_dir}] {message}" if failed_call else None,
-                when=when, sections=[], duration=0.0, start=0.0, stop=0.0,
+                when=when,
+                sections=[],
+                duration=0.0,
+                start=0.0,
+                stop=0.0,
                 user_properties=[("isobench_resumed", "1")],
             )
             if when == "call":
@@ -79,7 +85,9 @@ class RunState:
 
     # -- records --------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if not isinstance(item, TaskItem):
             return report
@@ -128,8 +136,14 @@ class RunState:
         out = self.settings.results_dir
         write_benchmark_json(out / "benchmark.json", records)
         lines, totals = summary_lines(records)
-        summary = {"run_id": self.settings.run_id, "agent": self.settings.agent, "totals": totals,
-                   "tasks": [{k: r.get(k) for k in ("item_id", "nodeid", "status")} | {"verdict": r.get("verdict")} for r in records]}
+        summary = {
+            "run_id": self.settings.run_id,
+            "agent": self.settings.agent,
+            "totals": totals,
+            "tasks": [
+                {k: r.get(k) for k in ("item_id", "nodeid", "status")} | {"verdict": r.get("verdict")} for r in records
+            ],
+        }
         atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
         terminalreporter.section("isobench")
         for line in lines:

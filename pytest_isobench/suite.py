@@ -111,8 +111,7 @@ def load_suite(path: Path) -> Suite:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"key {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}"
-            for err in exc.errors()
+            f"key {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}" for err in exc.errors()
         )
         raise SuiteError(f"{path}: {problems}") from None
     return suite.model_copy(update={"path": path})

@@ -6,14 +6,16 @@ container create call is captured with a fake client. Nothing here talks to an e
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_isobench.sandbox import gpus
 from pytest_isobench.sandbox.base import LABEL, LABEL_VARIANT, Limits, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,7 @@ def test_a_gpu_sandbox_asks_docker_for_all_gpus(tmp_path: Path) -> None:
         image="vllm/vllm-openai:latest",
         limits=Limits(gpus="all", cpuset="0-7", memory="64g"),
     )
-    sandbox = DockerSandbox(spec, client)  # type: ignore[arg-type]
+    sandbox = DockerSandbox(spec, client)
     with pytest.raises(_Stop):
         sandbox.start()
     ((image, kwargs),) = client.run_calls
@@ -112,7 +114,7 @@ def test_a_cpu_sandbox_sends_no_device_request(tmp_path: Path) -> None:
     client = FakeClient()
     spec = SandboxSpec("t", "baseline", tmp_path, "0" * 40, image="img")
     with pytest.raises(_Stop):
-        DockerSandbox(spec, client).start()  # type: ignore[arg-type]
+        DockerSandbox(spec, client).start()
     assert client.run_calls[0][1]["device_requests"] == []
 
 

@@ -8,14 +8,16 @@ closed by the fixture, and the module checks at the end that nothing of its run 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import docker
 import pytest
 
+from pytest_isobench.sandbox import housekeeping
 from pytest_isobench.sandbox.base import (
     LABEL,
     LABEL_RUN,
@@ -39,6 +41,7 @@ from pytest_isobench.sandbox.docker_sandbox import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-{uuid.uuid4().hex[:8]}"
@@ -47,8 +50,6 @@ RUN_ID = f"test-{uuid.uuid4().hex[:8]}"
 def _why_skip() -> str | None:
     if not engine_available():
         return "no Docker engine answers (start dockerd or set DOCKER_HOST)"
-    import docker
-
     client = engine_client()
     try:
         client.images.get(IMAGE)
@@ -386,3 +387,44 @@ def test_close_is_idempotent_and_leaves_no_container(
     assert ours(client, "closing") == []
     with pytest.raises(SandboxError, match="not started"):
         sb.exec("true", 1)
+
+
+def test_sweep_removes_other_runs_leftovers_and_spares_the_current_run(
+    make_sandbox: Callable[..., DockerSandbox], client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_run = f"{RUN_ID}-old"
+    stale = client.containers.run(
+        IMAGE,
+        ["sleep", "infinity"],
+        detach=True,
+        init=True,
+        name=f"isobench-{old_run}-stale",
+        labels={LABEL: "1", LABEL_RUN: old_run},
+    )
+    try:
+        current = make_sandbox(task_id="current")
+        # The engine is shared: only look at this module's containers.
+        real = housekeeping._containers
+        monkeypatch.setattr(
+            housekeeping,
+            "_containers",
+            lambda c: [x for x in real(c) if x["Labels"].get(LABEL_RUN, "").startswith(RUN_ID)],
+        )
+        monkeypatch.setattr(housekeeping, "_volumes", lambda c: [])
+        assert {stale.name, current.name} <= set(housekeeping.leftovers(client))
+        assert housekeeping.sweep(client, run_id=RUN_ID, older_than_s=3600) == []
+        assert housekeeping.sweep(client, run_id=RUN_ID) == [stale.name]
+        assert len(ours(client, "current")) == 1
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            stale.remove(force=True)
+
+
+def test_doctor_reports_the_engine_the_image_and_leftovers() -> None:
+    checks = {name: (ok, detail) for name, ok, detail in housekeeping.doctor_engine(IMAGE)}
+    assert checks["docker engine"][0] and "API" in checks["docker engine"][1]
+    assert checks[f"image {IMAGE}"][0]
+    assert "leftovers" in checks
+    missing = {n: (ok, d) for n, ok, d in housekeeping.doctor_engine("isobench-missing:x")}
+    ok, detail = missing["image isobench-missing:x"]
+    assert not ok and "scripts/build-base-image.sh" in detail

@@ -55,8 +55,7 @@ class PredictionsAgent(Agent):
         for key in keys:
             if key in table:
                 entry = table[key]
-                return AgentRun(patch=str(entry.get("model_patch") or ""),
-                                model=entry.get("model_name_or_path"))
+                return AgentRun(patch=str(entry.get("model_patch") or ""), model=entry.get("model_name_or_path"))
         raise AgentUnavailable(f"no prediction for {' or '.join(k for k in keys if k)} in {ctx.options['predictions']}")
 
 

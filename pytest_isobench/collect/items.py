@@ -83,9 +83,7 @@ class ProblemItem(pytest.Item):
     def runtest(self) -> None:  # pragma: no cover - setup always raises
         raise CollectProblem(self.problem)
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CollectProblem):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -94,9 +92,7 @@ class ProblemItem(pytest.Item):
         return self.path, 0, self.name
 
 
-def _task_items(
-    parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]
-) -> Iterator[pytest.Item]:
+def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]) -> Iterator[pytest.Item]:
     try:
         loaded = load_source(suite.dataset, base_dir=suite.base_dir)
     except DatasetUnavailable as exc:

@@ -41,9 +41,7 @@ def load_durations(path: Path) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
-def assign(
-    ids: Sequence[str], shards: int, durations: Mapping[str, float] | None = None
-) -> dict[str, int]:
+def assign(ids: Sequence[str], shards: int, durations: Mapping[str, float] | None = None) -> dict[str, int]:
     """Map every id to a 0-based shard number."""
     ordered = sorted(ids)
     if not durations:
@@ -60,9 +58,7 @@ def assign(
     return result
 
 
-def select(
-    ids: Sequence[str], k: int, n: int, durations: Mapping[str, float] | None = None
-) -> set[str]:
+def select(ids: Sequence[str], k: int, n: int, durations: Mapping[str, float] | None = None) -> set[str]:
     """The ids that shard ``k`` of ``n`` (1-based) keeps."""
     placement = assign(ids, n, durations)
     return {node for node, shard in placement.items() if shard == k - 1}

@@ -131,9 +131,7 @@ def _load_hf(name: str, split: str | None, source: str) -> Any:
 
     wanted = split or "train"
     offline = (
-        os.environ.get("HF_HUB_OFFLINE") == "1"
-        or os.environ.get("HF_DATASETS_OFFLINE") == "1"
-        or not _hub_reachable()
+        os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1" or not _hub_reachable()
     )
     first: Exception | None = None
     if not offline:

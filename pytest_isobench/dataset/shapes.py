@@ -69,19 +69,11 @@ def _human_from_durations(raw: Mapping[str, Any]) -> HumanFigures | None:
         if isinstance(change, Mapping):
             base.extend(float(x) for x in _as_list(change.get("base")))
             head.extend(float(x) for x in _as_list(change.get("head")))
-    return HumanFigures(
-        base=base, head=head, speedup=float(speedup) if speedup is not None else None
-    )
+    return HumanFigures(base=base, head=head, speedup=float(speedup) if speedup is not None else None)
 
 
-def _split_extra(
-    raw: Mapping[str, Any], used: frozenset[str], addressable: bool
-) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in raw.items()
-        if k not in used and not (addressable and k in LONG_FIELDS)
-    }
+def _split_extra(raw: Mapping[str, Any], used: frozenset[str], addressable: bool) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in used and not (addressable and k in LONG_FIELDS)}
 
 
 def _require(raw: Mapping[str, Any], field: str, where: str) -> str:
@@ -121,21 +113,54 @@ def _instance(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> T
 
 _INSTANCE_USED = frozenset(
     {
-        "instance_id", "repo", "base_commit", "head_commit", "efficiency_test", "perf_tests",
-        "perf_command", "metric", "apis", "api", "files_changed", "models", "setup_commands",
-        "install_commands", "duration_changes", "human_performance", "subject", "gpus",
+        "instance_id",
+        "repo",
+        "base_commit",
+        "head_commit",
+        "efficiency_test",
+        "perf_tests",
+        "perf_command",
+        "metric",
+        "apis",
+        "api",
+        "files_changed",
+        "models",
+        "setup_commands",
+        "install_commands",
+        "duration_changes",
+        "human_performance",
+        "subject",
+        "gpus",
     }
 )
 _COMMIT_USED = frozenset(
     {
-        "commit_hash", "commit_subject", "repo", "perf_command", "test_script", "apis",
-        "files_changed", "models", "metric", "gpus", "setup_commands", "install_commands",
+        "commit_hash",
+        "commit_subject",
+        "repo",
+        "perf_command",
+        "test_script",
+        "apis",
+        "files_changed",
+        "models",
+        "metric",
+        "gpus",
+        "setup_commands",
+        "install_commands",
     }
 )
 _GSO_USED = frozenset(
     {
-        "instance_id", "repo", "base_commit", "opt_commit", "api", "prob_script", "tests",
-        "setup_commands", "install_commands", "gpus",
+        "instance_id",
+        "repo",
+        "base_commit",
+        "opt_commit",
+        "api",
+        "prob_script",
+        "tests",
+        "setup_commands",
+        "install_commands",
+        "gpus",
     }
 )
 

@@ -79,7 +79,7 @@ BRANCH = "main"
 DATASET_REPO = "isobench:demo"
 
 #: SHA of the last commit of the demo history; a build that ends elsewhere is an error.
-EXPECTED_HEAD = "0000000000000000000000000000000000000000"
+EXPECTED_HEAD = "5d08a88f8a97f2a09b35ae0d1f6c8300be7cc75d"
 
 _CONTROL_FILES = frozenset({"MESSAGE", "DELETE", "TASK.json"})
 _PAYLOAD_SUFFIX = ".in"
@@ -230,9 +230,7 @@ def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"git {' '.join(args)} failed in {repo} ({proc.returncode}): {proc.stderr.strip()}"
-        )
+        raise RuntimeError(f"git {' '.join(args)} failed in {repo} ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout.strip()
 
 
@@ -456,9 +454,7 @@ def measure_task(
             digests: set[str] = set()
             for _ in range(runs):
                 for label, times in (("base", base_times), ("head", head_times)):
-                    seconds, digest = parse_perf_output(
-                        run_perf_script(trees[label], task.perf_name, script, python)
-                    )
+                    seconds, digest = parse_perf_output(run_perf_script(trees[label], task.perf_name, script, python))
                     times.append(seconds)
                     digests.add(digest)
             if len(digests) != 1:

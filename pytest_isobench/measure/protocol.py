@@ -129,9 +129,7 @@ class ProtocolResult:
         return self.variants[0]
 
     def _kept(self, variant: str) -> list[Sample]:
-        return [
-            s for s in self.samples if s.variant == variant and s.round >= 0 and s.m.error is None
-        ]
+        return [s for s in self.samples if s.variant == variant and s.round >= 0 and s.m.error is None]
 
     def values(self, variant: str) -> list[float]:
         """The variant's values from kept (non-warm-up, successful) rounds, in run order."""

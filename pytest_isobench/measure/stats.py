@@ -237,9 +237,7 @@ def _mean(values: list[float], how: Literal["geometric", "harmonic"]) -> float:
     return len(values) / sum(1 / v for v in values)
 
 
-def combine(
-    estimates: Sequence[Estimate], how: Literal["geometric", "harmonic"] = "geometric"
-) -> Estimate:
+def combine(estimates: Sequence[Estimate], how: Literal["geometric", "harmonic"] = "geometric") -> Estimate:
     """Combine per-test speedups of one task into one figure.
 
     The mean is applied to the points, the lows and the highs separately. For the

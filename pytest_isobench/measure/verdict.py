@@ -153,9 +153,7 @@ def _first_failure(tests: Sequence[ProtocolResult], variant: str) -> str | None:
     return None
 
 
-def _fail(
-    reason: str, category: Category | None, *, equivalent: bool = True, human_eq: bool = True
-) -> Verdict:
+def _fail(reason: str, category: Category | None, *, equivalent: bool = True, human_eq: bool = True) -> Verdict:
     return Verdict(
         passed=False,
         category=category,
@@ -229,10 +227,7 @@ def judge(
         human_eq = human_eq and _digests(t, HUMAN) == base
         if has_agent and agent_eq and _digests(t, AGENT) != base:
             agent_eq = False
-            mismatch = (
-                f"correctness: digest {_fmt_digests(_digests(t, AGENT))} "
-                f"!= baseline {_fmt_digests(base)}"
-            )
+            mismatch = f"correctness: digest {_fmt_digests(_digests(t, AGENT))} != baseline {_fmt_digests(base)}"
 
     humans: list[Estimate] = []
     agents: list[Estimate] = []
@@ -290,9 +285,7 @@ def judge(
     tol = rule.similar_tolerance
     head = f"agent {format_estimate(agent)} vs human {format_estimate(human)}"
 
-    def verdict(
-        passed: bool, category: Category, reason: str, message: str, needed: float | None
-    ) -> Verdict:
+    def verdict(passed: bool, category: Category, reason: str, message: str, needed: float | None) -> Verdict:
         return Verdict(
             passed=passed,
             category=category,
@@ -323,10 +316,7 @@ def judge(
     needed: float | None
     if gso:
         needed = max(rule.gso_human_fraction * human.point, rule.gso_min_speedup)
-        passed = (
-            agent.point >= rule.gso_human_fraction * human.point
-            and agent_geo.point >= rule.gso_min_speedup
-        )
+        passed = agent.point >= rule.gso_human_fraction * human.point and agent_geo.point >= rule.gso_min_speedup
         if not passed and category != "worse":
             category = "worse"
         elif passed and category == "worse":

@@ -35,8 +35,15 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
         if record.get("resumed"):
             label += " (resumed)"
         totals[label.split(" (")[0]] += 1
-        rows.append((record.get("item_id", "?"), _est(verdict, "human"), _est(verdict, "agent"),
-                     _est(verdict, "agent_vs_human"), label))
+        rows.append(
+            (
+                record.get("item_id", "?"),
+                _est(verdict, "human"),
+                _est(verdict, "agent"),
+                _est(verdict, "agent_vs_human"),
+                label,
+            )
+        )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]

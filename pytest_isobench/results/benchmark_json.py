@@ -48,7 +48,14 @@ def benchmarks_of(record: dict[str, Any]) -> list[dict[str, Any]]:
                     "params": {"variant": variant, "perf_test": test["name"]},
                     "param": f"{variant}-{test['name']}",
                     "extra_info": {"task": record["item_id"], "agent": record.get("agent")},
-                    "options": {"disable_gc": False, "timer": "perf_test", "min_rounds": len(data.get("values", [])), "max_time": 0, "min_time": 0, "warmup": True},
+                    "options": {
+                        "disable_gc": False,
+                        "timer": "perf_test",
+                        "min_rounds": len(data.get("values", [])),
+                        "max_time": 0,
+                        "min_time": 0,
+                        "warmup": True,
+                    },
                     "stats": {**stats, "data": list(data.get("values", []))},
                 }
             )

@@ -63,6 +63,7 @@ _GIT_ENV = {
 # Untracked files never worth capturing in an agent's diff; written after the baseline
 # commit so files the real repository tracks under these names still count.
 _INFO_EXCLUDE = "_isobench_*\n__pycache__/\n*.pyc\n*.egg-info/\n/build/\n"
+_DIFF_ARGS = ("git", "diff", "--cached", "--binary", "--no-color", "--no-ext-diff")
 _DIFF_EXCLUDES = (
     ":(exclude,glob)**/_isobench_*",
     ":(exclude,glob)**/__pycache__/**",
@@ -87,9 +88,7 @@ def engine_client(timeout: float = 5) -> docker.DockerClient:
         client = docker.from_env(timeout=timeout)
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
-        raise SandboxError(
-            f"Docker engine not answering ({exc}): start dockerd or set DOCKER_HOST"
-        ) from exc
+        raise SandboxError(f"Docker engine not answering ({exc}): start dockerd or set DOCKER_HOST") from exc
     client.api.timeout = DEFAULT_TIMEOUT_SECONDS
     return client
 
@@ -266,10 +265,7 @@ class DockerSandbox:
                         if res.timed_out
                         else f"exit status {res.exit_code}"
                     )
-                    raise SandboxError(
-                        f"setup command failed ({why}) in {self.spec.image}: {command}\n"
-                        f"{res.tail()}"
-                    )
+                    raise SandboxError(f"setup command failed ({why}) in {self.spec.image}: {command}\n{res.tail()}")
             self.setup_s = time.perf_counter() - t0
         except BaseException:
             with contextlib.suppress(SandboxError):
@@ -291,8 +287,7 @@ class DockerSandbox:
                 self.client.images.get(image)
             except docker.errors.ImageNotFound as exc:
                 raise SandboxError(
-                    f"image {image!r} not found: build or pull it "
-                    "(e.g. scripts/build-base-image.sh)"
+                    f"image {image!r} not found: build or pull it (e.g. scripts/build-base-image.sh)"
                 ) from exc
         self.name = _container_name(self.spec)
         t0 = time.perf_counter()
@@ -332,8 +327,7 @@ class DockerSandbox:
             raise SandboxError(f"could not run git on the host: {exc}") from exc
         if archive.returncode != 0:
             raise SandboxError(
-                f"git archive of {spec.commit} in {spec.repo_dir} failed: "
-                f"{_decode(archive.stderr).strip()}"
+                f"git archive of {spec.commit} in {spec.repo_dir} failed: {_decode(archive.stderr).strip()}"
             )
         with _engine_errors(f"could not copy the checkout into {self.name}"):
             self.container.put_archive(WORKDIR, archive.stdout)
@@ -383,16 +377,8 @@ class DockerSandbox:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
         # `timeout` runs the command in its own process group and signals the whole group,
         # so children die inside the container too; KILL follows TERM after a grace period.
-        argv = [
-            "timeout",
-            f"--kill-after={KILL_AFTER_S}",
-            "-s",
-            "TERM",
-            f"{timeout_s:.3f}",
-            "sh",
-            "-c",
-            command,
-        ]
+        argv = ["timeout", f"--kill-after={KILL_AFTER_S}", "-s", "TERM", f"{timeout_s:.3f}"]
+        argv += ["sh", "-c", command]
         container = self.container
         with _engine_errors(f"exec in {self.name} failed"):
             t0 = time.perf_counter()
@@ -488,20 +474,8 @@ class DockerSandbox:
         code, out, err = self._run(["git", "add", "-A"])
         if code != 0:
             raise SandboxError(f"git add failed in {self.name}: {err}")
-        code, out, err = self._run(
-            [
-                "git",
-                "diff",
-                "--cached",
-                "--binary",
-                "--no-color",
-                "--no-ext-diff",
-                self.baseline_commit or "HEAD",
-                "--",
-                ".",
-                *_DIFF_EXCLUDES,
-            ]
-        )
+        base = self.baseline_commit or "HEAD"
+        code, out, err = self._run([*_DIFF_ARGS, base, "--", ".", *_DIFF_EXCLUDES])
         if code != 0:
             raise SandboxError(f"git diff failed in {self.name}: {err}")
         return out

@@ -59,9 +59,7 @@ def _name(container: dict[str, Any]) -> str:
     return str(names[0]).lstrip("/") if names else str(container["Id"])[:12]
 
 
-def sweep(
-    client: docker.DockerClient, run_id: str | None = None, older_than_s: float | None = None
-) -> list[str]:
+def sweep(client: docker.DockerClient, run_id: str | None = None, older_than_s: float | None = None) -> list[str]:
     """Remove our labelled containers and volumes; return the names removed.
 
     ``run_id`` spares the containers of that run (the one in progress); ``older_than_s``
@@ -128,8 +126,7 @@ def doctor_engine(image: str = DEMO_IMAGE) -> list[tuple[str, bool, str]]:
                 (
                     "docker engine",
                     True,
-                    f"Docker {info.get('Version', '?')} (API {info.get('ApiVersion', '?')})"
-                    f" at {client.api.base_url}",
+                    f"Docker {info.get('Version', '?')} (API {info.get('ApiVersion', '?')}) at {client.api.base_url}",
                 )
             )
         except (docker.errors.DockerException, OSError) as exc:

@@ -8,6 +8,7 @@ at the time limit. Worktrees are removed at ``close()``, whatever happened.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -31,9 +32,7 @@ def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_process(
-    argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str]
-) -> ExecResult:
+def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str]) -> ExecResult:
     """Run ``argv`` in its own process group; kill the group at the limit."""
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -67,10 +66,8 @@ def run_process(
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class LocalSandbox:
@@ -87,9 +84,7 @@ class LocalSandbox:
         return str(self.path)
 
     def _git(self, *args: str, cwd: Path | None = None, check: bool = True) -> ExecResult:
-        result = run_process(
-            ["git", *args], cwd or self.path, 300.0, minimal_env({"GIT_TERMINAL_PROMPT": "0"})
-        )
+        result = run_process(["git", *args], cwd or self.path, 300.0, minimal_env({"GIT_TERMINAL_PROMPT": "0"}))
         if check and not result.ok:
             raise SandboxError(f"git {' '.join(args)} failed: {result.tail(10)}")
         return result
@@ -100,7 +95,9 @@ class LocalSandbox:
             if self.path.exists():
                 self._remove_worktree()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._git("worktree", "add", "--detach", "--force", str(self.path), self.spec.commit, cwd=self.spec.repo_dir)
+            self._git(
+                "worktree", "add", "--detach", "--force", str(self.path), self.spec.commit, cwd=self.spec.repo_dir
+            )
             self._started = True
             for command in self.spec.setup_commands:
                 result = self.exec(command, self.spec.setup_timeout_s)
@@ -126,7 +123,9 @@ class LocalSandbox:
                     return PatchResult(method=name, files=tuple(files))
                 self._git("checkout", "-q", "--", ".", check=False)
             report = self.exec(patching.REJECT_REPORT.format(patch=shlex.quote(str(patch_file))), 120.0)
-            raise PatchError("patch does not apply (git apply, --3way and patch --fuzz all failed)", rejected=report.stdout[-4000:])
+            raise PatchError(
+                "patch does not apply (git apply, --3way and patch --fuzz all failed)", rejected=report.stdout[-4000:]
+            )
         finally:
             patch_file.unlink(missing_ok=True)
 

@@ -20,7 +20,11 @@ STRATEGIES: tuple[tuple[str, str], ...] = (
     ("patch --fuzz", "patch -p1 --fuzz=3 --batch --forward --no-backup-if-mismatch < {patch}"),
 )
 # Run when every strategy failed, to show the rejected hunks in the failure message.
-REJECT_REPORT = "git apply --reject --whitespace=nowarn {patch} 2>&1; cat $(git ls-files -o --exclude-standard | grep '\\.rej$') 2>/dev/null; git checkout -q -- . 2>/dev/null; git clean -qfd -e '_isobench_*' 2>/dev/null; true"
+REJECT_REPORT = (
+    "git apply --reject --whitespace=nowarn {patch} 2>&1; "
+    "cat $(git ls-files -o --exclude-standard | grep '\\.rej$') 2>/dev/null; "
+    "git checkout -q -- . 2>/dev/null; git clean -qfd -e '_isobench_*' 2>/dev/null; true"
+)
 
 _HEADER = re.compile(r"^(?:---|\+\+\+) (?:[ab]/)?(\S+)", re.MULTILINE)
 _GIT_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.MULTILINE)

@@ -8,6 +8,7 @@ Local paths work offline. Concurrent workers serialise on a file lock per reposi
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import re
@@ -114,10 +115,9 @@ class RepoCache:
         import git
 
         repo = git.Repo(dest)
-        try:
+        # A failed fetch is not fatal here: the caller's check names the missing commits.
+        with contextlib.suppress(git.GitCommandError):
             repo.git.fetch("origin", "+refs/heads/*:refs/heads/*", "--tags")
-        except git.GitCommandError:
-            pass  # a later check names the missing commits
         for rev in commits:
             try:
                 repo.git.fetch("origin", rev.rstrip("^"))

@@ -23,10 +23,7 @@ CALLS = 10
 def make_tokens(seed: int) -> list[str]:
     """TOKENS words of 1 to 12 letters, drawn from a vocabulary of 5,000."""
     rng = random.Random(seed)
-    vocab = [
-        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(1, 12)))
-        for _ in range(5_000)
-    ]
+    vocab = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(1, 12))) for _ in range(5_000)]
     return rng.choices(vocab, k=TOKENS)
 
 

@@ -23,10 +23,7 @@ COUNT = 6_000
 def make_items(seed: int) -> list[str]:
     """COUNT words drawn from a vocabulary of DISTINCT random words."""
     rng = random.Random(seed)
-    vocab = [
-        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10)))
-        for _ in range(DISTINCT)
-    ]
+    vocab = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10))) for _ in range(DISTINCT)]
     return rng.choices(vocab, k=COUNT)
 
 
