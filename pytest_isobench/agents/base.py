@@ -66,3 +66,11 @@ class Agent:
 
     def run(self, ctx: AgentContext) -> AgentRun:
         raise NotImplementedError
+
+    def doctor(self) -> tuple[bool, str]:
+        """``(ready, detail)`` for ``isobench doctor``: by default, what :meth:`check` says."""
+        try:
+            self.check({})
+        except AgentUnavailable as exc:
+            return False, str(exc)
+        return True, "ready"

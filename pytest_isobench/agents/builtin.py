@@ -49,6 +49,9 @@ class PredictionsAgent(Agent):
         if not ctx_options.get("predictions"):
             raise AgentUnavailable("--isobench-agent=predictions needs --isobench-predictions=FILE")
 
+    def doctor(self) -> tuple[bool, str]:
+        return True, "reads patches from --isobench-predictions=FILE (SWE-bench JSONL)"
+
     def run(self, ctx: AgentContext) -> AgentRun:
         table = load_predictions(Path(ctx.options["predictions"]))
         keys = [ctx.options.get("item_id", ""), ctx.task.instance_id]

@@ -16,7 +16,7 @@ import time
 from textkit.template import render  # type: ignore[import-not-found]
 
 SEED = 20240105
-CONTEXTS = 400
+CONTEXTS = 500
 
 TEMPLATES = [
     (

@@ -1,4 +1,4 @@
-"""Perf test of demo-unique-seen-set: ``textkit.dedup.unique`` on 6,000 words.
+"""Perf test of demo-unique-seen-set: ``textkit.dedup.unique`` on 7,500 words.
 
 Run from the checkout root (``python3 _isobench_perf_unique-seen-set.py``). The last
 line printed is ``{"time_s": <seconds of the timed region>, "digest": <sha256 hex of the
@@ -17,7 +17,7 @@ from textkit.dedup import unique  # type: ignore[import-not-found]
 
 SEED = 20240103
 DISTINCT = 2_500
-COUNT = 6_000
+COUNT = 7_500
 
 
 def make_items(seed: int) -> list[str]:

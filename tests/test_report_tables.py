@@ -1,0 +1,277 @@
+"""Report tables from synthetic records built the way ``runner.py`` builds them.
+
+Shards merged give the same tables as one unsharded set; duplicates are flagged and
+counted once; different settings and suites stay apart; a corrupt, partial or empty
+results directory is reported file by file while the rest is still reported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_isobench.cli import main
+from pytest_isobench.measure.stats import Estimate, summarize
+from pytest_isobench.measure.verdict import Verdict
+from pytest_isobench.report.tables import build_report, geometric_mean, group_lines, wilson_interval
+from pytest_isobench.results.merge import merge_dirs
+from pytest_isobench.results.store import write_record
+
+SETTINGS = {
+    "agent": "trae", "model": None, "min_rounds": 5, "target_ci": 0.02, "warmup": 1, "image": None, "gpus": None
+}
+
+
+def _est(point: float | None) -> Estimate | None:
+    return None if point is None else Estimate(point, point * 0.95, point * 1.05)
+
+
+def make_record(
+    item_id: str,
+    *,
+    category: str | None = "similar",
+    human: float | None = 1.5,
+    agent_x: float | None = 1.5,
+    agent: str | None = "trae",
+    suite: str = "demo",
+    settings: dict[str, Any] | None = None,
+    status: str | None = None,
+    human_significant: bool = True,
+    patch: str | None = "diff --git a/m.py b/m.py\n",
+) -> dict[str, Any]:
+    """A record shaped like ``runner.run_task`` writes it (verdict from the real class)."""
+    ratio = None if human is None or agent_x is None else agent_x / human
+    passed = category in ("beats", "similar") if agent else human_significant
+    verdict = Verdict(
+        passed=passed,
+        category=category if agent else None,  # type: ignore[arg-type]
+        human=_est(human),
+        agent=_est(agent_x) if agent else None,
+        agent_vs_human=_est(ratio) if agent else None,
+        human_significant=human_significant,
+        human_pvalue=0.001 if human_significant else 0.4,
+        agent_pvalue=0.002 if agent else None,
+        equivalent=category != "failed",
+        reason=str(category),
+        message=f"agent {agent_x} vs human {human}: {category}",
+    )
+    base = [1.0, 1.01, 0.99, 1.0, 1.02]
+    variants: dict[str, Any] = {"baseline": base, "human": [v / (human or 1) for v in base]}
+    if agent:
+        variants["agent"] = [v / (agent_x or 1) for v in base]
+    record: dict[str, Any] = {
+        "item_id": f"{suite}-{item_id}",
+        "nodeid": f"tasks/{suite}.yaml::{suite}-{item_id}",
+        "suite": suite,
+        "instance_id": item_id,
+        "repo": "demo/repo",
+        "head_commit": item_id * 5,
+        "base_commit": item_id * 5 + "^",
+        "agent": agent,
+        "model": None,
+        "settings": {**SETTINGS, "agent": agent, **(settings or {})},
+        "run_id": "20250101T000000Z-abcdef",
+        "perf_tests": [
+            {
+                "name": "perf",
+                "rounds": 5,
+                "stop_reason": "target_ci",
+                "elapsed_s": 1.0,
+                "warnings": [],
+                "variants": {
+                    name: {"values": values, "walls": values, "digests": ["d1"], "stats": summarize(values).as_dict()}
+                    for name, values in variants.items()
+                },
+            }
+        ],
+        "direction": "lower",
+        "verdict": verdict.as_dict(),
+        "status": status or ("passed" if passed else "failed"),
+    }
+    if agent:
+        record["patch"] = patch
+    if category == "failed" and agent:
+        record["verdict"].update(human=None, agent=None, agent_vs_human=None)
+    return record
+
+
+def demo_records() -> list[dict[str, Any]]:
+    return [
+        make_record("aaaa1111", category="beats", human=1.5, agent_x=2.0),
+        make_record("bbbb2222", category="similar", human=1.5, agent_x=1.5),
+        make_record("cccc3333", category="worse", human=2.0, agent_x=1.1),
+        make_record("dddd4444", category="failed", human=None, agent_x=None),
+        make_record("eeee5555", category=None, human=None, agent_x=None, status="error"),
+    ]
+
+
+def write_dir(path: Path, records: list[dict[str, Any]]) -> Path:
+    for record in records:
+        write_record(path, record)
+    return path
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = wilson_interval(8, 10)
+    assert (round(low, 4), round(high, 4)) == (0.4902, 0.9433)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(0, 5)
+    assert low == 0.0 and 0.4 < high < 0.45  # 0.4345 by the formula
+    low, high = wilson_interval(5, 5)
+    assert high == 1.0 and 0.55 < low < 0.6
+    with pytest.raises(ValueError, match="successes"):
+        wilson_interval(3, 2)
+
+
+def test_geometric_mean_ignores_missing() -> None:
+    assert geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
+    assert geometric_mean([]) is None
+    assert geometric_mean([0.0, -1.0, math.nan]) is None
+
+
+def test_group_counts_rates_and_geomeans() -> None:
+    report = build_report(demo_records())
+    assert len(report.groups) == 1
+    g = report.groups[0]
+    assert (g.tasks, g.run, g.passed, g.errors, g.skipped) == (5, 4, 2, 1, 0)
+    assert g.categories == {"beats": 1, "similar": 1, "worse": 1, "failed": 1}
+    assert g.success_rate == 0.5
+    assert (g.success_low, g.success_high) == pytest.approx(wilson_interval(2, 4))
+    assert g.geomean_agent == pytest.approx((2.0 * 1.5 * 1.1) ** (1 / 3))
+    assert g.geomean_agent_vs_human == pytest.approx((2.0 / 1.5 * 1.0 * 1.1 / 2.0) ** (1 / 3))
+    assert g.geomean_human == pytest.approx((1.5 * 1.5 * 2.0) ** (1 / 3))
+    assert (g.n_agent_speedups, g.human_significant, g.n_human_speedups) == (3, 3, 3)
+    labels = {t.item_id: t.label for t in report.tasks}
+    assert labels == {
+        "demo-aaaa1111": "beats",
+        "demo-bbbb2222": "similar",
+        "demo-cccc3333": "worse",
+        "demo-dddd4444": "failed",
+        "demo-eeee5555": "error",
+    }
+    lines = group_lines(report.groups)
+    assert "50% [15%, 85%]" in lines[2]
+
+
+def test_human_only_records_are_the_sanity_check() -> None:
+    records = [
+        make_record("aaaa1111", agent=None, human=1.6),
+        make_record("bbbb2222", agent=None, human=1.01, human_significant=False),
+    ]
+    g = build_report(records).groups[0]
+    assert g.key.agent is None and "(no agent)" in g.label
+    assert (g.human_significant, g.n_human_speedups) == (1, 2)
+    assert g.human_not_significant == ["demo-bbbb2222"]
+    assert g.geomean_agent is None
+    assert [t.label for t in build_report(records).tasks] == ["significant", "not significant"]
+
+
+def test_two_shards_merged_equal_one_unsharded_run(tmp_path: Path) -> None:
+    records = demo_records()
+    whole = write_dir(tmp_path / "whole", records)
+    shard1 = write_dir(tmp_path / "shard1", records[::2])
+    shard2 = write_dir(tmp_path / "shard2", records[1::2])
+    one = merge_dirs([whole])
+    two = merge_dirs([shard1, shard2])
+    assert not one.problems and not two.problems and not two.duplicates
+    a = build_report(one.records).as_dict(with_records=False)
+    b = build_report(two.records).as_dict(with_records=False)
+    assert a == b
+    assert a["groups"][0]["tasks"] == 5
+
+    # and through the command, the JSON tables agree too
+    assert main(["report", str(whole), "--json", str(tmp_path / "one.json")]) == 0
+    assert main(["report", str(shard1), str(shard2), "--json", str(tmp_path / "two.json")]) == 0
+    j1 = json.loads((tmp_path / "one.json").read_text())
+    j2 = json.loads((tmp_path / "two.json").read_text())
+    assert j1["groups"] == j2["groups"] and j1["tasks"] == j2["tasks"]
+
+
+def test_duplicates_are_flagged_not_double_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = demo_records()
+    shard1 = write_dir(tmp_path / "shard1", records[:3])
+    shard2 = write_dir(tmp_path / "shard2", records[2:])  # cccc3333 in both
+    merged = merge_dirs([shard1, shard2])
+    assert len(merged.duplicates) == 1 and "demo-cccc3333" in merged.duplicates[0]
+    report = build_report(merged.records, merged.problems, merged.duplicates)
+    assert report.groups[0].tasks == 5
+    assert report.groups[0].categories["worse"] == 1
+    assert main(["report", str(shard1), str(shard2), "--json", str(tmp_path / "r.json")]) == 0
+    err = capsys.readouterr().err
+    assert "duplicate" in err and "demo-cccc3333" in err
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert len(data["duplicates"]) == 1 and data["groups"][0]["tasks"] == 5
+
+
+def test_different_settings_and_suites_are_kept_apart(tmp_path: Path) -> None:
+    records = [
+        make_record("aaaa1111", category="beats", agent_x=3.0),
+        make_record("aaaa1111", category="worse", agent_x=1.0, settings={"min_rounds": 20}),
+        make_record("aaaa1111", category="similar", suite="other"),
+        make_record("aaaa1111", category="similar", agent="codex"),
+    ]
+    shard = write_dir(tmp_path / "a", records[:1])
+    for i, record in enumerate(records[1:]):
+        write_dir(tmp_path / f"b{i}", [record])
+    merged = merge_dirs([shard, *(tmp_path / f"b{i}" for i in range(3))])
+    assert merged.duplicates == []
+    report = build_report(merged.records)
+    assert len(report.groups) == 4
+    assert all(g.tasks == 1 for g in report.groups)
+    by_rounds = {
+        json.loads(g.key.settings)["min_rounds"]: g
+        for g in report.groups
+        if g.key.suite == "demo" and g.key.agent == "trae"
+    }
+    assert by_rounds[5].geomean_agent == pytest.approx(3.0)
+    assert by_rounds[20].geomean_agent == pytest.approx(1.0)
+    assert by_rounds[5].label != by_rounds[20].label  # the settings id tells them apart
+    assert len({t.key for t in report.tasks}) == 4
+
+
+def test_bad_results_dirs_reported_file_by_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_dir(tmp_path / "good", demo_records()[:2])
+    (good / "tasks" / "corrupt.json").write_text('{"item_id": "x", "sta')
+    (good / "tasks" / "partial.json").write_text(json.dumps({"schema": "isobench.record/1", "item_id": "y"}))
+    (good / "tasks" / "empty.json").write_text("")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = tmp_path / "missing"
+    out_json = tmp_path / "r.json"
+    rc = main(
+        ["report", str(good), str(empty), str(missing), "--json", str(out_json), "--markdown", str(tmp_path / "r.md")]
+    )
+    assert rc == 0
+    captured = capsys.readouterr()
+    for name in ("corrupt.json", "partial.json", "empty.json", str(empty), str(missing)):
+        assert name in captured.err
+    assert "demo-aaaa1111" in captured.out and "demo-bbbb2222" in captured.out
+    data = json.loads(out_json.read_text())
+    assert len(data["problems"]) == 5
+    assert data["groups"][0]["tasks"] == 2
+    md = (tmp_path / "r.md").read_text()
+    assert "## Problems reading results" in md and "corrupt.json" in md and "partial.json" in md
+
+    # nothing readable at all: still a report of the problems, and a non-zero exit
+    assert main(["report", str(empty)]) == 1
+    assert "no complete task records" in capsys.readouterr().err
+
+
+def test_markdown_report_has_tables_and_figures(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    trae = write_dir(tmp_path / "trae", demo_records())
+    codex = write_dir(tmp_path / "codex", [make_record("aaaa1111", category="worse", agent="codex", agent_x=1.2)])
+    path = tmp_path / "out" / "report.md"
+    assert main(["report", str(trae), str(codex), "--markdown", str(path)]) == 0
+    text = path.read_text()
+    assert "| group | tasks | run | passed | beats | similar | worse | failed |" in text
+    assert "demo / trae" in text and "demo / codex" in text
+    figures = sorted(p.name for p in (tmp_path / "out" / "report_files").glob("*.png"))
+    assert figures == ["comparison.png", "intervals.png", "ratios.png", "speedups.png"]
+    for name in figures:
+        assert f"report_files/{name}" in text
+        assert (tmp_path / "out" / "report_files" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
