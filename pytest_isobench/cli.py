@@ -19,6 +19,10 @@ def _doctor(args: argparse.Namespace) -> int:
     for name, ok, detail in doctor_engine():
         print(f"[{'ok' if ok else '!!'}] {name}: {detail}")
         failed += not ok
+    from .agents.doctor import doctor_agents
+
+    for name, ok, detail in doctor_agents():
+        print(f"[{'ok' if ok else '--'}] agent {name}: {detail}")
     return 1 if failed else 0
 
 

@@ -199,6 +199,8 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
     (``isobench_agent_outcome``) and the call phase fails with the rejected hunks.
     """
     outcome: AgentOutcome = request.getfixturevalue("isobench_agent_outcome")
+    if outcome.run is None and outcome.failure is None:
+        _check_agent(request, outcome.name)  # a missing key skips before any container starts
     for sandbox in _open(request, "agent", isobench_checkout.base, isobench_checkout):
         if outcome.failure is None and outcome.run is None:
             _produce_patch(request, outcome, sandbox, isobench_checkout)
@@ -218,6 +220,16 @@ def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
         for name, cls in (mapping or {}).items():
             merged.setdefault(name, cls)
     return merged
+
+
+def _check_agent(request: pytest.FixtureRequest, name: str) -> None:
+    from .agents.base import AgentUnavailable
+
+    settings = _settings(request.config)
+    try:
+        known_agents(request.config)[name]().check({"predictions": settings.predictions, "item_id": request.node.name})
+    except AgentUnavailable as exc:
+        pytest.skip(f"agent {name!r} cannot run here: {exc}")
 
 
 def _produce_patch(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox, checkout: Checkout) -> None:
@@ -252,10 +264,10 @@ def _produce_patch(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbo
 
 @pytest.hookimpl(trylast=True)
 def pytest_isobench_agents() -> dict[str, type[Agent]]:
-    """The built-in agents."""
-    from .agents.builtin import BUILTIN
+    """The built-in agents and those of the ``pytest_isobench.agents`` entry-point group."""
+    from .agents.registry import all_agents
 
-    return dict(BUILTIN)
+    return all_agents()
 
 
 @pytest.fixture

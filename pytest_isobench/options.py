@@ -46,6 +46,19 @@ def positive_int(flag: str) -> Callable[[str], int]:
     return parse
 
 
+def non_negative_int(flag: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = -1
+        if number < 0:
+            raise pytest.UsageError(f"{flag}: {value!r} is not a whole number >= 0")
+        return number
+
+    return parse
+
+
 def positive_float(flag: str) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
@@ -152,7 +165,7 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     (
         "--isobench-warmup",
         "isobench_warmup",
-        dict(type=int, metavar="N", help="untimed warm-up runs per variant (default 1)"),
+        dict(type=non_negative_int("--isobench-warmup"), metavar="N", help="untimed warm-up runs per variant (default 1)"),
     ),
     (
         "--isobench-results",

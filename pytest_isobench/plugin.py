@@ -38,6 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = build_settings(config, run_id)
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(fixtures, "isobench-fixtures")
+    if settings.agent:
+        from .agents.registry import unknown_agent_message
+        from .fixtures import known_agents
+
+        known = known_agents(config)
+        if settings.agent not in known:
+            raise pytest.UsageError(unknown_agent_message(settings.agent, known))
     if settings.datasets and config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = []  # only the given datasets, not testpaths
     from .runtime import RunState
@@ -64,13 +71,15 @@ def _is_suite(file_path: Path, parent: pytest.Collector) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from .runner import run_task
-
     if _is_suite(file_path, parent):
+        from .runner import run_task
+
         node = SuiteFile.from_parent(parent, path=file_path)
         node.callobj = run_task
         return node
     if file_path.suffix in _DATA_SUFFIXES and parent.session.isinitpath(file_path):
+        from .runner import run_task
+
         try:
             nodeid = file_path.relative_to(parent.config.rootpath).as_posix()
         except ValueError:
@@ -102,12 +111,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = config.stash[SETTINGS_KEY]
     if settings.shard is None:
         return
-    from .collect.shard import load_durations, select
+    from .collect.shard import select
 
     k, n = settings.shard
     tasks = [item for item in items if isinstance(item, TaskItem)]
-    durations = load_durations(settings.durations) if settings.durations else None
-    keep = select([item.nodeid for item in tasks], k, n, durations)
+    keep = select([item.nodeid for item in tasks], k, n, settings.durations_map)
     deselected = [item for item in tasks if item.nodeid not in keep]
     if deselected:
         gone = set(map(id, deselected))

@@ -17,21 +17,29 @@ import pytest
 from . import perftest
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
-from .measure.verdict import SuccessRule, Verdict, judge
+from .measure.verdict import SuccessRule, Verdict, decided, judge
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .fixtures import Variants
     from .session import Settings
+    from .suite import Suite
 
 RECORD_KEY = pytest.StashKey[dict[str, Any]]()
 
 
-def _protocol_settings(settings: Settings, direction: Direction, seed: int) -> ProtocolSettings:
+def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, seed: int) -> ProtocolSettings:
+    timing = suite.timing
+
+    def pick(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
     return ProtocolSettings(
-        warmup=settings.warmup,
-        min_rounds=settings.min_rounds,
-        max_time_s=settings.max_time_s,
-        target_rel_width=settings.target_ci,
+        warmup=pick(settings.warmup, timing.warmup),
+        min_rounds=pick(settings.min_rounds, timing.min_rounds),
+        max_time_s=pick(settings.max_time_s, timing.max_time_s),
+        target_rel_width=pick(settings.target_ci, timing.target_ci),
         direction=direction,
         seed=seed,
     )
@@ -137,7 +145,14 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
             perf = variants.suite.perf
             return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
 
-        result = run_protocol(names, run_one, _protocol_settings(settings, direction, seed))
+        rule = _rule(variants)
+
+        def is_decided(values: Mapping[str, list[float]], _direction: Direction = direction) -> bool:
+            return decided(values, rule, _direction)
+
+        result = run_protocol(
+            names, run_one, _protocol_settings(settings, variants.suite, direction, seed), decided=is_decided
+        )
         results.append((test.name, result))
     return results, direction
 

@@ -31,10 +31,11 @@ class Settings:
     backend: str = "auto"
     image: str | None = None
     gpus: str | None = None
-    min_rounds: int = 5
-    max_time_s: float = 120.0
-    target_ci: float = 0.02
-    warmup: int = 1
+    # None: the suite's ``timing`` section decides (its defaults: 5, 120 s, 0.02, 1).
+    min_rounds: int | None = None
+    max_time_s: float | None = None
+    target_ci: float | None = None
+    warmup: int | None = None
     results_dir: Path = Path(".isobench/results")
     resume_dir: Path | None = None
     cache_dir: Path = Path(".isobench/cache")
@@ -44,6 +45,7 @@ class Settings:
     testgen_model: str | None = None
     shard: tuple[int, int] | None = None
     durations: Path | None = None
+    durations_map: dict[str, float] | None = None
     datasets: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -95,10 +97,10 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         backend=get(config, "--isobench-backend", "isobench_backend", "auto"),
         image=get(config, "--isobench-image"),
         gpus=get(config, "--isobench-gpus"),
-        min_rounds=get(config, "--isobench-min-rounds", "isobench_min_rounds", 5),
-        max_time_s=get(config, "--isobench-max-time", "isobench_max_time", 120.0),
-        target_ci=get(config, "--isobench-target-ci", "isobench_target_ci", 0.02),
-        warmup=get(config, "--isobench-warmup", "isobench_warmup", 1),
+        min_rounds=get(config, "--isobench-min-rounds", "isobench_min_rounds"),
+        max_time_s=get(config, "--isobench-max-time", "isobench_max_time"),
+        target_ci=get(config, "--isobench-target-ci", "isobench_target_ci"),
+        warmup=get(config, "--isobench-warmup", "isobench_warmup"),
         resume_dir=_path(get(config, "--isobench-resume"), Path.cwd()),
         cache_dir=_path(get(config, "--isobench-cache-dir", "isobench_cache_dir"), root)
         or root / ".isobench" / "cache",
@@ -112,7 +114,9 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
     )
     results = _path(get(config, "--isobench-results", "isobench_results"), Path.cwd())
     settings.results_dir = results or root / ".isobench" / "results" / run_id
-    if settings.warmup < 0:
+    if settings.min_rounds is not None and settings.min_rounds < 2:
+        raise pytest.UsageError(f"--isobench-min-rounds: {settings.min_rounds!r} is too few: the intervals need >= 2")
+    if settings.warmup is not None and settings.warmup < 0:
         raise pytest.UsageError(f"--isobench-warmup: {settings.warmup!r} is not a whole number >= 0")
     if settings.agent == "predictions" and settings.predictions is None:
         raise pytest.UsageError("--isobench-agent=predictions needs --isobench-predictions=FILE")
@@ -120,8 +124,13 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         raise pytest.UsageError(f"--isobench-predictions: {settings.predictions} is not a file")
     if settings.resume_dir is not None and not settings.resume_dir.is_dir():
         raise pytest.UsageError(f"--isobench-resume: {settings.resume_dir} is not a directory")
-    if settings.durations is not None and not settings.durations.is_file():
-        raise pytest.UsageError(f"--isobench-durations: {settings.durations} is not a file")
+    if settings.durations is not None:
+        from .collect.shard import ShardSpecError, load_durations
+
+        try:
+            settings.durations_map = load_durations(settings.durations)
+        except ShardSpecError as exc:
+            raise pytest.UsageError(f"--isobench-durations: {exc}") from None
     return settings
 
 

@@ -48,6 +48,17 @@ class Timeouts(BaseModel):
     agent_s: float = Field(default=7200.0, gt=0)
 
 
+class Timing(BaseModel):
+    """Defaults of the timing protocol; ``--isobench-*`` options and ini keys override them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warmup: int = Field(default=1, ge=0)
+    min_rounds: int = Field(default=5, ge=2)
+    max_time_s: float = Field(default=120.0, gt=0)
+    target_ci: float = Field(default=0.02, gt=0, lt=1)
+
+
 class Success(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +83,7 @@ class Suite(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
+    timing: Timing = Field(default_factory=Timing)
     success: Success = Field(default_factory=Success)
     setup_commands: list[str] = Field(default_factory=list)
     markers: list[str] = Field(default_factory=list)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import datasets  # imported at collection: an in-process pytester run elsewhere must not be the first to load numpy
 import pytest
 from test_history_scan import Git, History, known_history
 
@@ -180,8 +181,6 @@ def test_push_needs_a_token(
 def test_push_uploads_our_records(
     history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import datasets
-
     out = tmp_path / "perf.jsonl"
     assert build(history, out) == 0
     pushed: dict[str, Any] = {}

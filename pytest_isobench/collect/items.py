@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..dataset import DatasetError, DatasetUnavailable, Task, load_source
-from ..suite import Suite, SuiteError, default_suite, load_suite
 from .ids import task_ids
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from _pytest._py.path import LocalPath
+
+    from ..dataset import Task
+    from ..suite import Suite
 
 TASK_KEY = pytest.StashKey["Task"]()
 SUITE_KEY = pytest.StashKey["Suite"]()
@@ -74,11 +75,11 @@ class ProblemItem(pytest.Item):
         super().__init__(**kwargs)
         self.problem = problem
         self.skip = skip
+        if skip:  # reported at the suite file, not at this module
+            self.add_marker(pytest.mark.skip(reason=problem))
 
     def setup(self) -> None:
-        if self.skip:
-            pytest.skip(self.problem)
-        raise CollectProblem(self.problem)
+        pytest.fail(self.problem, pytrace=False)
 
     def runtest(self) -> None:  # pragma: no cover - setup always raises
         raise CollectProblem(self.problem)
@@ -93,6 +94,8 @@ class ProblemItem(pytest.Item):
 
 
 def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]) -> Iterator[pytest.Item]:
+    from ..dataset import DatasetError, DatasetUnavailable, load_source
+
     try:
         loaded = load_source(suite.dataset, base_dir=suite.base_dir)
     except DatasetUnavailable as exc:
@@ -109,8 +112,10 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
     marks = [pytest.mark.isobench, getattr(pytest.mark, suite_mark)]
     gpu_mark = pytest.mark.gpu
     ids = task_ids(suite.name, [t.head_commit for t in loaded.tasks])
+    shared: Any = None  # every item of a collector has the same function: one fixture closure
     for task_id, task in zip(ids, loaded.tasks, strict=True):
-        item = TaskItem.from_parent(parent, name=task_id, callobj=callobj)
+        item = TaskItem.from_parent(parent, name=task_id, callobj=callobj, fixtureinfo=shared)
+        shared = item._fixtureinfo
         item.stash[TASK_KEY] = task
         item.stash[SUITE_KEY] = suite
         for mark in marks:
@@ -128,6 +133,8 @@ class SuiteFile(pytest.File):
     callobj: Callable[..., None]
 
     def collect(self) -> Iterator[pytest.Item]:
+        from ..suite import SuiteError, load_suite
+
         try:
             suite = load_suite(self.path)
         except SuiteError as exc:
@@ -145,6 +152,8 @@ class DatasetCollector(pytest.Collector):
         self.callobj = callobj
 
     def collect(self) -> Iterator[pytest.Item]:
+        from ..suite import default_suite
+
         try:
             suite = default_suite("dataset", self.source)
         except Exception as exc:  # a pydantic error on the source string itself

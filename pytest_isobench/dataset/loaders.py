@@ -71,7 +71,7 @@ def load_source(source: str, base_dir: Path | None = None) -> LoadResult:
 
 def _jsonl(path: Path) -> LoadResult:
     result = LoadResult(source=str(path))
-    source = str(path)
+    source = str(path.resolve())
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():

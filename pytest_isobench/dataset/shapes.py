@@ -39,12 +39,19 @@ class RecordError(ValueError):
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
 
 
 def _strs(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if type(value) is list and all(type(v) is str for v in value):
+        # the common case, without a copy: drop only placeholders
+        if "" in value or "N/A" in value:
+            return [v for v in value if v not in ("", "N/A")]
+        return value
     return [str(v) for v in _as_list(value) if v not in (None, "", "N/A")]
 
 

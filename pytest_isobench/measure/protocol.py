@@ -28,8 +28,9 @@ __all__ = [
     "run_protocol",
 ]
 
-StopReason = Literal["converged", "max_time", "max_rounds", "baseline_failed", "all_failed"]
-"""Why measuring stopped. ``all_failed``: every variant but the baseline failed."""
+StopReason = Literal["converged", "decided", "max_time", "max_rounds", "baseline_failed", "all_failed"]
+"""Why measuring stopped. ``all_failed``: every variant but the baseline failed;
+``decided``: the caller's ``decided`` check found every interval clear of its thresholds."""
 
 STOP_CHECK_RESAMPLES = 1000
 """Bootstrap resamples for the per-round stopping check: cheap, and precise enough to
@@ -162,6 +163,7 @@ def run_protocol(
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_round: Callable[[int, Mapping[str, list[float]]], None] | None = None,
+    decided: Callable[[Mapping[str, list[float]]], bool] | None = None,
 ) -> ProtocolResult:
     """Time ``variants`` (the first is the baseline) interleaved, in a fresh random
     order each round, so that drift in the machine hits all of them alike.
@@ -170,8 +172,10 @@ def run_protocol(
     speedup over the baseline has a confidence interval within ``target_rel_width``
     (``converged``), when ``max_time_s`` has passed, or at ``max_rounds``. A variant
     whose run errs is dropped from later rounds and reported in ``failures``; a
-    failing baseline stops everything at once. Under ``direction="lower"`` a run
-    without a value counts its wall time, with a warning; under ``"higher"`` it
+    failing baseline stops everything at once. ``decided``, when given, may also stop
+    it after ``min_rounds``: it gets the kept values per variant and returns True when
+    no further round could change the verdict (every interval clear of its thresholds).
+    Under ``direction="lower"`` a run without a value counts its wall time, with a warning; under ``"higher"`` it
     counts as a failure.
     """
     names = list(variants)
@@ -243,6 +247,8 @@ def run_protocol(
             continue
         if _converged(active, baseline, values, settings):
             return result(rounds, "converged")
+        if decided is not None and decided({v: values[v] for v in active}):
+            return result(rounds, "decided")
         if clock() - start >= settings.max_time_s:
             return result(rounds, "max_time")
         if rounds >= settings.max_rounds:

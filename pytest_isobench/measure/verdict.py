@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pytest_isobench.measure.stats import Estimate, combine, faster_pvalue, speedup_ci
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from pytest_isobench.measure.protocol import ProtocolResult
     from pytest_isobench.measure.stats import Direction
@@ -340,3 +340,37 @@ def judge(
     if needed is not None:
         message += f" (needs >= {needed:.2f}x)"
     return verdict(passed, category, reason, message, needed)
+
+
+def decided(
+    values: Mapping[str, list[float]],
+    rule: SuccessRule,
+    direction: Direction,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+) -> bool:
+    """True when more rounds could not change the verdict of one perf test.
+
+    Every interval must be clear of its decision thresholds: the human speedup's
+    interval excludes 1.0 (significant, or significantly slower), and with an agent,
+    the agent-over-human interval lies wholly inside the ``similar`` band or wholly
+    outside it. The protocol uses this, after ``min_rounds``, as an early stop.
+    """
+    base = values.get("baseline")
+    human = values.get(HUMAN)
+    if not base or not human or len(base) < 2 or len(human) < 2:
+        return False
+    h = speedup_ci(base, human, direction, confidence=confidence, n_resamples=n_resamples)
+    if h.low <= 1.0 <= h.high:
+        return False
+    agent = values.get(AGENT)
+    if agent is None:
+        return True
+    if len(agent) < 2:
+        return False
+    r = speedup_ci(human, agent, direction, confidence=confidence, n_resamples=n_resamples)
+    tol = rule.similar_tolerance
+    inside = r.low >= 1 - tol and r.high <= 1 + tol
+    below = r.high < 1 - tol
+    above = r.low > 1 + tol
+    return inside or below or above
