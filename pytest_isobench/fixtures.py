@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect.items import SUITE_KEY, TASK_KEY
+from .collect.items import SUITE_KEY, task_of
 from .sandbox.base import (
     Limits,
     PatchError,
@@ -115,9 +115,13 @@ def isobench_backend(pytestconfig: pytest.Config) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def isobench_task(request: pytest.FixtureRequest) -> Task:
     """The task (a real performance commit) of the running item."""
+    from .dataset import RecordError
+
     try:
-        task: Task = request.node.stash[TASK_KEY]
+        task: Task = task_of(request.node)
         return task
+    except RecordError as exc:
+        pytest.fail(str(exc), pytrace=False)
     except KeyError:
         raise pytest.UsageError(
             f"{request.node.nodeid}: isobench_task is only available in ISO-Bench task items"
@@ -141,7 +145,7 @@ def isobench_checkout(request: pytest.FixtureRequest, isobench_task: Task, isobe
 
 def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> SandboxSpec:
     settings = _settings(request.config)
-    task: Task = request.node.stash[TASK_KEY]
+    task: Task = task_of(request.node)
     suite: Suite = request.node.stash[SUITE_KEY]
     return SandboxSpec(
         task_id=request.node.name,
@@ -238,7 +242,7 @@ def _produce_patch(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbo
     from .agents.runner import failure_of, run_agent
 
     settings = _settings(request.config)
-    task: Task = request.node.stash[TASK_KEY]
+    task: Task = task_of(request.node)
     suite: Suite = request.node.stash[SUITE_KEY]
     agent_obj = known_agents(request.config)[outcome.name]()
     options: dict[str, Any] = {"predictions": settings.predictions, "item_id": request.node.name}

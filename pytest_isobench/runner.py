@@ -96,9 +96,9 @@ def _versions() -> dict[str, str]:
 
 def base_record(item: pytest.Item, variants: Variants | None, settings: Settings) -> dict[str, Any]:
     """The parts of a record known before timing (also used for failures)."""
-    from .collect.items import SUITE_KEY, TASK_KEY
+    from .collect.items import SUITE_KEY, task_of
 
-    task = item.stash[TASK_KEY]
+    task = task_of(item)
     suite = item.stash[SUITE_KEY]
     record: dict[str, Any] = {
         "item_id": item.name,

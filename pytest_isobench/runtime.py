@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect.items import TASK_KEY, TaskItem
+from .collect.items import TaskItem, task_of
 
 if TYPE_CHECKING:
     from .session import Settings
@@ -107,7 +107,7 @@ class RunState:
             record["status"] = "error" if report.failed else "passed"
             record.setdefault("verdict", None)
             record["reason"] = _reason(report)
-        item.config.hook.pytest_isobench_record(record=record, task=item.stash[TASK_KEY])
+        item.config.hook.pytest_isobench_record(record=record, task=task_of(item))
         from .results.store import write_record
 
         write_record(self.settings.results_dir, record)

@@ -124,6 +124,8 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         raise pytest.UsageError(f"--isobench-predictions: {settings.predictions} is not a file")
     if settings.resume_dir is not None and not settings.resume_dir.is_dir():
         raise pytest.UsageError(f"--isobench-resume: {settings.resume_dir} is not a directory")
+    if settings.durations is not None and not settings.durations.is_file():
+        raise pytest.UsageError(f"--isobench-durations: {settings.durations} is not a file")
     if settings.durations is not None:
         from .collect.shard import ShardSpecError, load_durations
 

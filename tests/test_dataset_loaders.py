@@ -158,11 +158,6 @@ def test_relative_source_with_base_dir() -> None:
     assert len(result.tasks) == 99
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loaders._jsonl stores the JSONL path as given (relative) in RecordRef, so "
-    "long_field breaks once the working directory changes",
-)
 def test_long_field_survives_a_change_of_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from _pytest._py.path import LocalPath
 
-    from ..dataset import Task
+    from ..dataset import Task, TaskRef
     from ..suite import Suite
 
 TASK_KEY = pytest.StashKey["Task"]()
+REF_KEY = pytest.StashKey["TaskRef"]()
 SUITE_KEY = pytest.StashKey["Suite"]()
 
 _MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -55,17 +56,30 @@ class TaskItem(pytest.Function):
 
     @property
     def task(self) -> Task:
-        return self.stash[TASK_KEY]
+        return task_of(self)
 
     @property
     def suite(self) -> Suite:
         return self.stash[SUITE_KEY]
 
     def reportinfo(self) -> tuple[Path | LocalPath | str, int | None, str]:
-        origin = self.task.origin
-        if origin is not None and origin.line:
-            return Path(origin.source), origin.line - 1, f"{self.name}: {self.task.subject[:60]}"
-        return self.path, 0, f"{self.name}: {self.task.subject[:60]}"
+        ref = self.stash[REF_KEY]
+        if ref.line is not None:
+            return Path(ref.source), ref.line - 1, f"{self.name}: {ref.subject[:60]}"
+        return self.path, 0, f"{self.name}: {ref.subject[:60]}"
+
+
+def task_of(item: pytest.Item) -> Task:
+    """The full task of an item, mapped from its record on first use.
+
+    A record that identified at collection but fails to map (a malformed perf test,
+    say) raises :class:`~pytest_isobench.dataset.RecordError` naming file:line and field.
+    """
+    task = item.stash.get(TASK_KEY, None)
+    if task is None:
+        task = item.stash[REF_KEY].load()
+        item.stash[TASK_KEY] = task
+    return task
 
 
 class ProblemItem(pytest.Item):
@@ -94,10 +108,10 @@ class ProblemItem(pytest.Item):
 
 
 def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]) -> Iterator[pytest.Item]:
-    from ..dataset import DatasetError, DatasetUnavailable, load_source
+    from ..dataset import DatasetError, DatasetUnavailable, load_refs
 
     try:
-        loaded = load_source(suite.dataset, base_dir=suite.base_dir)
+        loaded = load_refs(suite.dataset, base_dir=suite.base_dir)
     except DatasetUnavailable as exc:
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-unavailable", problem=str(exc), skip=True)
         return
@@ -111,12 +125,12 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
     _register_marker(config, "gpu", "tasks that need a GPU")
     marks = [pytest.mark.isobench, getattr(pytest.mark, suite_mark)]
     gpu_mark = pytest.mark.gpu
-    ids = task_ids(suite.name, [t.head_commit for t in loaded.tasks])
+    ids = task_ids(suite.name, [t.head_commit for t in loaded.refs])
     shared: Any = None  # every item of a collector has the same function: one fixture closure
-    for task_id, task in zip(ids, loaded.tasks, strict=True):
+    for task_id, task in zip(ids, loaded.refs, strict=True):
         item = TaskItem.from_parent(parent, name=task_id, callobj=callobj, fixtureinfo=shared)
         shared = item._fixtureinfo
-        item.stash[TASK_KEY] = task
+        item.stash[REF_KEY] = task
         item.stash[SUITE_KEY] = suite
         for mark in marks:
             item.add_marker(mark)

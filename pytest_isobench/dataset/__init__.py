@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .loaders import DatasetError, DatasetUnavailable, LoadResult, load_source
+from .lazy import TaskRef
+from .loaders import DatasetError, DatasetUnavailable, LoadResult, RefResult, load_refs, load_source
 from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task
 from .shapes import KNOWN_SHAPES, RecordError, task_from_record
 
@@ -16,7 +17,10 @@ __all__ = [
     "PerfTest",
     "RecordError",
     "RecordRef",
+    "RefResult",
+    "TaskRef",
     "Task",
+    "load_refs",
     "load_source",
     "task_from_record",
 ]

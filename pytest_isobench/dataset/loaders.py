@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .lazy import TaskRef
 from .models import RecordRef, Task
 from .shapes import RecordError, task_from_record
 
@@ -67,6 +68,44 @@ def load_source(source: str, base_dir: Path | None = None) -> LoadResult:
     if suffix == ".parquet":
         return _from_rows(str(path), _parquet_rows(path))
     raise DatasetError(f"{path}: unknown dataset format {suffix!r}; expected .jsonl, .json, .parquet or hf:OWNER/NAME")
+
+
+@dataclass
+class RefResult:
+    """Light references to the tasks of one source, plus the records that are not tasks."""
+
+    source: str
+    refs: list[TaskRef] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_refs(source: str, base_dir: Path | None = None) -> RefResult:
+    """Like :func:`load_source`, but JSONL records are only identified (mapped lazily)."""
+    path = None if is_hf(source) else Path(source)
+    if path is not None and base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if path is None or path.suffix.lower() != ".jsonl" or not path.exists():
+        loaded = load_source(source, base_dir)
+        return RefResult(loaded.source, [TaskRef.of(t, loaded.source) for t in loaded.tasks], loaded.errors)
+    result = RefResult(source=str(path))
+    name = str(path.resolve())
+    offset = 0
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                result.errors.append(f"{path}:{number}: malformed JSON ({detail})")
+                continue
+            try:
+                result.refs.append(TaskRef.identify(raw, name, number, start))
+            except RecordError as exc:
+                result.errors.append(str(exc).replace(name, str(path), 1))
+    return result
 
 
 def _jsonl(path: Path) -> LoadResult:

@@ -72,11 +72,19 @@ class RecordRef(BaseModel):
 
     source: str
     line: int | None = None
+    offset: int | None = None
 
     def load(self) -> dict[str, Any]:
         """Re-read the full source record (only JSONL files are addressable by line)."""
         if self.line is None:
             raise LookupError(f"{self.source}: the record cannot be re-read (not a JSONL line)")
+        if self.offset is not None:
+            with Path(self.source).open("rb") as raw:
+                raw.seek(self.offset)
+                found = json.loads(raw.readline())
+                if not isinstance(found, dict):
+                    raise LookupError(f"{self.source}:{self.line}: not a JSON object")
+                return found
         with Path(self.source).open(encoding="utf-8") as fh:
             for number, text in enumerate(fh, start=1):
                 if number == self.line:

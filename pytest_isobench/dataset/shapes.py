@@ -235,6 +235,33 @@ KNOWN_SHAPES = (
 )
 
 
+# Identity fields per shape: (instance id key or None for the head, head key, subject key).
+_IDENTITY: dict[str, tuple[str | None, str, str]] = {
+    "gso": ("instance_id", "opt_commit", "gt_commit_message"),
+    "instance": ("instance_id", "head_commit", "subject"),
+    "hf-isobench": (None, "commit_hash", "commit_subject"),
+    "commit": (None, "commit_hash", "commit_subject"),
+}
+
+
+def identify(raw: Mapping[str, Any], where: str) -> tuple[str, str, str, int | None]:
+    """The identity of a record (instance id, head, subject, GPUs) without mapping it all."""
+    for name, keys, _mapper in SHAPES:
+        if all(k in raw for k in keys):
+            id_key, head_key, subject_key = _IDENTITY[name]
+            head = _require(raw, head_key, where)
+            instance_id = _require(raw, id_key, where) if id_key else str(raw.get("instance_id") or head)
+            if name == "gso":
+                _require(raw, "base_commit", where)
+            subject = str(raw.get(subject_key) or raw.get("gt_commit_message") or "").split("\n", 1)[0]
+            gpus = raw.get("gpus")
+            if gpus is not None and (not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0):
+                raise RecordError(f"{where}: field 'gpus' must be a whole number >= 0, got {gpus!r}")
+            return instance_id, head, subject[:200], gpus
+    present = ", ".join(sorted(map(str, raw))[:8]) or "no fields"
+    raise RecordError(f"{where}: unknown record shape (has {present}); known shapes: {KNOWN_SHAPES}")
+
+
 def task_from_record(raw: Any, where: str, origin: RecordRef | None = None) -> Task:
     """Map one raw record onto a :class:`Task`, or raise :class:`RecordError`."""
     if not isinstance(raw, Mapping):
