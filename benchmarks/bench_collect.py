@@ -44,16 +44,35 @@ sys.exit(int(code))
 _FLAGS = ["--collect-only", "-q", "-p", "no:cacheprovider"]
 
 _DIRS = ["vllm", "csrc", "benchmarks", "tests", "vllm/model_executor", "vllm/attention"]
-_WORDS = ["fused", "moe", "kernel", "cache", "sampler", "scheduler", "prefill", "decode",
-          "attention", "quant", "fp8", "cuda", "graph", "batch", "tokenizer", "lora"]
-_MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct",
-           "mistralai/Mixtral-8x7B-Instruct-v0.1", "deepseek-ai/DeepSeek-V3"]
+_WORDS = [
+    "fused",
+    "moe",
+    "kernel",
+    "cache",
+    "sampler",
+    "scheduler",
+    "prefill",
+    "decode",
+    "attention",
+    "quant",
+    "fp8",
+    "cuda",
+    "graph",
+    "batch",
+    "tokenizer",
+    "lora",
+]
+_MODELS = [
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "Qwen/Qwen2.5-7B-Instruct",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "deepseek-ai/DeepSeek-V3",
+]
 
 
 def _record(rng: random.Random, index: int) -> dict[str, object]:
     words = rng.sample(_WORDS, 4)
-    files = [f"{rng.choice(_DIRS)}/{rng.choice(_WORDS)}_{rng.randrange(99)}.py"
-             for _ in range(rng.randint(1, 12))]
+    files = [f"{rng.choice(_DIRS)}/{rng.choice(_WORDS)}_{rng.randrange(99)}.py" for _ in range(rng.randint(1, 12))]
     model = rng.choice(_MODELS)
     return {
         "commit_hash": f"{rng.getrandbits(160):040x}",
@@ -67,11 +86,10 @@ def _record(rng: random.Random, index: int) -> dict[str, object]:
             else None
         ),
         "models": [model],
-        "apis": [f"vllm.{w}.{w.capitalize()}Impl.forward" for w in words[:rng.randint(1, 4)]],
+        "apis": [f"vllm.{w}.{w.capitalize()}Impl.forward" for w in words[: rng.randint(1, 4)]],
         "files_changed": files,
         "functions_changed": [f"{w}_step" for w in words[:2]],
-        "stats": {"num_files": len(files), "num_hunks": rng.randint(1, 40),
-                  "num_edited_lines": rng.randint(2, 800)},
+        "stats": {"num_files": len(files), "num_hunks": rng.randint(1, 40), "num_edited_lines": rng.randint(2, 800)},
         "has_serving": rng.random() < 0.3,
         "has_performance": True,
     }
@@ -82,9 +100,7 @@ def write_inputs(root: Path, n: int) -> tuple[Path, Path]:
     plain.mkdir()
     (plain / "pytest.ini").write_text("[pytest]\n")
     (plain / "test_plain.py").write_text(
-        "import pytest\n\n\n"
-        f'@pytest.mark.parametrize("i", range({n}))\n'
-        "def test_plain(i):\n    pass\n"
+        f'import pytest\n\n\n@pytest.mark.parametrize("i", range({n}))\ndef test_plain(i):\n    pass\n'
     )
     iso = root / "isobench"
     (iso / "tasks").mkdir(parents=True)
@@ -95,8 +111,7 @@ def write_inputs(root: Path, n: int) -> tuple[Path, Path]:
         for index in range(n):
             fh.write(json.dumps(_record(rng, index)) + "\n")
     (iso / "tasks" / "gen.yaml").write_text(
-        "name: gen\ndataset: ../data/gen.jsonl\n"
-        "repo: https://github.com/vllm-project/vllm.git\ngpus_required: 1\n"
+        "name: gen\ndataset: ../data/gen.jsonl\nrepo: https://github.com/vllm-project/vllm.git\ngpus_required: 1\n"
     )
     return plain, iso
 
@@ -110,9 +125,7 @@ def run_child(cwd: Path, target: str, expect: int) -> tuple[float, float, int]:
     if proc.returncode != 0 or f"{expect} tests collected" not in proc.stdout:
         tail = (proc.stdout[-800:] + proc.stderr[-800:]).strip()
         raise SystemExit(f"collection in {cwd} failed (exit {proc.returncode}):\n{tail}")
-    found = dict(
-        line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith("BENCH_")
-    )
+    found = dict(line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith("BENCH_"))
     return wall, float(found["BENCH_CPU_S"]), int(found["BENCH_MAXRSS_KB"])
 
 
@@ -133,8 +146,10 @@ def real_file_figures() -> None:
     size = REAL_FILE.stat().st_size
     print(f"real file: {REAL_FILE.name}, {len(tasks)} tasks, {size / 1e6:.1f} MB on disk")
     print(f"  load time: median {statistics.median(times) * 1000:.1f} ms over {len(times)} loads")
-    print(f"  tasks holding diff_text: {with_diff}; all tasks as JSON: {held / 1e3:.0f} kB "
-          f"({held / size:.1%} of the file)")
+    print(
+        f"  tasks holding diff_text: {with_diff}; all tasks as JSON: {held / 1e3:.0f} kB "
+        f"({held / size:.1%} of the file)"
+    )
     diff = tasks[0].long_field("diff_text")
     print(f"  tasks[0].long_field('diff_text'): {len(diff or '')} characters, read back on demand")
 
@@ -161,28 +176,36 @@ def main() -> int:
                 cwd, target = sides[name]
                 samples[name].append(run_child(cwd, target, args.tasks))
 
-    print(f"pytest --collect-only -q -p no:cacheprovider, {args.tasks} items, "
-          f"{args.reps} alternating runs each, Python {sys.version.split()[0]}")
+    print(
+        f"pytest --collect-only -q -p no:cacheprovider, {args.tasks} items, "
+        f"{args.reps} alternating runs each, Python {sys.version.split()[0]}"
+    )
     medians: dict[str, tuple[float, float, float]] = {}
     for name, runs in samples.items():
         walls = [w for w, _, _ in runs]
         cpus = [c for _, c, _ in runs]
         rss = [r / 1024 for _, _, r in runs]
         medians[name] = (statistics.median(walls), statistics.median(cpus), statistics.median(rss))
-        print(f"  {name:9s} wall median {medians[name][0]:6.2f} s "
-              f"(min {min(walls):.2f}, max {max(walls):.2f})  "
-              f"CPU median {medians[name][1]:6.2f} s  "
-              f"peak RSS median {medians[name][2]:6.1f} MiB")
+        print(
+            f"  {name:9s} wall median {medians[name][0]:6.2f} s "
+            f"(min {min(walls):.2f}, max {max(walls):.2f})  "
+            f"CPU median {medians[name][1]:6.2f} s  "
+            f"peak RSS median {medians[name][2]:6.1f} MiB"
+        )
     time_ratio = medians["isobench"][0] / medians["plain"][0]
     cpu_ratio = medians["isobench"][1] / medians["plain"][1]
     rss_ratio = medians["isobench"][2] / medians["plain"][2]
     verdict = "ok" if max(time_ratio, rss_ratio) <= TARGET else "OVER TARGET"
-    print(f"  ratio isobench/plain: wall time {time_ratio:.2f}, CPU time {cpu_ratio:.2f}, "
-          f"peak RSS {rss_ratio:.2f} (target <= {TARGET} for wall time and RSS: {verdict})")
+    print(
+        f"  ratio isobench/plain: wall time {time_ratio:.2f}, CPU time {cpu_ratio:.2f}, "
+        f"peak RSS {rss_ratio:.2f} (target <= {TARGET} for wall time and RSS: {verdict})"
+    )
     load = Path("/proc/loadavg")
     if load.is_file():
-        print(f"  load average at the end: {load.read_text().split()[0]} "
-              "(wall times are noisy on a busy machine; CPU time less so)")
+        print(
+            f"  load average at the end: {load.read_text().split()[0]} "
+            "(wall times are noisy on a busy machine; CPU time less so)"
+        )
     real_file_figures()
     return 1 if args.check and verdict != "ok" else 0
 

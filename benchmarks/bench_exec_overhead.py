@@ -79,9 +79,7 @@ def main() -> None:
         starts: list[float] = []
         overhead = float("nan")
         for i in range(3):
-            spec = SandboxSpec(
-                "bench", "baseline", Path(tmp), commit, image=args.image, run_id=f"bench-{i}"
-            )
+            spec = SandboxSpec("bench", "baseline", Path(tmp), commit, image=args.image, run_id=f"bench-{i}")
             sandbox = DockerSandbox(spec, client)
             try:
                 t0 = time.perf_counter()

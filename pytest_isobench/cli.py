@@ -142,9 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--soft-metrics", action="store_true", help="file overlap and line precision/recall against the human diff"
     )
     report.add_argument("--judge-model", metavar="M", help="with --soft-metrics: also ask this LLM judge")
-    report.add_argument(
-        "--judge-cache", metavar="DIR", default=".isobench/cache/judge", help="cache of judge answers"
-    )
+    report.add_argument("--judge-cache", metavar="DIR", default=".isobench/cache/judge", help="cache of judge answers")
     report.set_defaults(func=_report)
     dataset = sub.add_parser("dataset", help="dataset tools").add_subparsers(dest="dataset_command", required=True)
     dataset.add_parser("schema", help="print the JSON Schema of a task record").set_defaults(func=_schema)

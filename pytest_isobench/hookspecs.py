@@ -24,9 +24,7 @@ def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-bo
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_isobench_make_sandbox(
-    backend: str, spec: SandboxSpec, config: pytest.Config
-) -> Sandbox | None:
+def pytest_isobench_make_sandbox(backend: str, spec: SandboxSpec, config: pytest.Config) -> Sandbox | None:
     """Build a sandbox for ``backend`` (``docker``, ``local`` or a third party's name).
 
     First non-None result wins (``firstresult``).
@@ -34,9 +32,7 @@ def pytest_isobench_make_sandbox(
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_isobench_verdict(
-    task: Task, results: list[Any], default: Any
-) -> Any | None:
+def pytest_isobench_verdict(task: Task, results: list[Any], default: Any) -> Any | None:
     """Return a replacement verdict for a task, or None to keep ``default``. First wins."""
 
 

@@ -165,7 +165,9 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     (
         "--isobench-warmup",
         "isobench_warmup",
-        dict(type=non_negative_int("--isobench-warmup"), metavar="N", help="untimed warm-up runs per variant (default 1)"),
+        dict(
+            type=non_negative_int("--isobench-warmup"), metavar="N", help="untimed warm-up runs per variant (default 1)"
+        ),
     ),
     (
         "--isobench-results",

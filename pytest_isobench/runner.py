@@ -134,6 +134,7 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
     names = list(variants.sandboxes)
     direction: Direction = "lower"
     results: list[tuple[str, ProtocolResult]] = []
+    rule = _rule(variants)
     seed = random.Random(f"{settings.run_id}:{variants.task.instance_id}").randrange(2**31)
     for test in variants.task.perf_tests:
         metric = test.metric or variants.suite.perf.metric
@@ -141,14 +142,15 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+
         def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
             perf = variants.suite.perf
             return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
 
-        rule = _rule(variants)
-
-        def is_decided(values: Mapping[str, list[float]], _direction: Direction = direction) -> bool:
-            return decided(values, rule, _direction)
+        def is_decided(
+            values: Mapping[str, list[float]], _direction: Direction = direction, _rule_: SuccessRule = rule
+        ) -> bool:
+            return decided(values, _rule_, _direction)
 
         result = run_protocol(
             names, run_one, _protocol_settings(settings, variants.suite, direction, seed), decided=is_decided

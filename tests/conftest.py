@@ -10,7 +10,6 @@ import functools
 import os
 
 import numpy  # noqa: F401  (pytester inline runs must not unload it: numpy cannot load twice)
-
 import pytest
 
 DEMO_IMAGE = "isobench-demo:bookworm"

@@ -153,9 +153,7 @@ def test_end_to_end_docker(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
         client.close()
 
 
-def test_server_errors_are_retried_by_the_client(
-    repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_server_errors_are_retried_by_the_client(repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAI(['{"files": ["lib/m.py"]}', repo.diff], fail_first=1, status=503) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         run = OpenAIAgent().run(context(repo, local))
@@ -174,9 +172,7 @@ def test_a_diff_that_does_not_apply_is_sent_back(repo: Repo, local: Sandbox, mon
     assert not list((local.path).glob("_isobench_*"))  # type: ignore[attr-defined]
 
 
-def test_step_budget_ends_the_run_without_a_patch(
-    repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_step_budget_ends_the_run_without_a_patch(repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAI(["not json", "still not json", "no diff", "no diff"]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         run = OpenAIAgent(max_steps=3).run(context(repo, local))

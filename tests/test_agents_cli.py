@@ -45,7 +45,7 @@ IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-agents-{uuid.uuid4().hex[:8]}"
 WORKDIR = "/work/repo"
 DECOY = "ISOBENCH_DECOY_SECRET"
-PROMPT = "Make f() faster.\nIt's \"quoted\" & $(not expanded) `ever`.\n"
+PROMPT = 'Make f() faster.\nIt\'s "quoted" & $(not expanded) `ever`.\n'
 # Every variable an adapter could pass: cleared so each test sets exactly what it means.
 AGENT_VARS = (
     "ANTHROPIC_API_KEY",
@@ -67,7 +67,7 @@ AGENT_VARS = (
 )
 
 # A stand-in for an agent CLI: records how it was called, edits m.py, prints like the tool.
-STANDIN = '''#!/usr/bin/env python3
+STANDIN = """#!/usr/bin/env python3
 import json, os, sys, time
 
 DUMP = {dump!r}
@@ -102,7 +102,7 @@ if trajectory:
     json.dump({{"llm_interactions": [{{"response": {{"usage": usage}}}}]}}, open(trajectory, "w"))
 print(OUTPUT)
 print("agent: done", file=sys.stderr)
-'''
+"""
 
 SOURCE = "def f(n):\n    return sum(range(n))\n\n\nprint(f(10))\n"
 
@@ -422,8 +422,15 @@ def test_claude_code_on_the_local_backend(
     finally:
         sandbox.close()
     call = json.loads(dump.read_text())
-    assert call["argv"] == ["-p", "--output-format", "json", "--permission-mode", "acceptEdits", "--allowedTools",
-                            ",".join(CLAUDE_TOOLS)]
+    assert call["argv"] == [
+        "-p",
+        "--output-format",
+        "json",
+        "--permission-mode",
+        "acceptEdits",
+        "--allowedTools",
+        ",".join(CLAUDE_TOOLS),
+    ]
     assert call["prompt"] == PROMPT
     assert call["env"]["ANTHROPIC_API_KEY"] == "sk-local"
     assert DECOY not in call["env"]

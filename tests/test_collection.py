@@ -88,9 +88,7 @@ def test_suites_found_from_the_rootdir_without_arguments(vllm_project: pytest.Py
     assert {line.split("::")[0] for line in listed(result)} == {"tasks/vllm.yaml"}
 
 
-def test_dataset_option_lists_both_canonical_tasks(
-    vllm_project: pytest.Pytester, canonical: Path
-) -> None:
+def test_dataset_option_lists_both_canonical_tasks(vllm_project: pytest.Pytester, canonical: Path) -> None:
     # Without path arguments only the given dataset is collected, not tasks/*.yaml.
     result = vllm_project.runpytest(
         f"--isobench-dataset={canonical.relative_to(vllm_project.path)}", "--collect-only", "-q"
@@ -98,9 +96,7 @@ def test_dataset_option_lists_both_canonical_tasks(
     assert result.ret == 0
     assert names(result) == ["dataset-8d75fe48", "dataset-0f40557a"]
     result.stdout.fnmatch_lines(["canon/vllm-canonical-sample.jsonl::dataset-8d75fe48", "2 tests*"])
-    both = vllm_project.runpytest(
-        "tasks/vllm.yaml", f"--isobench-dataset={canonical}", "--collect-only", "-q"
-    )
+    both = vllm_project.runpytest("tasks/vllm.yaml", f"--isobench-dataset={canonical}", "--collect-only", "-q")
     assert len(listed(both)) == 101
 
 
@@ -262,9 +258,7 @@ def test_unreachable_hf_dataset_is_skipped_and_others_go_on(
     assert "tasks/hub.yaml::hub-unavailable" in listed(result)
     run = vllm_project.runpytest("-k", "hub", "-rs")
     run.assert_outcomes(skipped=1, deselected=99)
-    run.stdout.fnmatch_lines(
-        ["SKIPPED*hf:nobody/nothing: Hugging Face dataset 'nobody/nothing'*Fix:*"]
-    )
+    run.stdout.fnmatch_lines(["SKIPPED*hf:nobody/nothing: Hugging Face dataset 'nobody/nothing'*Fix:*"])
 
 
 _NO_PROCESSES = """
@@ -306,8 +300,7 @@ def test_collection_runs_no_git_and_no_docker(pytester: pytest.Pytester) -> None
     put(
         pytester,
         "tasks/s.yaml",
-        "dataset: ../data/d.jsonl\nrepo: /nonexistent\nimage: nonexistent/image:none\n"
-        "gpus_required: 1\n",
+        "dataset: ../data/d.jsonl\nrepo: /nonexistent\nimage: nonexistent/image:none\ngpus_required: 1\n",
     )
     pytester.makeconftest(_NO_PROCESSES)
     result = pytester.runpytest("--collect-only", "-q", "--isobench-backend=docker")

@@ -29,9 +29,7 @@ PERF_COMMITS = SHARED / "vllm-perf-commits.jsonl"
 CANONICAL = SHARED / "vllm-canonical-sample.jsonl"
 PROJECT_VLLM = ROOT / "data" / "vllm.jsonl"
 
-needs_shared = pytest.mark.skipif(
-    not PERF_COMMITS.is_file(), reason=f"{SHARED} (the shared ISO-Bench files) is absent"
-)
+needs_shared = pytest.mark.skipif(not PERF_COMMITS.is_file(), reason=f"{SHARED} (the shared ISO-Bench files) is absent")
 
 
 def raw_records(path: Path) -> list[dict[str, Any]]:
@@ -158,9 +156,7 @@ def test_relative_source_with_base_dir() -> None:
     assert len(result.tasks) == 99
 
 
-def test_long_field_survives_a_change_of_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_long_field_survives_a_change_of_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "d").mkdir()
     shutil.copy(PROJECT_VLLM, tmp_path / "d" / "v.jsonl")
     monkeypatch.chdir(tmp_path)
@@ -451,9 +447,7 @@ def test_parse_hf() -> None:
     assert parse_hf("hf:gso-bench/gso") == ("gso-bench/gso", None)
 
 
-@pytest.mark.parametrize(
-    "source", ["hf:", "hf:nothing", "hf:a/b/c", "hf:/name", "hf:owner/", "hf::train"]
-)
+@pytest.mark.parametrize("source", ["hf:", "hf:nothing", "hf:a/b/c", "hf:/name", "hf:owner/", "hf::train"])
 def test_bad_hf_name(source: str) -> None:
     with pytest.raises(DatasetError, match=r"expected hf:OWNER/NAME\[:split\]") as info:
         load_source(source)
@@ -490,9 +484,7 @@ def test_hf_offline_reads_a_filled_cache(offline_hf: Path, tmp_path: Path) -> No
 
     rows = raw_records(PROJECT_VLLM)[:3]
     src = write_rows(tmp_path / "src.jsonl", rows)
-    builder = datasets.load_dataset_builder(
-        "json", data_files={"train": str(src)}, cache_dir=str(tmp_path / "build")
-    )
+    builder = datasets.load_dataset_builder("json", data_files={"train": str(src)}, cache_dir=str(tmp_path / "build"))
     builder.download_and_prepare()
     built = Path(builder.cache_dir)
     # The layout datasets uses for a hub dataset it has loaded before.

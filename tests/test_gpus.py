@@ -31,9 +31,7 @@ if TYPE_CHECKING:
         ),
     ],
 )
-def test_device_requests_have_the_fields_docker_expects(
-    value: str, expected: dict[str, Any]
-) -> None:
+def test_device_requests_have_the_fields_docker_expects(value: str, expected: dict[str, Any]) -> None:
     (request,) = gpus.device_requests(value)
     assert dict(request) == {**expected, "Options": {}}
 

@@ -72,9 +72,7 @@ def test_worse_message_is_exact() -> None:
     v = judge(task(1.41, 1.03), SuccessRule(), has_agent=True)
     assert v.category == "worse"
     assert not v.passed
-    assert (
-        v.message == "agent 1.03x [1.03, 1.03] vs human 1.41x [1.41, 1.41]: worse (needs >= 1.34x)"
-    )
+    assert v.message == "agent 1.03x [1.03, 1.03] vs human 1.41x [1.41, 1.41]: worse (needs >= 1.34x)"
     assert v.needed == pytest.approx(1.41 * 0.95)
 
 
@@ -163,9 +161,7 @@ def test_gso_fails_below_its_minimum_speedup_even_when_similar() -> None:
     v = judge(task(1.1, 1.1), GSO, has_agent=True)
     assert not v.passed
     assert v.category == "worse"
-    assert (
-        v.message == "agent 1.10x [1.10, 1.10] vs human 1.10x [1.10, 1.10]: worse (needs >= 1.20x)"
-    )
+    assert v.message == "agent 1.10x [1.10, 1.10] vs human 1.10x [1.10, 1.10]: worse (needs >= 1.20x)"
 
 
 def test_gso_fails_below_human_fraction() -> None:
@@ -195,9 +191,9 @@ def test_no_agent_significant_human() -> None:
     assert v.passed and v.human_significant
     assert v.category is None and v.agent is None
     assert v.human_pvalue is not None and v.human_pvalue < 0.05
-    assert re.fullmatch(
-        r"human 1\.\d\dx \[1\.\d\d, 1\.\d\d\] p=(0\.\d{4}|\d\.\de-\d\d): significant", v.message
-    ), v.message
+    assert re.fullmatch(r"human 1\.\d\dx \[1\.\d\d, 1\.\d\d\] p=(0\.\d{4}|\d\.\de-\d\d): significant", v.message), (
+        v.message
+    )
 
 
 def test_no_agent_insignificant_human() -> None:

@@ -105,9 +105,7 @@ def test_bad_shard_is_a_usage_error(guarded: pytest.Pytester, value: str, why: s
 def test_bad_backend_is_a_usage_error(guarded: pytest.Pytester) -> None:
     result = guarded.runpytest("--isobench-backend=foo")
     assert_nothing_ran(guarded, result)
-    result.stderr.fnmatch_lines(
-        ["ERROR: --isobench-backend: 'foo' is not one of auto, docker, local"]
-    )
+    result.stderr.fnmatch_lines(["ERROR: --isobench-backend: 'foo' is not one of auto, docker, local"])
 
 
 @pytest.mark.parametrize(
@@ -157,9 +155,7 @@ def test_ini_sets_defaults_and_flags_win(pytester: pytest.Pytester) -> None:
             assert isobench_settings.shard == (2, 3)
         """
     )
-    pytester.runpytest("--isobench-min-rounds=9", "--isobench-shard=2/3").assert_outcomes(
-        passed=1
-    )
+    pytester.runpytest("--isobench-min-rounds=9", "--isobench-shard=2/3").assert_outcomes(passed=1)
 
 
 def test_plain_tests_are_not_sharded(pytester: pytest.Pytester) -> None:

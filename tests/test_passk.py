@@ -92,8 +92,12 @@ def test_opt_at_k_over_three_runs(tmp_path: Path) -> None:
     # pass@1 = 3/4 * 1/3 = 0.25; pass@2 = 3/4 * 2/3 = 0.5; pass@3 = 3/4.
     assert [r.pass_at_k for r in results] == pytest.approx([0.25, 0.5, 0.75])
     # best status per task among the first K runs
-    assert results[0].best == {"demo::demo-t1": "failed", "demo::demo-t2": "beats", "demo::demo-t3": "worse",
-                               "demo::demo-t4": "error"}
+    assert results[0].best == {
+        "demo::demo-t1": "failed",
+        "demo::demo-t2": "beats",
+        "demo::demo-t3": "worse",
+        "demo::demo-t4": "error",
+    }
     assert results[1].best["demo::demo-t1"] == "similar"
     assert results[1].best["demo::demo-t4"] == "error"  # run 2 lacks t4: error is still its best so far
     assert results[2].best["demo::demo-t4"] == "similar"

@@ -88,8 +88,7 @@ def test_changed_lines_reads_files_and_signs() -> None:
 
 def test_removed_line_looking_like_a_header_stays_in_its_hunk() -> None:
     diff = (
-        "--- a/x.sql\n+++ b/x.sql\n@@ -1,2 +1,1 @@\n--- a comment\n keep\n"
-        "--- a/y.py\n+++ b/y.py\n@@ -1 +1 @@\n-a\n+b\n"
+        "--- a/x.sql\n+++ b/x.sql\n@@ -1,2 +1,1 @@\n--- a comment\n keep\n--- a/y.py\n+++ b/y.py\n@@ -1 +1 @@\n-a\n+b\n"
     )
     files = changed_lines(diff)
     assert files["x.sql"] == {("-", "-- a comment"): 1}

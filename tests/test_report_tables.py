@@ -22,7 +22,13 @@ from pytest_isobench.results.merge import merge_dirs
 from pytest_isobench.results.store import write_record
 
 SETTINGS = {
-    "agent": "trae", "model": None, "min_rounds": 5, "target_ci": 0.02, "warmup": 1, "image": None, "gpus": None
+    "agent": "trae",
+    "model": None,
+    "min_rounds": 5,
+    "target_ci": 0.02,
+    "warmup": 1,
+    "image": None,
+    "gpus": None,
 }
 
 

@@ -175,9 +175,7 @@ def ours(client: Any, task_id: str) -> list[Any]:
     return found
 
 
-def test_checkout_has_the_commit_and_a_detached_history(
-    make_sandbox: Callable[..., DockerSandbox], repo: Repo
-) -> None:
+def test_checkout_has_the_commit_and_a_detached_history(make_sandbox: Callable[..., DockerSandbox], repo: Repo) -> None:
     sb = make_sandbox(repo.c1, setup_commands=["echo prepared > _isobench_setup.txt"])
     assert sb.workdir == "/work/repo"
     assert sb.exec("cat m.py", 10).stdout == BODY
@@ -257,9 +255,7 @@ def test_limits_and_labels_are_applied(make_sandbox: Callable[..., DockerSandbox
     assert sb.exec("cat /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null || nproc", 10).ok
 
 
-def test_a_clean_patch_goes_in_with_git_apply(
-    make_sandbox: Callable[..., DockerSandbox], repo: Repo
-) -> None:
+def test_a_clean_patch_goes_in_with_git_apply(make_sandbox: Callable[..., DockerSandbox], repo: Repo) -> None:
     sb = make_sandbox(repo.c1)
     result = sb.apply_patch(repo.patch_against(repo.c1, "g = 6", "g = 60"))
     assert (result.method, result.files) == (METHOD_GIT_APPLY, ("m.py",))
@@ -296,8 +292,7 @@ def test_a_patch_that_does_not_apply_raises_with_the_rejected_hunks(
 ) -> None:
     sb = make_sandbox(repo.c1)
     bad = (
-        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n"
-        "@@ -20,3 +20,3 @@\n zzz = 0\n-yyy = 1\n+yyy = 2\n xxx = 3\n"
+        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -20,3 +20,3 @@\n zzz = 0\n-yyy = 1\n+yyy = 2\n xxx = 3\n"
     )
     with pytest.raises(PatchError, match="does not apply") as info:
         sb.apply_patch(bad)
@@ -307,9 +302,7 @@ def test_a_patch_that_does_not_apply_raises_with_the_rejected_hunks(
     assert sb.exec("git status --porcelain", 10).stdout == ""
 
 
-def test_a_patch_reaching_outside_the_repo_is_refused(
-    make_sandbox: Callable[..., DockerSandbox], repo: Repo
-) -> None:
+def test_a_patch_reaching_outside_the_repo_is_refused(make_sandbox: Callable[..., DockerSandbox], repo: Repo) -> None:
     sb = make_sandbox(repo.c1)
     escape = "--- a/../evil.py\n+++ b/../evil.py\n@@ -0,0 +1 @@\n+boom\n"
     with pytest.raises(PatchError, match="outside the repository"):
@@ -343,9 +336,7 @@ def test_a_hung_command_is_killed_inside_the_container(
     assert res.timed_out and res.exit_code == 137 and res.wall_s < 5
 
 
-def test_a_missing_image_names_it_and_leaves_nothing(
-    make_sandbox: Callable[..., DockerSandbox], client: Any
-) -> None:
+def test_a_missing_image_names_it_and_leaves_nothing(make_sandbox: Callable[..., DockerSandbox], client: Any) -> None:
     sb = make_sandbox(start=False, task_id="no-image", image="isobench-missing:nope")
     with pytest.raises(SandboxError, match=r"image 'isobench-missing:nope' not found"):
         sb.start()
@@ -377,9 +368,7 @@ def test_write_file_refuses_paths_outside_the_checkout(
         sb.write_file("../escape.py", "x")
 
 
-def test_close_is_idempotent_and_leaves_no_container(
-    make_sandbox: Callable[..., DockerSandbox], client: Any
-) -> None:
+def test_close_is_idempotent_and_leaves_no_container(make_sandbox: Callable[..., DockerSandbox], client: Any) -> None:
     sb = make_sandbox(task_id="closing")
     assert len(ours(client, "closing")) == 1
     sb.close()

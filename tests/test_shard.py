@@ -201,9 +201,7 @@ def test_pytest_shard_ignores_keyword_selection(vllm_project: pytest.Pytester) -
     home = [k for k in range(1, 4) if "tasks/vllm.yaml::vllm-8aa1485f" in select(NODE_IDS, k, 3)]
     assert len(home) == 1
     for k in range(1, 4):
-        result = vllm_project.runpytest(
-            "--collect-only", "-q", f"--isobench-shard={k}/3", "-k", "8aa1485f"
-        )
+        result = vllm_project.runpytest("--collect-only", "-q", f"--isobench-shard={k}/3", "-k", "8aa1485f")
         expected = {"tasks/vllm.yaml::vllm-8aa1485f"} if k == home[0] else set()
         assert collected(result) == expected
 

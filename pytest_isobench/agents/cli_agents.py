@@ -397,6 +397,4 @@ class OpenHandsAgent(CliAgent):
         return " ".join([*env, *argv])
 
 
-CLI_AGENTS: dict[str, type[Agent]] = {
-    a.name: a for a in (TraeAgent, ClaudeCodeAgent, CodexAgent, OpenHandsAgent)
-}
+CLI_AGENTS: dict[str, type[Agent]] = {a.name: a for a in (TraeAgent, ClaudeCodeAgent, CodexAgent, OpenHandsAgent)}

@@ -176,7 +176,10 @@ class OpenAIAgent(Agent):
             {"role": "system", "content": SYSTEM},
             {
                 "role": "user",
-                "content": f"{ctx.prompt}\nRepository files:\n" + "\n".join(shown) + more + "\n\n"
+                "content": f"{ctx.prompt}\nRepository files:\n"
+                + "\n".join(shown)
+                + more
+                + "\n\n"
                 + ASK_FILES.format(n=self.max_files),
             },
         ]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from _pytest._py.path import LocalPath
 
-    from ..dataset import Task, TaskRef
+    from ..dataset import Task
     from ..suite import Suite
 
 TASK_KEY = pytest.StashKey["Task"]()

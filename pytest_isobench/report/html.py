@@ -208,8 +208,9 @@ def write_task_files(records: list[dict[str, Any]], folder: Path) -> dict[str, d
     return out
 
 
-def _task_row_html(task: TaskRow, links: dict[str, str], base: Path, soft: dict[str, Any] | None,
-                   with_soft: bool) -> str:
+def _task_row_html(
+    task: TaskRow, links: dict[str, str], base: Path, soft: dict[str, Any] | None, with_soft: bool
+) -> str:
     label = task.label
     anchors = " ".join(
         f'<a href="{quote(Path(path).relative_to(base).as_posix())}">{kind}</a>' for kind, path in links.items()
@@ -239,8 +240,9 @@ def _task_row_html(task: TaskRow, links: dict[str, str], base: Path, soft: dict[
     return f'<tr data-status="{escape(label)}">' + "".join(cells) + "</tr>"
 
 
-def render_html(report: Report, task_links: dict[str, dict[str, str]] | None = None, base: Path | None = None,
-                plots: bool = True) -> str:
+def render_html(
+    report: Report, task_links: dict[str, dict[str, str]] | None = None, base: Path | None = None, plots: bool = True
+) -> str:
     """The page as a string; ``task_links`` map task keys to files under ``base``."""
     task_links = task_links or {}
     base = base or Path(".")
@@ -261,8 +263,9 @@ def render_html(report: Report, task_links: dict[str, dict[str, str]] | None = N
     for group in report.groups:
         cells = group_cells(group)
         parts.append(
-            "<tr>" + "".join(_td(escape(c), None if i == 0 else c, None if i == 0 else "num")
-                             for i, c in enumerate(cells)) + "</tr>"
+            "<tr>"
+            + "".join(_td(escape(c), None if i == 0 else c, None if i == 0 else "num") for i, c in enumerate(cells))
+            + "</tr>"
         )
     parts.append("</tbody></table>")
     parts.append(
@@ -285,8 +288,10 @@ def render_html(report: Report, task_links: dict[str, dict[str, str]] | None = N
         if figures:
             parts.append('<section id="figures"><h2>Figures</h2>')
             for stem, title, fig in figures:
-                parts.append(f'<figure class="plot" id="plot-{stem}">{figure_svg(fig)}'
-                             f"<figcaption>{escape(title)}</figcaption></figure>")
+                parts.append(
+                    f'<figure class="plot" id="plot-{stem}">{figure_svg(fig)}'
+                    f"<figcaption>{escape(title)}</figcaption></figure>"
+                )
             parts.append("</section>")
     with_soft = bool(report.soft)
     header = ["task", "group", "verdict", "human", "agent", "agent/human", "message", "files"]

@@ -50,8 +50,10 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
         out += ["## Opt@K and pass@k", ""]
         out += _table(
             ("K", "Opt@K", "pass@k", "solved", "tasks"),
-            [(str(p["k"]), _pct(p["opt_at_k"]), _pct(p["pass_at_k"]), str(p["solved"]), str(p["tasks"]))
-             for p in report.passk],
+            [
+                (str(p["k"]), _pct(p["opt_at_k"]), _pct(p["pass_at_k"]), str(p["solved"]), str(p["tasks"]))
+                for p in report.passk
+            ],
         )
         out.append("")
     if figures:
@@ -62,8 +64,15 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
     out += _table(
         ("task", "group", "status", "human", "agent", "agent/human", "message"),
         [
-            (t.item_id, t.group, t.label, fmt_estimate(t.human), fmt_estimate(t.agent_speedup),
-             fmt_estimate(t.agent_vs_human), t.message[:160])
+            (
+                t.item_id,
+                t.group,
+                t.label,
+                fmt_estimate(t.human),
+                fmt_estimate(t.agent_speedup),
+                fmt_estimate(t.agent_vs_human),
+                t.message[:160],
+            )
             for t in report.tasks
         ],
     )
@@ -86,8 +95,16 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
                 )
             )
         out += _table(
-            ("task", "files Jaccard", "line precision", "line recall", "bottleneck", "approach", "likely faster",
-             "missing"),
+            (
+                "task",
+                "files Jaccard",
+                "line precision",
+                "line recall",
+                "bottleneck",
+                "approach",
+                "likely faster",
+                "missing",
+            ),
             rows,
         )
         out.append("")

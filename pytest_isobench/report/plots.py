@@ -62,8 +62,15 @@ def speedup_scatter(tasks: list[TaskRow]) -> Any | None:
         xerr = list(zip(*(_err(t.human) for t in sel if t.human), strict=True))
         yerr = list(zip(*(_err(t.agent_speedup) for t in sel if t.agent_speedup), strict=True))
         ax.errorbar(
-            xs, ys, xerr=xerr, yerr=yerr, fmt="o", capsize=3, label=f"{label} ({len(sel)})",
-            color=_COLOURS.get(label, "#666666"), alpha=0.85,
+            xs,
+            ys,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            capsize=3,
+            label=f"{label} ({len(sel)})",
+            color=_COLOURS.get(label, "#666666"),
+            alpha=0.85,
         )
     values = [v for t in points for e in (t.human, t.agent_speedup) if e for v in (e["low"], e["high"], e["point"])]
     lo = min(v for v in values if v > 0) * 0.8
@@ -116,13 +123,20 @@ def task_intervals(tasks: list[TaskRow]) -> Any | None:
             if est is None:
                 continue
             ax.errorbar(
-                [est["point"]], [i + offset], xerr=[[_err(est)[0]], [_err(est)[1]]], fmt="o", capsize=2,
-                color=colour or _COLOURS.get(t.label, "#4575b4"), label=name if i == 0 else None,
+                [est["point"]],
+                [i + offset],
+                xerr=[[_err(est)[0]], [_err(est)[1]]],
+                fmt="o",
+                capsize=2,
+                color=colour or _COLOURS.get(t.label, "#4575b4"),
+                label=name if i == 0 else None,
             )
     ax.axvline(1.0, color="#444444", linestyle="--", linewidth=1)
     several = len({t.group for t in rows}) > 1
-    names = [f"{t.item_id} ({t.agent or 'no agent'}{', run ' + t.run if t.run else ''})" if several else t.item_id
-             for t in rows]
+    names = [
+        f"{t.item_id} ({t.agent or 'no agent'}{', run ' + t.run if t.run else ''})" if several else t.item_id
+        for t in rows
+    ]
     ax.set_yticks(range(len(rows)), names, fontsize="small")
     ax.invert_yaxis()
     ax.set_xscale("log")
