@@ -21,12 +21,12 @@ if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from _pytest._py.path import LocalPath
 
-    from ..dataset import Task
+    from ..dataset import Task, TaskRef
     from ..suite import Suite
 
-TASK_KEY = pytest.StashKey["Task"]()
-REF_KEY = pytest.StashKey["TaskRef"]()
-SUITE_KEY = pytest.StashKey["Suite"]()
+TASK_KEY: pytest.StashKey[Task] = pytest.StashKey()
+REF_KEY: pytest.StashKey[TaskRef] = pytest.StashKey()
+SUITE_KEY: pytest.StashKey[Suite] = pytest.StashKey()
 
 _MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
 
