@@ -32,6 +32,7 @@ from pytest_isobench.sandbox.base import (
     SandboxError,
     SandboxSpec,
 )
+from pytest_isobench.sandbox.patching import check_relpath, patch_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,7 +72,6 @@ _DIFF_EXCLUDES = (
     ":(exclude,glob)**/*.egg-info/**",
 )
 _PATCH_FILE = "/tmp/_isobench_patch.diff"
-_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
 
@@ -132,89 +132,6 @@ def _tar_one(name: str, data: bytes, mode: int = 0o644) -> bytes:
 def _container_name(spec: SandboxSpec) -> str:
     parts = [_NAME_UNSAFE.sub("-", p).strip("-.")[:40] for p in (spec.run_id, spec.task_id)]
     return "-".join(["isobench", *[p for p in parts if p], spec.variant, uuid.uuid4().hex[:8]])
-
-
-def check_relpath(path: str) -> str:
-    """``path`` if it stays inside the checkout (relative, no ``..``); ``ValueError`` if not."""
-    parts = path.split("/")
-    if not path or path.startswith("/") or ".." in parts or "\\" in path:
-        raise ValueError(f"path {path!r} is outside the repository")
-    return "/".join(p for p in parts if p not in ("", "."))
-
-
-def _unquote(raw: str) -> str:
-    """A path as git writes it: C-quoted (``"a/t\\303\\251st"``) when it has odd bytes."""
-    if not (len(raw) >= 2 and raw[0] == raw[-1] == '"'):
-        return raw
-    out = bytearray()
-    body, i = raw[1:-1], 0
-    escapes = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11}
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in "01234567":
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
-                i += 4
-                continue
-            out += bytes([escapes[nxt]]) if nxt in escapes else nxt.encode()
-            i += 2
-            continue
-        out += ch.encode()
-        i += 1
-    return out.decode("utf-8", "replace")
-
-
-def _patch_path(raw: str) -> str | None:
-    """The repository path one header names (``-p1``), or None for ``/dev/null``."""
-    path = _unquote(raw.split("\t")[0].strip())
-    if path == "/dev/null":
-        return None
-    parts = path.split("/")
-    if path.startswith("/") or ".." in parts or ".git" in parts[1:2]:
-        raise PatchError(
-            f"patch refused: it touches {path!r}, a path outside the repository",
-            rejected=path,
-        )
-    return path.split("/", 1)[1] if "/" in path else path
-
-
-def patch_files(patch: str) -> tuple[str, ...]:
-    """The repository paths a unified diff touches; ``PatchError`` for paths outside it."""
-    files: list[str] = []
-    old: str | None = None
-    remaining_old = remaining_new = 0
-    for line in patch.splitlines():
-        if remaining_old > 0 or remaining_new > 0:  # inside a hunk: content, not headers
-            tag = line[:1]
-            if tag in (" ", ""):
-                remaining_old, remaining_new = remaining_old - 1, remaining_new - 1
-            elif tag == "-":
-                remaining_old -= 1
-            elif tag == "+":
-                remaining_new -= 1
-            continue
-        hunk = _HUNK.match(line)
-        if hunk:
-            remaining_old = int(hunk.group(1) if hunk.group(1) is not None else 1)
-            remaining_new = int(hunk.group(2) if hunk.group(2) is not None else 1)
-        elif line.startswith("diff --git "):
-            # Only checked: the ---/+++ lines name the files. Splitting on spaces may cut
-            # a name in two, which can only make the check stricter.
-            for token in line.split()[2:]:
-                _patch_path(token.strip('"'))
-        elif line.startswith("--- "):
-            old = _patch_path(line[4:])
-        elif line.startswith("+++ "):
-            new = _patch_path(line[4:])
-            path = new if new is not None else old
-            if path is not None and path not in files:
-                files.append(path)
-        elif line.startswith(("rename from ", "rename to ", "copy from ", "copy to ")):
-            path = _patch_path("x/" + line.split(" ", 2)[2])
-            if path is not None and path not in files:
-                files.append(path)
-    return tuple(files)
 
 
 class DockerSandbox:
