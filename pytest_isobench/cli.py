@@ -22,7 +22,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from .agents.doctor import doctor_agents
 
     for name, ok, detail in doctor_agents():
-        print(f"[{'ok' if ok else '--'}] agent {name}: {detail}")
+        print(f"[{'ok' if ok else '--'}] {name}: {detail}")
     return 1 if failed else 0
 
 

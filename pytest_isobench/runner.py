@@ -8,6 +8,7 @@ once, and the item passes or fails with the numbers in its message.
 
 from __future__ import annotations
 
+import logging
 import platform
 import random
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .suite import Suite
 
 RECORD_KEY = pytest.StashKey[dict[str, Any]]()
+log = logging.getLogger("isobench")
 
 
 def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, seed: int) -> ProtocolSettings:
@@ -152,8 +154,16 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
         ) -> bool:
             return decided(values, _rule_, _direction)
 
+        def progress(round_no: int, values: Mapping[str, list[float]], _name: str = test.name) -> None:
+            medians = ", ".join(f"{v} {sorted(x)[len(x) // 2]:.4g}" for v, x in values.items() if x)
+            log.info("%s [%s] round %d: medians %s", variants.task.instance_id, _name, round_no + 1, medians)
+
         result = run_protocol(
-            names, run_one, _protocol_settings(settings, variants.suite, direction, seed), decided=is_decided
+            names,
+            run_one,
+            _protocol_settings(settings, variants.suite, direction, seed),
+            decided=is_decided,
+            on_round=progress,
         )
         results.append((test.name, result))
     return results, direction
