@@ -143,6 +143,23 @@ def isobench_checkout(request: pytest.FixtureRequest, isobench_task: Task, isobe
     return Checkout(repo_dir, cache.resolve(repo_dir, base_rev), cache.resolve(repo_dir, isobench_task.head_commit))
 
 
+def _gpus_for(request: pytest.FixtureRequest) -> str | None:
+    """This worker's GPUs: under pytest-xdist each worker gets its own, never shared."""
+    settings = _settings(request.config)
+    suite: Suite = request.node.stash[SUITE_KEY]
+    spec = settings.gpus or suite.resources.gpus
+    workerinput: dict[str, Any] | None = getattr(request.config, "workerinput", None)
+    if spec is None or not workerinput:
+        return spec
+    from .sandbox.gpus import visible_gpus, worker_share
+
+    worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
+    try:
+        return worker_share(spec, worker, int(workerinput.get("workercount", 1)), visible_gpus())
+    except ValueError as exc:
+        raise SandboxError(f"GPU assignment: {exc}") from None
+
+
 def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> SandboxSpec:
     settings = _settings(request.config)
     task: Task = task_of(request.node)
@@ -154,9 +171,7 @@ def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         commit=commit,
         image=settings.image or suite.image,
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
-        limits=Limits(
-            cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=settings.gpus or suite.resources.gpus
-        ),
+        limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=_gpus_for(request)),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
     )

@@ -83,3 +83,34 @@ def visible_gpus() -> int:
         return 0
     # MIG instances are listed indented under their GPU; count whole GPUs only.
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
+
+
+def worker_share(spec: str | None, worker: int, workers: int, visible: int) -> str | None:
+    """The GPUs one of ``workers`` parallel workers may use, so no two share a GPU.
+
+    ``all`` or a count is turned into device ids: worker ``k`` of ``n`` gets its own
+    contiguous slice of the ``visible`` devices (a count ``c`` gives each worker ``c``).
+    Explicit device ids are split the same way. With one worker, ``spec`` is unchanged.
+    Raises ``ValueError`` when there are not enough GPUs for every worker.
+    """
+    if spec is None or workers <= 1:
+        return spec
+    if spec.startswith("device="):
+        pool = spec.removeprefix("device=").split(",")
+        per = len(pool) // workers
+    elif spec == "all":
+        pool = [str(i) for i in range(visible)]
+        per = visible // workers
+    elif spec.isdigit():
+        pool = [str(i) for i in range(visible)]
+        per = int(spec)
+    else:
+        pool = spec.split(",")
+        per = len(pool) // workers
+    if per < 1 or per * workers > len(pool):
+        raise ValueError(
+            f"{workers} workers need {max(per, 1) * workers} GPU(s) for {spec!r}, {len(pool)} available: "
+            f"lower -n or the GPUs per task"
+        )
+    mine = pool[worker * per : (worker + 1) * per]
+    return "device=" + ",".join(mine) if len(mine) == 1 else ",".join(mine)
