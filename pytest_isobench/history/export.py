@@ -13,16 +13,15 @@ This module also holds the ``isobench dataset build|push|pull`` subcommands; ``g
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import atomic_writer
 from .scan import DEFAULT_KEYWORDS, CommitInfo, ScanError, ScanOptions, ScanResult, is_test_path, scan_repository
 
 if TYPE_CHECKING:
@@ -206,28 +205,11 @@ def _line(row: dict[str, Any]) -> str:
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     """Write ``rows`` to ``path`` all or nothing: temp file, fsync, rename, fsync the folder."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     count = 0
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(_line(row))
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    with atomic_writer(Path(path)) as fh:
+        for row in rows:
+            fh.write(_line(row))
+            count += 1
     return count
 
 

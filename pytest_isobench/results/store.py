@@ -9,12 +9,14 @@ silently. No statistics are computed here.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..atomic import atomic_write
+
+__all__ = ["atomic_write", "read_records", "write_record"]
 
 RECORD_SCHEMA = "isobench.record/1"
 RECORDS_DIR = "tasks"
@@ -23,20 +25,6 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 def record_filename(item_id: str) -> str:
     return _SAFE.sub("_", item_id) + ".json"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
