@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import perftest
+from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
 from .measure.verdict import SuccessRule, Verdict, decided, judge
@@ -96,6 +97,17 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _human_patch(variants: Variants) -> str | None:
+    """The human diff, kept with agent runs so reports can compare the two patches."""
+    from .agents.builtin import human_diff
+
+    try:
+        return human_diff(variants.checkout.repo_dir, variants.checkout.base, variants.checkout.head)
+    except Exception as exc:  # a report field: never fail the task for it
+        log.warning("human diff of %s unavailable: %s", variants.task.instance_id, exc)
+        return None
+
+
 def base_record(item: pytest.Item, variants: Variants | None, settings: Settings) -> dict[str, Any]:
     """The parts of a record known before timing (also used for failures)."""
     from .collect.items import SUITE_KEY, task_of
@@ -128,6 +140,9 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
             record["patch"] = outcome.patch
             record["patch_method"] = outcome.applied.method if outcome.applied else None
             record["agent_failure"] = outcome.failure
+            record["agent_logs"] = outcome.run.logs[-20000:] if outcome.run else ""
+            record["prompt_version"] = PROMPT_VERSION
+            record["human_patch"] = _human_patch(variants)
     return record
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
+from ..redact import redact
 
 __all__ = ["atomic_write", "read_records", "write_record"]
 
@@ -29,7 +30,7 @@ def record_filename(item_id: str) -> str:
 
 def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
     """Write one task's record; returns its path."""
-    record = {"schema": RECORD_SCHEMA, **record}
+    record = redact({"schema": RECORD_SCHEMA, **record})
     path = results_dir / RECORDS_DIR / record_filename(str(record["item_id"]))
     atomic_write(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
     return path
