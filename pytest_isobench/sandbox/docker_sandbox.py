@@ -5,7 +5,7 @@ in without bind mounts (so a remote engine through ``DOCKER_HOST`` works), gives
 history of one detached commit (the agent must not find the human commit in it), runs the
 setup commands, and then runs commands under an in-container ``timeout`` so a hung process
 group dies inside the container. It must not know about agents, perf-test reports or
-statistics, must not pull images, and must not leave containers behind: ``start`` cleans up
+statistics, pulls an image only when the engine lacks it, and must not leave containers behind: ``start`` cleans up
 after itself when it fails and ``close`` is idempotent.
 """
 
@@ -202,10 +202,8 @@ class DockerSandbox:
         with _engine_errors("Docker engine not answering"):
             try:
                 self.client.images.get(image)
-            except docker.errors.ImageNotFound as exc:
-                raise SandboxError(
-                    f"image {image!r} not found: build or pull it (e.g. scripts/build-base-image.sh)"
-                ) from exc
+            except docker.errors.ImageNotFound:
+                self._pull(image)
         self.name = _container_name(self.spec)
         t0 = time.perf_counter()
         with _engine_errors(f"could not start a container from {image!r}"):
@@ -231,6 +229,18 @@ class DockerSandbox:
             )
         self.start_s = time.perf_counter() - t0
         self._network = True
+
+    def _pull(self, image: str) -> None:
+        """Pull a missing image once (the engine caches it for every later sandbox)."""
+        import docker
+
+        try:
+            self.client.images.pull(image)
+        except (docker.errors.APIError, docker.errors.DockerException) as exc:
+            raise SandboxError(
+                f"image {image!r} not found and could not be pulled ({str(exc)[:200]}): "
+                "build it (e.g. scripts/build-base-image.sh for the demo) or make the registry reachable"
+            ) from None
 
     def _checkout(self) -> None:
         spec = self.spec

@@ -271,18 +271,24 @@ def serving_plan(task_command: str, defaults: WorkloadDefaults | None = None) ->
         return ServingPlan("script", task_command, None, None, notes=notes)
     flags = _normalised_flags(parsed, defaults)
     model = flags.get("model")
-    common = {
-        "host": defaults.host,
-        "port": defaults.port,
-        "health_path": defaults.health_path,
-        "startup_timeout_s": defaults.startup_timeout_s,
-        "client_timeout_s": defaults.client_timeout_s,
-        "primary_metric": primary_metric(parsed.mode, defaults),
-        "notes": notes,
-    }
+
+    def plan(client_command: str, serve_command: str | None) -> ServingPlan:
+        return ServingPlan(
+            parsed.mode,
+            client_command,
+            serve_command,
+            model,
+            host=defaults.host,
+            port=defaults.port,
+            health_path=defaults.health_path,
+            startup_timeout_s=defaults.startup_timeout_s,
+            client_timeout_s=defaults.client_timeout_s,
+            primary_metric=primary_metric(parsed.mode, defaults),
+            notes=notes,
+        )
+
     if parsed.mode != "serving":
-        command = _format(parsed.env, _program_for(parsed, defaults), _ordered(flags))
-        return ServingPlan(parsed.mode, command, None, model, **common)  # type: ignore[arg-type]
+        return plan(_format(parsed.env, _program_for(parsed, defaults), _ordered(flags)), None)
     if model is None:
         raise ValueError(f"serving perf command {task_command!r} names no --model (and the suite gives none)")
     client: dict[str, str | None] = {}
@@ -300,12 +306,11 @@ def serving_plan(task_command: str, defaults: WorkloadDefaults | None = None) ->
     serve = defaults.serve_command.format(
         model=shlex.quote(model), port=defaults.port, python=shlex.quote(defaults.python)
     )
-    server_flags = [(k, v) for k, v in _ordered(server).items()] if False else _ordered(server)
-    tail = _format((), (), server_flags)
+    tail = _format((), (), _ordered(server))
     extra = shlex.join(defaults.server_args)
     serve_command = " ".join(p for p in (" ".join(parsed.env), serve, tail, extra) if p)
     client_command = _format(parsed.env, _program_for(parsed, defaults), _ordered(client))
-    return ServingPlan("serving", client_command, serve_command, model, **common)  # type: ignore[arg-type]
+    return plan(client_command, serve_command)
 
 
 def workload_command(task_command: str, suite_defaults: WorkloadDefaults | None = None) -> str:
