@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect.items import SUITE_KEY, task_of
+from .collect.items import SUITE_KEY, TESTGEN_KEY, task_of
 from .sandbox.base import (
     Limits,
     PatchError,
@@ -29,9 +29,10 @@ from .sandbox.base import (
 
 if TYPE_CHECKING:
     from .agents.base import Agent, AgentRun
-    from .dataset.models import Task
+    from .dataset.models import PerfTest, Task
     from .session import Settings
     from .suite import Suite
+    from .testgen import CachedTest
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 LIVE_KEY = pytest.StashKey["list[Sandbox]"]()
@@ -241,6 +242,19 @@ def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
     return merged
 
 
+def _check_serving_models(task: Task, suite: Suite) -> None:
+    """A gated model without a token is a task problem, reported before anything starts."""
+    from .serving.modes import classify, serving_plan
+    from .serving.secrets import SecretError, check_models
+
+    assert suite.serving is not None
+    commands = [t.command for t in task.perf_tests if t.command and classify(t.command) != "script"]
+    try:
+        check_models([serving_plan(c, suite.serving).model for c in commands])
+    except SecretError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 def _check_agent(request: pytest.FixtureRequest, name: str) -> None:
     from .agents.base import AgentUnavailable
 
@@ -306,19 +320,78 @@ def isobench_variants(request: pytest.FixtureRequest, isobench_task: Task, isobe
         have = visible_gpus()
         if have < needed:
             pytest.skip(f"needs {needed} GPU(s), {have} visible here")
-    if not isobench_task.perf_tests:
-        pytest.skip("no perf test in the record, and perf-test generation is off (--isobench-generate)")
+    generated = None if isobench_task.perf_tests else _generated_test(request, isobench_settings, suite)
+    if suite.serving is not None:
+        _check_serving_models(isobench_task, suite)
     begin = time.perf_counter()
     checkout: Checkout = request.getfixturevalue("isobench_checkout")
     backend, _client = request.getfixturevalue("isobench_backend")
     variants = Variants(task=isobench_task, suite=suite, checkout=checkout, backend=backend)
     variants.sandboxes["baseline"] = request.getfixturevalue("baseline")
     variants.sandboxes["human"] = request.getfixturevalue("human")
+    if generated is not None:
+        isobench_task.perf_tests = [_validated(request, isobench_settings, suite, variants, generated)]
     if isobench_settings.agent:
         variants.sandboxes["agent"] = request.getfixturevalue("agent")
         variants.agent = request.getfixturevalue("isobench_agent_outcome")
     variants.setup_s = time.perf_counter() - begin
     return variants
+
+
+def _generated_test(request: pytest.FixtureRequest, settings: Settings, suite: Suite) -> CachedTest:
+    """The item's test in ``generated_tests/`` (hand-written or generated), or skip with why not."""
+    from .testgen import cache
+
+    reason = request.node.stash.get(TESTGEN_KEY, None)
+    if reason:
+        pytest.skip(f"no perf test: {reason}")
+    found = cache.load_cached(cache.default_root(settings.rootdir), suite.name, request.node.name)
+    if found is None:
+        pytest.skip("no perf test in the record, and perf-test generation is off (--isobench-generate)")
+    return found
+
+
+def _validated(
+    request: pytest.FixtureRequest, settings: Settings, suite: Suite, variants: Variants, found: CachedTest
+) -> PerfTest:
+    """A generated test checked on baseline and human on first use (asked again on failure), or skip."""
+    if found.validated:
+        return found.test
+    from .testgen import Generator, GenJob, cache, ensure_valid, repo_context
+
+    checkout, task = variants.checkout, variants.task
+    generator = None
+    if settings.generate != "never":
+        generator = Generator(model=settings.testgen_model, timeout_s=settings.testgen_timeout_s, attempts=1)
+    job = GenJob(
+        request.node.name,
+        suite.name,
+        task,
+        python=suite.perf.python,
+        context=lambda: repo_context(checkout.repo_dir, checkout.base, checkout.head, task.files_changed),
+    )
+
+    def ask_again(previous: str, failure: str) -> str | None:
+        return generator.revise(job, previous, failure).code if generator is not None else None
+
+    try:
+        checked = ensure_valid(
+            variants.sandboxes["baseline"],
+            variants.sandboxes["human"],
+            root=cache.default_root(settings.rootdir),
+            suite=suite.name,
+            item_id=request.node.name,
+            python=suite.perf.python,
+            timeout_s=suite.perf.timeout_s,
+            attempts=settings.testgen_attempts,
+            ask_again=ask_again if generator is not None else None,
+        )
+    finally:
+        if generator is not None:
+            generator.close()
+    if not checked.ok or checked.test is None:
+        pytest.skip(checked.reason)
+    return checked.test
 
 
 @pytest.hookimpl(trylast=True)

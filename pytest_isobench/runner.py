@@ -24,6 +24,7 @@ from .measure.verdict import SuccessRule, Verdict, decided, judge
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .dataset.models import PerfTest
     from .fixtures import Variants
     from .session import Settings
     from .suite import Suite
@@ -146,14 +147,61 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
     return record
 
 
-def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str, ProtocolResult]], Direction]:
+def _serving_test(
+    variants: Variants, settings: Settings, test: PerfTest, rule: SuccessRule, seed: int
+) -> tuple[ProtocolResult, Direction, dict[str, Any]] | None:
+    """A benchmark command (serving, latency, throughput) measured with its server up; None for scripts."""
+    serving = variants.suite.serving
+    if serving is None or not test.command:
+        return None
+    from .serving import modes
+    from .serving.runner import ServingSpec, measure_variants
+    from .serving.secrets import token_from, variant_envs
+
+    if modes.classify(test.command) == "script":
+        return None
+    names = list(variants.sandboxes)
+    plan = modes.serving_plan(test.command, serving)
+    token = token_from()
+    envs = variant_envs(names, token)  # HF_TOKEN to the variant that downloads, nothing else
+    specs = {
+        n: ServingSpec.from_plan(
+            plan, server_env=envs[n], client_env={k: v for k, v in envs[n].items() if k != "HF_TOKEN"}, secret=token
+        )
+        for n in names
+    }
+    direction = specs[names[0]].direction
+
+    def offline() -> None:
+        for sandbox in variants.sandboxes.values():
+            sandbox.set_network(False)
+
+    served = measure_variants(
+        variants.sandboxes,
+        specs,
+        _protocol_settings(settings, variants.suite, direction, seed),
+        on_ready=offline,
+        decided=lambda values: decided(values, rule, direction),
+    )
+    return served.result, direction, served.sessions
+
+
+def measure_task(
+    variants: Variants, settings: Settings
+) -> tuple[list[tuple[str, ProtocolResult]], Direction, dict[str, Any]]:
     """Time every perf test of the task on the ready variants, interleaved."""
     names = list(variants.sandboxes)
     direction: Direction = "lower"
     results: list[tuple[str, ProtocolResult]] = []
+    serving: dict[str, Any] = {}
     rule = _rule(variants)
     seed = random.Random(f"{settings.run_id}:{variants.task.instance_id}").randrange(2**31)
     for test in variants.task.perf_tests:
+        served = _serving_test(variants, settings, test, rule, seed)
+        if served is not None:
+            result, direction, serving[test.name] = served
+            results.append((test.name, result))
+            continue
         metric = test.metric or variants.suite.perf.metric
         direction = metric.direction if metric is not None else "lower"
         for sandbox in variants.sandboxes.values():
@@ -181,7 +229,7 @@ def measure_task(variants: Variants, settings: Settings) -> tuple[list[tuple[str
             on_round=progress,
         )
         results.append((test.name, result))
-    return results, direction
+    return results, direction, serving
 
 
 def run_task(isobench_variants: Variants, isobench_settings: Settings, request: pytest.FixtureRequest) -> None:
@@ -201,8 +249,10 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
             },
         )
         pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
-    results, direction = measure_task(variants, settings)
+    results, direction, serving = measure_task(variants, settings)
     record["perf_tests"] = [_test_record(name, result) for name, result in results]
+    if serving:
+        record["serving"] = serving
     record["direction"] = direction
     verdict: Verdict = judge(
         [r for _, r in results], _rule(variants), has_agent=outcome is not None, direction=direction

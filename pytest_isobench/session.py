@@ -43,6 +43,9 @@ class Settings:
     agent_timeout_s: float | None = None
     generate: str = "never"
     testgen_model: str | None = None
+    testgen_concurrency: int = 8
+    testgen_attempts: int = 3
+    testgen_timeout_s: float = 60.0
     shard: tuple[int, int] | None = None
     durations: Path | None = None
     durations_map: dict[str, float] | None = None
@@ -106,11 +109,16 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         or root / ".isobench" / "cache",
         rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
         agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
-        generate=get(config, "--isobench-generate", "isobench_generate", "never"),
         testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
+        testgen_concurrency=get(config, "--isobench-testgen-concurrency", "isobench_testgen_concurrency", 8),
+        testgen_attempts=get(config, "--isobench-testgen-attempts", "isobench_testgen_attempts", 3),
+        testgen_timeout_s=get(config, "--isobench-testgen-timeout", "isobench_testgen_timeout", 60.0),
         shard=get(config, "--isobench-shard"),
         durations=_path(get(config, "--isobench-durations"), Path.cwd()),
         datasets=list(get(config, "--isobench-dataset", default=[]) or []),
+    )
+    settings.generate = get(config, "--isobench-generate", "isobench_generate") or (
+        "missing" if settings.testgen_model else "never"
     )
     results = _path(get(config, "--isobench-results", "isobench_results"), Path.cwd())
     settings.results_dir = results or root / ".isobench" / "results" / run_id

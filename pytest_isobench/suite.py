@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .dataset.models import MetricSpec
+from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -85,6 +86,9 @@ class Suite(BaseModel):
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
     success: Success = Field(default_factory=Success)
+    serving: WorkloadDefaults | None = Field(
+        default=None, description="serving/offline benchmark defaults (vLLM, SGLang); None: commands run as scripts"
+    )
     setup_commands: list[str] = Field(default_factory=list)
     markers: list[str] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)

@@ -69,6 +69,9 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
             "  --isobench-agent-timeout=SECONDS",
             "  --isobench-generate=MODE",
             "  --isobench-testgen-model=MODEL",
+            "  --isobench-testgen-concurrency=N",
+            "  --isobench-testgen-attempts=N",
+            "  --isobench-testgen-timeout=SECONDS",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -84,7 +87,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     group = text.split("ISO-Bench: agents on real performance commits:", 1)[1].split("\n\n", 1)[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
-    assert len(flags) == 20
+    assert len(flags) == 23
     assert all(flag.startswith("--isobench-") for flag in flags)
 
 

@@ -1,6 +1,7 @@
 """Dataset tasks become pytest items: suite files, ad-hoc datasets, and the task item.
 
-Collection reads records and builds items; it never runs git, docker or an LLM. A suite
+Collection reads records and builds items; it never runs docker, and runs git and an LLM
+only to generate missing perf tests (``--isobench-generate``, cached in ``generated_tests/``). A suite
 that cannot be parsed, or a record that cannot become a task, becomes one item that errors
 with the reason in setup, so every other suite and task still collects and runs. A dataset
 that cannot be reached (hub offline, no cache) skips its collector with the reason.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +25,12 @@ if TYPE_CHECKING:
 
     from ..dataset import Task, TaskRef
     from ..suite import Suite
+    from ..testgen import RepoContext
 
 TASK_KEY: pytest.StashKey[Task] = pytest.StashKey()
 REF_KEY: pytest.StashKey[TaskRef] = pytest.StashKey()
 SUITE_KEY: pytest.StashKey[Suite] = pytest.StashKey()
+TESTGEN_KEY: pytest.StashKey[str] = pytest.StashKey()  # why generation left an item without a perf test
 
 _MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -127,6 +131,7 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
     gpu_mark = pytest.mark.gpu
     ids = task_ids(suite.name, [t.head_commit for t in loaded.refs])
     shared: Any = None  # every item of a collector has the same function: one fixture closure
+    items: list[TaskItem] = []
     for task_id, task in zip(ids, loaded.refs, strict=True):
         item = TaskItem.from_parent(parent, name=task_id, callobj=callobj, fixtureinfo=shared)
         shared = item._fixtureinfo
@@ -136,9 +141,64 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
             item.add_marker(mark)
         if (task.gpus if task.gpus is not None else suite.gpus_required) > 0:
             item.add_marker(gpu_mark)
-        yield item
+        items.append(item)
+    _generate_missing(items, suite, config)
+    yield from items
     for index, problem in enumerate(loaded.errors, start=1):
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-invalid-{index}", problem=problem)
+
+
+def _generate_missing(items: list[TaskItem], suite: Suite, config: pytest.Config) -> None:
+    """Ask the model for the perf tests tasks lack (``--isobench-generate``); cached ones cost nothing."""
+    from ..fixtures import SETTINGS_KEY
+
+    settings = config.stash[SETTINGS_KEY]
+    if settings.generate == "never" or not items:
+        return
+    from ..testgen import GenJob, cache, generate_missing
+
+    root = cache.default_root(settings.rootdir)
+    with cache.suite_lock(root, suite.name):  # xdist workers: the first generates, the others read the cache
+        present = cache.cached_ids(root, suite.name)
+        jobs: list[GenJob] = []
+        for item in items:
+            if settings.generate == "missing" and cache.safe_name(item.name) in present:
+                continue  # cached: the task record is not even loaded
+            try:
+                task = task_of(item)
+            except Exception:
+                continue  # the item reports its record error in setup
+            if task.perf_tests:
+                continue
+            repo = task.repo or suite.repo
+            context = partial(_repo_context, settings.cache_dir, repo, task) if repo else None
+            jobs.append(GenJob(item.name, suite.name, task, python=suite.perf.python, context=context))
+        if not jobs:
+            return
+        outcomes = generate_missing(
+            jobs,
+            model=settings.testgen_model,
+            concurrency=settings.testgen_concurrency,
+            attempts=settings.testgen_attempts,
+            timeout_s=settings.testgen_timeout_s,
+            root=root,
+            mode=settings.generate,
+        )
+    for item in items:
+        outcome = outcomes.get(item.name)
+        if outcome is not None and not outcome.usable and outcome.status != "dataset":
+            item.stash[TESTGEN_KEY] = outcome.reason
+
+
+def _repo_context(cache_dir: Path, repo: str, task: Task) -> RepoContext:
+    from ..sandbox.repo import RepoCache
+    from ..testgen import repo_context
+
+    repos = RepoCache(cache_dir)
+    base_rev = task.base_commit or f"{task.head_commit}^"
+    repo_dir = repos.ensure(repo, [task.head_commit, base_rev])
+    base, head = repos.resolve(repo_dir, base_rev), repos.resolve(repo_dir, task.head_commit)
+    return repo_context(repo_dir, base, head, task.files_changed)
 
 
 class SuiteFile(pytest.File):

@@ -112,3 +112,10 @@ def require(text: str, primary: str, specs: Iterable[MetricSpec] = ALL_METRICS) 
             found=found,
         )
     return found[primary], found
+
+
+def specs_for(mode: str) -> tuple[MetricSpec, ...]:
+    """The patterns of one benchmark mode (``serving``, ``latency``, ``throughput``)."""
+    return {"serving": SERVING_METRICS, "latency": LATENCY_METRICS, "throughput": THROUGHPUT_METRICS}.get(
+        mode, ALL_METRICS
+    )

@@ -52,7 +52,52 @@ _PYTHON = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
 # Flags of vLLM's benchmark_serving.py (the client); every other flag of a serving command
 # belongs to the server it is benchmarked against.
 CLIENT_FLAGS = frozenset(
-    ["backend", "base-url", "host", "port", "endpoint", "dataset", "dataset-name", "dataset-path", "max-concurrency", "model", "tokenizer", "tokenizer-mode", "best-of", "use-beam-search", "num-prompts", "logprobs", "request-rate", "burstiness", "seed", "trust-remote-code", "disable-tqdm", "profile", "save-result", "save-detailed", "metadata", "result-dir", "result-filename", "ignore-eos", "percentile-metrics", "metric-percentiles", "goodput", "sonnet-input-len", "sonnet-output-len", "sonnet-prefix-len", "sharegpt-output-len", "random-input-len", "random-output-len", "random-range-ratio", "random-prefix-len", "hf-subset", "hf-split", "hf-output-len", "served-model-name", "lora-modules"]
+    [
+        "backend",
+        "base-url",
+        "host",
+        "port",
+        "endpoint",
+        "dataset",
+        "dataset-name",
+        "dataset-path",
+        "max-concurrency",
+        "model",
+        "tokenizer",
+        "tokenizer-mode",
+        "best-of",
+        "use-beam-search",
+        "num-prompts",
+        "logprobs",
+        "request-rate",
+        "burstiness",
+        "seed",
+        "trust-remote-code",
+        "disable-tqdm",
+        "profile",
+        "save-result",
+        "save-detailed",
+        "metadata",
+        "result-dir",
+        "result-filename",
+        "ignore-eos",
+        "percentile-metrics",
+        "metric-percentiles",
+        "goodput",
+        "sonnet-input-len",
+        "sonnet-output-len",
+        "sonnet-prefix-len",
+        "sharegpt-output-len",
+        "random-input-len",
+        "random-output-len",
+        "random-range-ratio",
+        "random-prefix-len",
+        "hf-subset",
+        "hf-split",
+        "hf-output-len",
+        "served-model-name",
+        "lora-modules",
+    ]
 )
 SHARED_FLAGS = frozenset({"model", "trust-remote-code", "tokenizer", "served-model-name"})
 """Client flags the server needs too (the model it serves, how to load it)."""
@@ -228,13 +273,14 @@ def _normalised_flags(parsed: ParsedCommand, defaults: WorkloadDefaults) -> dict
                 flags["dataset-name"] = defaults.dataset_name
             if defaults.dataset_path is not None:
                 flags["dataset-path"] = defaults.dataset_path
-        for key, value in (
+        fill: tuple[tuple[str, object], ...] = (
             ("num-prompts", defaults.num_prompts),
             ("request-rate", defaults.request_rate),
             ("seed", defaults.seed),
-        ):
-            if key not in flags and value is not None:
-                flags[key] = str(value)
+        )
+        for key, default in fill:
+            if key not in flags and default is not None:
+                flags[key] = str(default)
     elif parsed.mode == "throughput":
         if "num-prompts" not in flags and defaults.num_prompts is not None:
             flags["num-prompts"] = str(defaults.num_prompts)

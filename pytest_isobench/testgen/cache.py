@@ -12,13 +12,16 @@ workers never read half a file.
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import os
 import re
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from ..atomic import atomic_write
 from ..dataset.models import PerfTest
 
 GENERATED_DIR = "generated_tests"
@@ -142,16 +145,17 @@ class CachedTest:
         return self.header is None or bool(self.header.get("validated"))
 
 
-def _atomic_write(path: Path, text: str) -> None:
+@contextmanager
+def suite_lock(root: Path, suite: str) -> Iterator[None]:
+    """Hold the suite's generation lock (xdist workers that collect the same suite wait here)."""
+    path = Path(root) / f".{safe_name(suite)}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def cached_ids(root: Path, suite: str) -> frozenset[str]:
@@ -184,7 +188,7 @@ def write_test(root: Path, suite: str, item_id: str, script: str, header: Header
     """Write a generated test (header + script) atomically; the rejected copy goes."""
     path = cache_path(root, suite, item_id)
     body = script if script.endswith("\n") else script + "\n"
-    _atomic_write(path, header.render(item_id) + body)
+    atomic_write(path, header.render(item_id) + body)
     rejected_path(root, suite, item_id).unlink(missing_ok=True)
     return path
 
@@ -202,7 +206,7 @@ def write_rejected(root: Path, suite: str, item_id: str, script: str, header: He
         attempts=header.attempts,
         rejected=reason.strip()[:4000] or "rejected",
     )
-    _atomic_write(path, stamped.render(item_id) + body)
+    atomic_write(path, stamped.render(item_id) + body)
     return path
 
 
@@ -229,7 +233,7 @@ def mark_validated(path: Path, note: str) -> None:
         index += 1
     clean = " ".join(note.split())
     lines.insert(index, f"# validated: {now_stamp()} {clean}".rstrip() + "\n")
-    _atomic_write(path, "".join(lines))
+    atomic_write(path, "".join(lines))
 
 
 def reject(root: Path, suite: str, item_id: str, reason: str) -> Path | None:
