@@ -211,17 +211,29 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     (
         "--isobench-testgen-concurrency",
         "isobench_testgen_concurrency",
-        dict(type=positive_int("--isobench-testgen-concurrency"), metavar="N", help="perf tests generated at once (default 8)"),
+        dict(
+            type=positive_int("--isobench-testgen-concurrency"),
+            metavar="N",
+            help="perf tests generated at once (default 8)",
+        ),
     ),
     (
         "--isobench-testgen-attempts",
         "isobench_testgen_attempts",
-        dict(type=positive_int("--isobench-testgen-attempts"), metavar="N", help="model answers, and validations, per generated perf test (default 3)"),
+        dict(
+            type=positive_int("--isobench-testgen-attempts"),
+            metavar="N",
+            help="model answers, and validations, per generated perf test (default 3)",
+        ),
     ),
     (
         "--isobench-testgen-timeout",
         "isobench_testgen_timeout",
-        dict(type=positive_float("--isobench-testgen-timeout"), metavar="SECONDS", help="limit per request to the test-generation model (default 60)"),
+        dict(
+            type=positive_float("--isobench-testgen-timeout"),
+            metavar="SECONDS",
+            help="limit per request to the test-generation model (default 60)",
+        ),
     ),
 ]
 
