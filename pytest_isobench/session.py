@@ -60,6 +60,7 @@ class Settings:
             "target_ci": self.target_ci,
             "warmup": self.warmup,
             "image": self.image,
+            "backend": self.backend,
             "gpus": self.gpus,
         }
 

@@ -53,22 +53,35 @@ def _records(results: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_a_a_noop_agent_interval_contains_one(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
+    """A/A: the agent is the baseline itself, so its speedup over the baseline is 1.0.
+
+    Each task's 95% interval must contain 1.0. Four intervals at 95% miss somewhere in
+    about one run in five even when perfectly calibrated, so the check allows one miss,
+    and only a near one (the interval within 5% of 1.0): the chance that a calibrated
+    harness fails this is about 1.4%, while a biased one (a variant that is
+    systematically faster or slower) fails it at once.
+    """
     results = tmp_path / "results"
-    # Enough rounds for the interval to mean something; "worse" is decided early anyway.
     result = _run(
-        pytester, demo_cache, results, "--isobench-agent=noop", "--isobench-min-rounds=10", "--isobench-max-time=10"
+        pytester, demo_cache, results, "--isobench-agent=noop", "--isobench-min-rounds=15", "--isobench-max-time=20"
     )
     result.assert_outcomes(failed=4)  # noop is worse than every human: that is not the point here
     records = _records(results)
     assert sorted(records) == DEMO_IDS
+    missed = []
     for item_id, record in records.items():
         verdict = record["verdict"]
         agent = verdict["agent"]
         assert record["backend"] == "docker"
         assert verdict["equivalent"] is True, item_id
-        assert agent["low"] <= 1.0 <= agent["high"], f"{item_id}: A/A interval {agent} excludes 1.0"
-        # And the noise is small enough for the interval to be useful.
-        assert agent["high"] / agent["low"] < 2.0, (item_id, agent)
+        assert verdict["category"] == "worse", item_id  # agent = baseline, slower than every human
+        # The interval must be narrow enough to mean something.
+        assert agent["high"] / agent["low"] < 1.5, (item_id, agent)
+        if not agent["low"] <= 1.0 <= agent["high"]:
+            missed.append((item_id, agent))
+    assert len(missed) <= 1, f"A/A intervals that exclude 1.0: {missed}"
+    for item_id, agent in missed:
+        assert agent["high"] >= 0.95 and agent["low"] <= 1.05, (item_id, agent)
 
 
 def test_one_point_five_x_task_is_significant(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:

@@ -108,6 +108,30 @@ def test_similar_when_faster_by_point_but_not_by_ci() -> None:
     assert v.category == "similar"
 
 
+def test_identical_code_slower_by_the_point_but_not_by_the_interval_is_similar() -> None:
+    # The agent runs the human's code: noise puts its median 12% behind, but its
+    # interval still reaches 1.0, so it cannot be told apart from the human.
+    vals = {
+        "baseline": const(1.0),
+        "human": const(2.0),
+        "agent": [0.38, 0.5, 0.56, 0.57, 0.7],  # median 0.56: 0.89x the human by the point
+    }
+    v = judge([result(vals)], SuccessRule(), has_agent=True)
+    assert v.agent_vs_human is not None
+    assert v.agent_vs_human.point < 0.95
+    assert v.agent_vs_human.high >= 1.0
+    assert v.category == "similar"
+    assert v.passed
+
+
+def test_measurably_slower_than_human_is_worse() -> None:
+    v = judge(task(2.0, 1.5, noise=True), SuccessRule(), has_agent=True)
+    assert v.agent_vs_human is not None
+    assert v.agent_vs_human.high < 1.0
+    assert v.category == "worse"
+    assert not v.passed
+
+
 def test_only_beats_passes_when_asked() -> None:
     v = judge(task(1.6, 1.55), SuccessRule(pass_categories=("beats",)), has_agent=True)
     assert (v.category, v.passed) == ("similar", False)

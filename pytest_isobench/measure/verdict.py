@@ -191,10 +191,12 @@ def judge(
 
     - ``"beats"``: ``r.point > 1 + tol`` and ``r.low > 1`` (the agent is measurably
       faster than the human, not just by a noisy point estimate);
-    - ``"similar"``: ``|r.point - 1| <= tol``, or ``r.point > 1 + tol`` with
-      ``r.low <= 1``;
-    - ``"worse"``: ``r.point < 1 - tol``, by the point alone, so that a noisy
-      measurement never lets a slow agent pass.
+    - ``"worse"``: ``r.point < 1 - tol`` and ``r.high < 1`` (measurably slower than
+      the human: identical code is never called worse by noise alone);
+    - ``"similar"``: everything else: ``|r.point - 1| <= tol``, or a point outside the
+      band whose interval still reaches 1.0 (the agent cannot be told apart from the
+      human). The adaptive rounds narrow such intervals until the verdict is decided
+      or the time budget is spent; the message always shows the interval.
 
     The human is significant when, in every test, the one-sided Mann-Whitney p-value
     is below ``alpha`` (``human_pvalue`` is the largest, an intersection-union test
@@ -311,7 +313,7 @@ def judge(
     elif ratio.point >= 1 - tol:
         category = "similar"
     else:
-        category = "worse"
+        category = "worse" if ratio.high < 1.0 else "similar"
 
     needed: float | None
     if gso:

@@ -9,6 +9,7 @@ at the time limit. Worktrees are removed at ``close()``, whatever happened.
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import os
 import shlex
 import shutil
@@ -153,3 +154,7 @@ class LocalSandbox:
         if self.path.exists():
             shutil.rmtree(self.path, ignore_errors=True)
         self._git("worktree", "prune", cwd=self.spec.repo_dir, check=False)
+        # <root>/<run>/<task>/ stay only while another variant still uses them.
+        for parent in (self.path.parent, self.path.parent.parent):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
