@@ -9,7 +9,6 @@ at the time limit. Worktrees are removed at ``close()``, whatever happened.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import os
 import shlex
 import shutil

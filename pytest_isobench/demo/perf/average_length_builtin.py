@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
 import random
+import statistics
 import string
 import time
 
