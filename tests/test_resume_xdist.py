@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_IDS = ["demo-65ce4b7f", "demo-866ff223", "demo-ac9bebc0", "demo-c7a161c8"]
-QUICK = ("--isobench-max-time=8", "--isobench-min-rounds=5", "--isobench-backend=local")
+# The three demo tasks whose speedups (2.4x to 170x) no machine noise can hide: these
+# tests are about resuming and workers, not about the statistics (tests/test_calibration.py).
+DEMO_IDS = ["demo-65ce4b7f", "demo-866ff223", "demo-c7a161c8"]
+QUICK = ("--isobench-max-time=15", "--isobench-min-rounds=5", "--isobench-backend=local", "-k", "not ac9bebc0")
 
 
 @pytest.fixture(scope="session")
@@ -89,13 +91,13 @@ def test_killed_run_resumes_only_unfinished_tasks(pytester: pytest.Pytester, tmp
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     first = _records(results)
-    assert 1 <= len(first) < 4, sorted(first)
+    assert 1 <= len(first) < len(DEMO_IDS), sorted(first)
     assert not (results / "summary.json").exists()
     first_run = {r["run_id"] for r in first.values()}
     assert len(first_run) == 1
 
     result = _run(pytester, cache, results, f"--isobench-resume={results}", "-rA")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=len(DEMO_IDS), deselected=1)
     after = _records(results)
     assert sorted(after) == DEMO_IDS
     resumed = {k for k, r in after.items() if r["run_id"] in first_run}
@@ -106,7 +108,7 @@ def test_killed_run_resumes_only_unfinished_tasks(pytester: pytest.Pytester, tmp
     for item_id in DEMO_IDS:
         line = next(x for x in out.splitlines() if x.startswith(item_id + " "))
         assert ("(resumed)" in line) == (item_id in first), line
-    assert sum(_summary(results)["totals"].values()) == 4
+    assert sum(_summary(results)["totals"].values()) == len(DEMO_IDS)
     result.stdout.fnmatch_lines(["totals: *"])
 
 
@@ -144,10 +146,10 @@ def test_xdist_gives_the_same_records_as_a_serial_run(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
-    _run(pytester, demo_cache, serial).assert_outcomes(passed=4)
+    _run(pytester, demo_cache, serial).assert_outcomes(passed=len(DEMO_IDS), deselected=1)
     result = _run(pytester, demo_cache, parallel, "-n", "2")
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*= isobench =*", "totals: significant 4"])
+    result.assert_outcomes(passed=len(DEMO_IDS))  # xdist's controller does not count deselections
+    result.stdout.fnmatch_lines(["*= isobench =*", f"totals: significant {len(DEMO_IDS)}"])
     assert _shape(parallel) == _shape(serial)
     assert sorted(_shape(parallel)[0]) == [f"tasks/demo.yaml::{i}" for i in DEMO_IDS]
     # One run id for the whole session, workers included.
