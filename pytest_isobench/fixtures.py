@@ -56,7 +56,8 @@ class AgentOutcome:
     run: AgentRun | None = None
     patch: str = ""
     applied: PatchResult | None = None
-    failure: str | None = None  # "patch", "no change", "agent timeout", ...
+    failure: str | None = None  # "patch", "build", "no change", "agent timeout", ...
+    rebuilt: bool = False
     detail: str = ""
 
 
@@ -161,6 +162,16 @@ def _gpus_for(request: pytest.FixtureRequest) -> str | None:
         raise SandboxError(f"GPU assignment: {exc}") from None
 
 
+def _image(template: str | None, commit: str) -> str | None:
+    """``REGISTRY/vllm:{commit}`` -> the variant's prebuilt image (the agent's is the baseline's)."""
+    if template is None or "{" not in template:
+        return template
+    try:
+        return template.format(commit=commit, short=commit[:8])
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SandboxError(f"image template {template!r}: {exc} (known fields: commit, short)") from None
+
+
 def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> SandboxSpec:
     settings = _settings(request.config)
     task: Task = task_of(request.node)
@@ -170,7 +181,7 @@ def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         variant=variant,
         repo_dir=checkout.repo_dir,
         commit=commit,
-        image=settings.image or suite.image,
+        image=_image(settings.image or suite.image, checkout.base if variant == "agent" else commit),
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
         limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=_gpus_for(request)),
         run_id=settings.run_id,
@@ -230,7 +241,26 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
             except PatchError as exc:
                 outcome.failure = "patch"
                 outcome.detail = f"{exc}\n{exc.rejected}".strip()
+            else:
+                _rebuild(request, outcome, sandbox)
         yield sandbox
+
+
+def _rebuild(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox) -> None:
+    """Rebuild the agent's checkout when its patch touched compiled code (the suite says how)."""
+    from fnmatch import fnmatch
+
+    rebuild = request.node.stash[SUITE_KEY].rebuild
+    if rebuild is None or outcome.applied is None:
+        return
+    touched = [f for f in outcome.applied.files if any(fnmatch(f, p) for p in rebuild.paths)]
+    if not touched:
+        return
+    result = sandbox.exec(rebuild.command, rebuild.timeout_s)
+    outcome.rebuilt = True
+    if not result.ok:
+        outcome.failure = "build"
+        outcome.detail = f"the patch touches {', '.join(touched[:5])}; rebuild failed:\n{result.tail(30)}"
 
 
 def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:

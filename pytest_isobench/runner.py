@@ -232,6 +232,25 @@ def measure_task(
     return results, direction, serving
 
 
+def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:
+    """The suite's correctness command on every variant; a patched variant off the baseline fails."""
+    from .correctness import check
+
+    assert variants.suite.correctness is not None
+    outcome = check(variants.sandboxes, variants.suite.correctness)
+    record["correctness"] = outcome.as_dict()
+    if "baseline" in outcome.errors:
+        pytest.fail(
+            f"correctness check failed on the baseline (task problem): {outcome.errors['baseline']}", pytrace=False
+        )
+    if "human" in outcome.failed:
+        record["human_correct"] = False
+    if "agent" in outcome.failed:
+        why = outcome.failed["agent"]
+        record.update(status="failed", verdict={"passed": False, "category": "failed", "reason": why, "message": why})
+        pytest.fail(f"agent failed ({why})", pytrace=False)
+
+
 def run_task(isobench_variants: Variants, isobench_settings: Settings, request: pytest.FixtureRequest) -> None:
     """Time baseline, human (and agent) interleaved, then judge: the body of every task item."""
     variants, settings, item = isobench_variants, isobench_settings, request.node
@@ -249,6 +268,8 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
             },
         )
         pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
+    if variants.suite.correctness is not None:
+        _check_correctness(variants, record)
     results, direction, serving = measure_task(variants, settings)
     record["perf_tests"] = [_test_record(name, result) for name, result in results]
     if serving:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
 from .serving.modes import WorkloadDefaults
 
@@ -70,6 +71,16 @@ class Success(BaseModel):
     gso_min_speedup: float = Field(default=1.2, gt=0)
 
 
+class Rebuild(BaseModel):
+    """How the agent's variant is rebuilt when its patch touches compiled code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(description="glob patterns of files whose change needs a rebuild, e.g. csrc/**")
+    command: str = Field(description="run in the agent's checkout after the patch, e.g. pip install -e .")
+    timeout_s: float = Field(default=3600.0, gt=0)
+
+
 class Suite(BaseModel):
     """One ``tasks/<name>.yaml`` file."""
 
@@ -79,13 +90,17 @@ class Suite(BaseModel):
     description: str = ""
     dataset: str
     repo: str | None = None
-    image: str | None = None
+    image: str | None = Field(
+        default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"
+    )
     gpus_required: int = Field(default=0, ge=0)
     resources: Resources = Field(default_factory=Resources)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
     success: Success = Field(default_factory=Success)
+    rebuild: Rebuild | None = None
+    correctness: CorrectnessSpec | None = None
     serving: WorkloadDefaults | None = Field(
         default=None, description="serving/offline benchmark defaults (vLLM, SGLang); None: commands run as scripts"
     )
