@@ -135,7 +135,7 @@ def test_patch_touching_compiled_code_is_rebuilt_and_a_failed_build_fails_the_ag
 def test_patch_outside_compiled_code_is_not_rebuilt(pytester: pytest.Pytester, project: tuple[Path, str, str]) -> None:
     repo, base, _head = project
     _suite(pytester, "exit 3")  # would fail the agent if it ran
-    result, record = _run(pytester, _patch(repo, base, {"calc.py": FAST}))
+    _result, record = _run(pytester, _patch(repo, base, {"calc.py": FAST}))
     assert record["agent_failure"] is None
     assert record["correctness"]["failed"] == {}  # type: ignore[index]
     assert record["status"] in ("passed", "failed")  # measured: the verdict is about speed now
