@@ -44,6 +44,7 @@ def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, s
         min_rounds=pick(settings.min_rounds, timing.min_rounds),
         max_time_s=pick(settings.max_time_s, timing.max_time_s),
         target_rel_width=pick(settings.target_ci, timing.target_ci),
+        estimator=suite.success.estimator,
         direction=direction,
         seed=seed,
     )
@@ -57,6 +58,7 @@ def _rule(variants: Variants) -> SuccessRule:
         alpha=s.alpha,
         gso_human_fraction=s.gso_human_fraction,
         gso_min_speedup=s.gso_min_speedup,
+        estimator=s.estimator,
     )
 
 

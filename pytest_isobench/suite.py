@@ -69,6 +69,9 @@ class Success(BaseModel):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     gso_human_fraction: float = Field(default=0.95, gt=0)
     gso_min_speedup: float = Field(default=1.2, gt=0)
+    estimator: Literal["hodges-lehmann", "median-bootstrap"] = Field(
+        default="hodges-lehmann", description="speedup estimator: Hodges-Lehmann with a rank interval, or median ratio"
+    )
 
 
 class Rebuild(BaseModel):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from pytest_isobench.measure.stats import Direction, speedup_ci
+from pytest_isobench.measure.stats import Direction, Estimator, estimate_speedup
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -80,6 +80,7 @@ class ProtocolSettings:
     confidence: float = 0.95
     direction: Direction = "lower"
     seed: int | None = None
+    estimator: Estimator = "hodges-lehmann"
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ValueError:
@@ -281,11 +282,12 @@ def _converged(
     for variant in active:
         if variant == baseline:
             continue
-        est = speedup_ci(
+        est = estimate_speedup(
             values[baseline],
             values[variant],
             settings.direction,
             confidence=settings.confidence,
+            estimator=settings.estimator,
             n_resamples=STOP_CHECK_RESAMPLES,
             seed=seed,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_isobench.measure.stats import Estimate, combine, faster_pvalue, speedup_ci
+from pytest_isobench.measure.stats import Estimate, Estimator, combine, estimate_speedup, faster_pvalue
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -55,6 +55,7 @@ class SuccessRule:
     gso_human_fraction: float = 0.95
     gso_min_speedup: float = 1.2
     pass_categories: tuple[str, ...] = ("beats", "similar")
+    estimator: Estimator = "hodges-lehmann"
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ValueError:
@@ -240,12 +241,12 @@ def judge(
         d = direction if direction is not None else t.settings.direction
         conf = t.settings.confidence
         b, h = t.values(t.baseline), t.values(HUMAN)
-        humans.append(speedup_ci(b, h, d, conf, n_resamples, seed))
+        humans.append(estimate_speedup(b, h, d, conf, rule.estimator, n_resamples, seed))
         human_ps.append(faster_pvalue(b, h, d))
         if has_agent:
             a = t.values(AGENT)
-            agents.append(speedup_ci(b, a, d, conf, n_resamples, seed))
-            ratios.append(speedup_ci(h, a, d, conf, n_resamples, seed))
+            agents.append(estimate_speedup(b, a, d, conf, rule.estimator, n_resamples, seed))
+            ratios.append(estimate_speedup(h, a, d, conf, rule.estimator, n_resamples, seed))
             agent_ps.append(faster_pvalue(b, a, d))
 
     human = combine(humans, "geometric")
@@ -362,7 +363,7 @@ def decided(
     human = values.get(HUMAN)
     if not base or not human or len(base) < 2 or len(human) < 2:
         return False
-    h = speedup_ci(base, human, direction, confidence=confidence, n_resamples=n_resamples)
+    h = estimate_speedup(base, human, direction, confidence, rule.estimator, n_resamples)
     if h.low <= 1.0 <= h.high:
         return False
     agent = values.get(AGENT)
@@ -370,7 +371,7 @@ def decided(
         return True
     if len(agent) < 2:
         return False
-    r = speedup_ci(human, agent, direction, confidence=confidence, n_resamples=n_resamples)
+    r = estimate_speedup(human, agent, direction, confidence, rule.estimator, n_resamples)
     tol = rule.similar_tolerance
     inside = r.low >= 1 - tol and r.high <= 1 + tol
     below = r.high < 1 - tol
