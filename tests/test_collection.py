@@ -20,6 +20,8 @@ from pytest_isobench.collect.items import marker_name
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_VLLM = ROOT / "data" / "vllm.jsonl"
 CANONICAL = ROOT.parent / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
+if not CANONICAL.is_file():  # a checkout without the shared folder: the project's copy
+    CANONICAL = ROOT / "data" / "vllm-canonical-sample.jsonl"
 VLLM_HEADS = [json.loads(line)["commit_hash"] for line in PROJECT_VLLM.read_text().splitlines()]
 
 _ITEM_LINE = re.compile(r"^(\S+)::(\S+)$")
