@@ -1,12 +1,14 @@
-"""All-or-nothing file writes: a temporary file beside the target, fsync, rename.
+"""Safe shared files: all-or-nothing writes (a temporary file, fsync, rename) and locks.
 
 Used by every writer whose output must never be half there after a crash (result
-records, summaries, built datasets). Knows nothing about what it writes.
+records, summaries, built datasets), and by caches that xdist workers fill at once
+(repository clones, generated tests). Knows nothing about what it writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -41,3 +43,15 @@ def atomic_write(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``, all or nothing."""
     with atomic_writer(path) as fh:
         fh.write(text)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) until the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -33,43 +33,32 @@ def choice_type(flag: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def positive_int(flag: str) -> Callable[[str], int]:
-    def parse(value: str) -> int:
+def _bounded(flag: str, convert: Callable[[str], Any], minimum: float, strict: bool, what: str) -> Callable[[str], Any]:
+    """A ``type=`` parser: ``convert`` the value and check it against ``minimum``."""
+    expected = f"{what} {'>' if strict else '>='} {minimum:g}"
+
+    def parse(value: str) -> Any:
         try:
-            number = int(value)
+            number = convert(value)
         except ValueError:
-            number = 0
-        if number < 1:
-            raise pytest.UsageError(f"{flag}: {value!r} is not a whole number >= 1")
+            number = None
+        if number is None or not (number > minimum if strict else number >= minimum):
+            raise pytest.UsageError(f"{flag}: {value!r} is not {expected}")
         return number
 
     return parse
+
+
+def positive_int(flag: str) -> Callable[[str], int]:
+    return _bounded(flag, int, 1, False, "a whole number")
 
 
 def non_negative_int(flag: str) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            number = -1
-        if number < 0:
-            raise pytest.UsageError(f"{flag}: {value!r} is not a whole number >= 0")
-        return number
-
-    return parse
+    return _bounded(flag, int, 0, False, "a whole number")
 
 
 def positive_float(flag: str) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            number = -1.0
-        if not number > 0:
-            raise pytest.UsageError(f"{flag}: {value!r} is not a number > 0")
-        return number
-
-    return parse
+    return _bounded(flag, float, 0, True, "a number")
 
 
 def gpus_type(value: str) -> str:

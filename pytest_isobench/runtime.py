@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -158,7 +157,3 @@ def _reason(report: pytest.TestReport) -> str:
         return str(report.longrepr[2])
     text = str(report.longrepr or "")
     return text[-2000:]
-
-
-def results_path(settings: Settings) -> Path:
-    return settings.results_dir

@@ -14,4 +14,3 @@ class XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["isobench_run_id"] = self.settings.run_id
-        node.workerinput["isobench_results"] = str(self.settings.results_dir)

@@ -9,13 +9,12 @@ Local paths work offline. Concurrent workers serialise on a file lock per reposi
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
+from ..atomic import file_lock
 from .base import SandboxError
 
 DEMO = "isobench:demo"
@@ -34,17 +33,6 @@ def _slug(url: str) -> str:
     return f"{tail.removesuffix('.git')}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class RepoCache:
     """Bare clones of task repositories under ``root``."""
 
@@ -56,14 +44,14 @@ class RepoCache:
         if repo == DEMO:
             from ..demo.build import demo_repo
 
-            with _locked(self.root / "demo.lock"):
+            with file_lock(self.root / "demo.lock"):
                 return demo_repo(self.root)
         url = repo_url(repo)
         local = Path(url).expanduser()
         if local.exists():
             url = str(local.resolve())
         dest = self.root / "repos" / f"{_slug(url)}.git"
-        with _locked(dest.with_suffix(".lock")):
+        with file_lock(dest.with_suffix(".lock")):
             if not (dest / "HEAD").exists():
                 self._clone(url, dest)
             if self._missing(dest, commits):

@@ -12,7 +12,6 @@ workers never read half a file.
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import os
 import re
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, file_lock
 from ..dataset.models import PerfTest
 
 GENERATED_DIR = "generated_tests"
@@ -148,14 +147,8 @@ class CachedTest:
 @contextmanager
 def suite_lock(root: Path, suite: str) -> Iterator[None]:
     """Hold the suite's generation lock (xdist workers that collect the same suite wait here)."""
-    path = Path(root) / f".{safe_name(suite)}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(Path(root) / f".{safe_name(suite)}.lock"):
+        yield
 
 
 def cached_ids(root: Path, suite: str) -> frozenset[str]:
