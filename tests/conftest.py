@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 import numpy  # noqa: F401  (pytester inline runs must not unload it: numpy cannot load twice)
 import pytest
@@ -43,3 +44,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("ISOBENCH_REQUIRE_DOCKER") == "1":
         pytest.fail(f"Docker required in CI: {problem}")
     pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory per session, so the demo repository is built once."""
+    path = tmp_path_factory.getbasetemp() / "isobench-cache"
+    path.mkdir(exist_ok=True)
+    return path

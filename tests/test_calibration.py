@@ -8,48 +8,17 @@ come out significant without an agent.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_IDS = ["demo-65ce4b7f", "demo-866ff223", "demo-ac9bebc0", "demo-c7a161c8"]
+from demo_project import DEMO_IDS, read_records, run_demo
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.getbasetemp() / "isobench-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 def _run(pytester: pytest.Pytester, cache: Path, results: Path, *extra: str) -> pytest.RunResult:
-    for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
-        (pytester.path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, pytester.path / rel)
-    return pytester.runpytest_subprocess(
-        "tasks/demo.yaml",
-        "-p",
-        "no:cacheprovider",
-        "--isobench-backend=docker",
-        f"--isobench-cache-dir={cache}",
-        f"--isobench-results={results}",
-        *extra,
-        timeout=400,
-    )
-
-
-def _records(results: Path) -> dict[str, dict[str, Any]]:
-    out = {}
-    for path in sorted((results / "tasks").glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[record["item_id"]] = record
-    return out
+    result: pytest.RunResult = run_demo(pytester, cache, results, "--isobench-backend=docker", *extra)
+    return result
 
 
 def test_a_a_noop_agent_interval_contains_one(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
@@ -66,8 +35,8 @@ def test_a_a_noop_agent_interval_contains_one(pytester: pytest.Pytester, demo_ca
         pytester, demo_cache, results, "--isobench-agent=noop", "--isobench-min-rounds=20", "--isobench-max-time=30"
     )
     result.assert_outcomes(failed=4)  # noop is worse than every human: that is not the point here
-    records = _records(results)
-    assert sorted(records) == DEMO_IDS
+    records = read_records(results)
+    assert sorted(records) == list(DEMO_IDS)
     missed = []
     for item_id, record in records.items():
         verdict = record["verdict"]
@@ -89,7 +58,7 @@ def test_one_point_five_x_task_is_significant(pytester: pytest.Pytester, demo_ca
     results = tmp_path / "results"
     result = _run(pytester, demo_cache, results, "-k", "ac9bebc0", "--isobench-min-rounds=10", "--isobench-max-time=15")
     result.assert_outcomes(passed=1)
-    verdict = _records(results)["demo-ac9bebc0"]["verdict"]
+    verdict = read_records(results)["demo-ac9bebc0"]["verdict"]
     assert verdict["human_significant"] is True
     assert verdict["human_pvalue"] < 0.05
     assert 1.0 < verdict["human"]["low"] <= verdict["human"]["point"], verdict["human"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,58 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_project import DEMO_IDS, ROOT, assert_no_worktree, read_records, run_demo
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_IDS = ("demo-65ce4b7f", "demo-866ff223", "demo-ac9bebc0", "demo-c7a161c8")
 QUICK = ("--isobench-max-time=8", "--isobench-min-rounds=5")
 ESTIMATE = r"\d+\.\d\dx \[\d+\.\d\d, \d+\.\d\d\]"
 
 
-@pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache directory per session, so the demo repository is built once."""
-    path = tmp_path_factory.getbasetemp() / "isobench-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
-def _project(pytester: pytest.Pytester) -> None:
-    for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
-        (pytester.path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, pytester.path / rel)
-
-
 def _run(pytester: pytest.Pytester, cache: Path, results: Path, *args: str) -> pytest.RunResult:
-    _project(pytester)
-    return pytester.runpytest_subprocess(
-        "tasks/demo.yaml",
-        "-p",
-        "no:cacheprovider",
-        f"--isobench-cache-dir={cache}",
-        f"--isobench-results={results}",
-        *args,
-        timeout=400,
-    )
-
-
-def _records(results: Path) -> dict[str, dict[str, Any]]:
-    out = {}
-    for path in sorted((results / "tasks").glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[record["item_id"]] = record
-    return out
-
-
-def _assert_no_worktree(cache: Path) -> None:
-    left = [p for p in (cache / "worktrees").rglob("*") if p.is_file()] if (cache / "worktrees").exists() else []
-    assert left == [], f"files of worktrees left behind: {left[:5]}"
-    listing = subprocess.run(
-        ["git", "-C", str(cache / "demo-repo"), "worktree", "list", "--porcelain"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert listing.count("worktree ") == 1, listing
+    result: pytest.RunResult = run_demo(pytester, cache, results, *args)
+    return result
 
 
 def our_containers(run_id: str | None = None) -> list[Any]:
@@ -115,7 +71,7 @@ def test_local_without_agent_every_human_speedup_is_significant(
     )
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*= isobench =*", "totals: significant 4", f"results: {results}"])
-    records = _records(results)
+    records = read_records(results)
     assert sorted(records) == list(DEMO_IDS)
     for item_id, record in records.items():
         verdict = record["verdict"]
@@ -126,7 +82,7 @@ def test_local_without_agent_every_human_speedup_is_significant(
         assert verdict["human"]["low"] > 1.0, (item_id, verdict["human"])
     summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))
     assert summary["totals"] == {"significant": 4}
-    _assert_no_worktree(demo_cache)
+    assert_no_worktree(demo_cache)
 
     # junitxml carries the verdict as properties of each test case.
     props = _junit_properties(junit)
@@ -167,11 +123,11 @@ def test_local_agent_human_every_task_similar(pytester: pytest.Pytester, demo_ca
     )
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["totals: similar 4"])
-    for item_id, record in _records(results).items():
+    for item_id, record in read_records(results).items():
         assert record["verdict"]["category"] == "similar", (item_id, record["verdict"]["message"])
         assert record["agent"] == "human"
         assert record["verdict"]["equivalent"] is True
-    _assert_no_worktree(demo_cache)
+    assert_no_worktree(demo_cache)
 
 
 def test_local_agent_noop_every_task_fails_worse(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
@@ -180,14 +136,14 @@ def test_local_agent_noop_every_task_fails_worse(pytester: pytest.Pytester, demo
     result.assert_outcomes(failed=4)
     message = re.compile(rf"agent {ESTIMATE} vs human {ESTIMATE}: worse \(needs >= \d+\.\d\dx\)")
     assert len(message.findall(result.stdout.str())) >= 4, result.stdout.str()
-    records = _records(results)
+    records = read_records(results)
     assert sorted(records) == list(DEMO_IDS)
     for item_id, record in records.items():
         verdict = record["verdict"]
         assert record["status"] == "failed", item_id
         assert verdict["category"] == "worse", (item_id, verdict["message"])
         assert message.search(verdict["message"]), verdict["message"]
-    _assert_no_worktree(demo_cache)
+    assert_no_worktree(demo_cache)
 
 
 def _unified(path: str, before: str, after: str) -> str:
@@ -249,7 +205,7 @@ def test_local_predictions_good_unappliable_and_inequivalent(
         "--isobench-max-time=12",
         "--isobench-min-rounds=6",
     )
-    records = _records(results)
+    records = read_records(results)
     assert sorted(records) == ["demo-65ce4b7f", "demo-866ff223", "demo-c7a161c8"]
 
     unapplied = records["demo-c7a161c8"]
@@ -268,7 +224,7 @@ def test_local_predictions_good_unappliable_and_inequivalent(
     assert inequivalent["verdict"]["equivalent"] is False
     assert "correctness: digest" in inequivalent["verdict"]["message"]
     result.stdout.fnmatch_lines(["*correctness: digest * != baseline *"])
-    _assert_no_worktree(demo_cache)
+    assert_no_worktree(demo_cache)
 
     ok = records["demo-65ce4b7f"]
     assert ok["patch_method"] == "git apply"
@@ -302,7 +258,7 @@ def test_docker_agent_human_passes_and_leaves_no_container(
         "--isobench-max-time=12",
         "--isobench-min-rounds=6",
     )
-    records = _records(results)
+    records = read_records(results)
     result.assert_outcomes(passed=2)
     assert sorted(records) == ["demo-65ce4b7f", "demo-ac9bebc0"]
     for item_id, record in records.items():

@@ -7,7 +7,6 @@ checkouts). Afterwards no container of that run and no worktree may remain.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,19 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from demo_project import copy_demo
 
-ROOT = Path(__file__).resolve().parents[1]
 LONG = ("--isobench-max-time=300", "--isobench-min-rounds=150", "-k", "ac9bebc0")
 
 
-def _project(path: Path) -> None:
-    for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, path / rel)
-
-
 def _start(path: Path, cache: Path, *args: str) -> subprocess.Popen[bytes]:
-    _project(path)
+    copy_demo(path)
     argv = [sys.executable, "-m", "pytest", "tasks/demo.yaml", "-p", "no:cacheprovider"]
     argv += [f"--isobench-cache-dir={cache}", f"--isobench-results={path / 'results'}", *LONG, *args]
     return subprocess.Popen(argv, cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,50 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_project import copy_demo, demo_args, read_records, run_demo
 
-ROOT = Path(__file__).resolve().parents[1]
 # The three demo tasks whose speedups (2.4x to 170x) no machine noise can hide: these
 # tests are about resuming and workers, not about the statistics (tests/test_calibration.py).
 DEMO_IDS = ["demo-65ce4b7f", "demo-866ff223", "demo-c7a161c8"]
 QUICK = ("--isobench-max-time=15", "--isobench-min-rounds=5", "--isobench-backend=local", "-k", "not ac9bebc0")
 
 
-@pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.getbasetemp() / "isobench-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
-def _project(path: Path) -> None:
-    for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, path / rel)
-
-
 def _args(cache: Path, results: Path, *extra: str) -> list[str]:
-    return [
-        "tasks/demo.yaml",
-        "-p",
-        "no:cacheprovider",
-        f"--isobench-cache-dir={cache}",
-        f"--isobench-results={results}",
-        *QUICK,
-        *extra,
-    ]
+    return demo_args(cache, results, *QUICK, *extra)
 
 
 def _run(pytester: pytest.Pytester, cache: Path, results: Path, *extra: str) -> pytest.RunResult:
-    _project(pytester.path)
-    return pytester.runpytest_subprocess(*_args(cache, results, *extra), timeout=300)
-
-
-def _records(results: Path) -> dict[str, dict[str, Any]]:
-    out = {}
-    for path in sorted((results / "tasks").glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[record["item_id"]] = record
-    return out
+    result: pytest.RunResult = run_demo(pytester, cache, results, *QUICK, *extra, timeout=300)
+    return result
 
 
 def _summary(results: Path) -> dict[str, Any]:
@@ -75,7 +45,7 @@ def test_killed_run_resumes_only_unfinished_tasks(pytester: pytest.Pytester, tmp
     # A cache of its own: SIGKILL leaves worktrees, which other tests check there are none of.
     cache = tmp_path / "cache"
     results = tmp_path / "results"
-    _project(pytester.path)
+    copy_demo(pytester.path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", *_args(cache, results)],
         cwd=pytester.path,
@@ -90,7 +60,7 @@ def test_killed_run_resumes_only_unfinished_tasks(pytester: pytest.Pytester, tmp
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    first = _records(results)
+    first = read_records(results)
     assert 1 <= len(first) < len(DEMO_IDS), sorted(first)
     assert not (results / "summary.json").exists()
     first_run = {r["run_id"] for r in first.values()}
@@ -98,7 +68,7 @@ def test_killed_run_resumes_only_unfinished_tasks(pytester: pytest.Pytester, tmp
 
     result = _run(pytester, cache, results, f"--isobench-resume={results}", "-rA")
     result.assert_outcomes(passed=len(DEMO_IDS), deselected=1)
-    after = _records(results)
+    after = read_records(results)
     assert sorted(after) == DEMO_IDS
     resumed = {k for k, r in after.items() if r["run_id"] in first_run}
     assert resumed == set(first), "a finished task was run again"
@@ -117,14 +87,14 @@ def test_corrupt_record_is_reported_and_rerun(pytester: pytest.Pytester, demo_ca
     results = tmp_path / "results"
     select = ("-k", "65ce4b7f or 866ff223")
     _run(pytester, demo_cache, results, *select).assert_outcomes(passed=2)
-    first = _records(results)
+    first = read_records(results)
     corrupt = results / "tasks" / "demo-866ff223.json"
     corrupt.write_text('{"schema": "isobench.record/1", "item_id": "demo-86', encoding="utf-8")
 
     result = _run(pytester, demo_cache, results, f"--isobench-resume={results}", "--junitxml=junit.xml", *select)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["warning: not resumed, will re-run: *demo-866ff223.json: corrupt record*"])
-    after = _records(results)
+    after = read_records(results)
     assert after["demo-65ce4b7f"]["run_id"] == first["demo-65ce4b7f"]["run_id"]
     assert after["demo-866ff223"]["run_id"] != first["demo-866ff223"]["run_id"]
     assert after["demo-866ff223"]["status"] == "passed"
@@ -136,7 +106,7 @@ def test_corrupt_record_is_reported_and_rerun(pytester: pytest.Pytester, demo_ca
 def _shape(results: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, int]]:
     records = {
         r["nodeid"]: (r["item_id"], r["status"], (r["verdict"] or {}).get("category"), r["schema"])
-        for r in _records(results).values()
+        for r in read_records(results).values()
     }
     return records, _summary(results)["totals"]
 
@@ -153,6 +123,6 @@ def test_xdist_gives_the_same_records_as_a_serial_run(
     assert _shape(parallel) == _shape(serial)
     assert sorted(_shape(parallel)[0]) == [f"tasks/demo.yaml::{i}" for i in DEMO_IDS]
     # One run id for the whole session, workers included.
-    assert len({r["run_id"] for r in _records(parallel).values()}) == 1
+    assert len({r["run_id"] for r in read_records(parallel).values()}) == 1
     bench = json.loads((parallel / "benchmark.json").read_text(encoding="utf-8"))
     assert {b["group"] for b in bench["benchmarks"]} == set(DEMO_IDS)
