@@ -8,6 +8,7 @@ once, and the item passes or fails with the numbers in its message.
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
 import random
@@ -88,7 +89,9 @@ def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
+    """What ran, looked up once per process (it does not change between tasks)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
@@ -130,7 +133,7 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
         "settings": settings.fingerprint(),
         "run_id": settings.run_id,
         "machine": {"node": platform.node(), "machine": platform.machine(), "gpu": settings.gpus},
-        "versions": _versions(),
+        "versions": dict(_versions()),
     }
     if variants is not None:
         record["backend"] = variants.backend

@@ -9,11 +9,11 @@ non-diff answers, the step budget, the time budget and the missing key are cover
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from fake_openai import FakeOpenAI
+from gitutil import git
 
 from pytest_isobench.agents.base import AgentContext, AgentUnavailable
 from pytest_isobench.agents.openai_agent import OpenAIAgent, extract_diff, looks_like_diff, parse_files
@@ -27,15 +27,6 @@ if TYPE_CHECKING:
 SOURCE = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n\n\nprint(total(1000))\n"
 FAST = "def total(n):\n    return n * (n - 1) // 2\n\n\nprint(total(1000))\n"
 PROMPT = "Make total() in lib/m.py faster; the perf test runs `python3 lib/m.py`.\n"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 class Repo:

@@ -12,13 +12,13 @@ registry and the doctor need no engine.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from importlib.metadata import EntryPoint
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from gitutil import git
 
 from pytest_isobench.agents import registry
 from pytest_isobench.agents.base import Agent, AgentContext, AgentRun, AgentUnavailable
@@ -124,15 +124,6 @@ CODEX_OUTPUT = "\n".join(
         {"type": "turn.completed", "usage": {"input_tokens": 300, "cached_input_tokens": 0, "output_tokens": 40}},
     )
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @pytest.fixture(scope="module")

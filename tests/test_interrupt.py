@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from demo_project import copy_demo
+from demo_project import assert_no_worktree, copy_demo
 
 LONG = ("--isobench-max-time=300", "--isobench-min-rounds=150", "-k", "ac9bebc0")
 
@@ -65,15 +65,7 @@ def test_sigint_during_timing_leaves_no_worktree(tmp_path: Path) -> None:
     proc = _start(tmp_path / "project", cache, "--isobench-backend=local")
     _wait_for(proc, lambda: len(_perf_scripts(cache)) == 2, "the perf test was put into both worktrees")
     _interrupt(proc)
-    left = [p for p in (cache / "worktrees").rglob("*") if p.is_file()]
-    assert left == [], left[:5]
-    listing = subprocess.run(
-        ["git", "-C", str(cache / "demo-repo"), "worktree", "list", "--porcelain"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert listing.count("worktree ") == 1, listing
+    assert_no_worktree(cache)
     # No perf-test process of ours survives either.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert str(cache) not in ps

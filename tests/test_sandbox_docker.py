@@ -9,13 +9,13 @@ closed by the fixture, and the module checks at the end that nothing of its run 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import docker
 import pytest
+from gitutil import git
 
 from pytest_isobench.sandbox import housekeeping
 from pytest_isobench.sandbox.base import (
@@ -78,15 +78,6 @@ i = 8
 j = 9
 k = 10
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 class Repo:
