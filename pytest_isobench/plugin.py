@@ -20,7 +20,6 @@ from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
-STATE_KEY = pytest.StashKey[Any]()
 _DATA_SUFFIXES = (".jsonl", ".parquet")
 
 
@@ -50,7 +49,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from .runtime import RunState
 
     state = RunState(config, settings)
-    config.stash[STATE_KEY] = state
     config.pluginmanager.register(state, "isobench-run")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks

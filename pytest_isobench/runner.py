@@ -146,6 +146,7 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
             record["patch"] = outcome.patch
             record["patch_method"] = outcome.applied.method if outcome.applied else None
             record["agent_failure"] = outcome.failure
+            record["agent_rebuilt"] = outcome.rebuilt
             record["agent_logs"] = outcome.run.logs[-20000:] if outcome.run else ""
             record["prompt_version"] = PROMPT_VERSION
             record["human_patch"] = _human_patch(variants)
