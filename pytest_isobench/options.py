@@ -6,6 +6,7 @@ quotes the value and says what was expected, before anything runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,16 @@ def gpus_type(value: str) -> str:
         raise pytest.UsageError(f"--isobench-gpus: {exc}") from None
 
 
+_RAY_ADDRESS = re.compile(r"^(?:ray://)?[A-Za-z0-9_.-]+:\d{1,5}$")
+
+
+def ray_address_type(value: str) -> str:
+    text = value.strip()
+    if text == "auto" or _RAY_ADDRESS.match(text):
+        return text
+    raise pytest.UsageError(f"--isobench-ray: {value!r} is not 'auto' or a cluster address HOST:PORT (or ray://HOST:PORT)")
+
+
 # (flag, ini key or None, kwargs for addoption); ini keys share the flag's help.
 _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     (
@@ -125,6 +136,24 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-gpus",
         None,
         dict(type=gpus_type, metavar="SPEC", help="GPUs for each sandbox: all, a count, or device ids like 0,1"),
+    ),
+    (
+        "--isobench-ray",
+        "isobench_ray",
+        dict(
+            type=ray_address_type,
+            metavar="ADDRESS",
+            help="run the selected tasks on a Ray cluster: auto (RAY_ADDRESS or the cluster started here with 'ray start') or HOST:PORT; needs pytest-isobench[ray]",
+        ),
+    ),
+    (
+        "--isobench-agent-concurrency",
+        "isobench_agent_concurrency",
+        dict(
+            type=positive_int("--isobench-agent-concurrency"),
+            metavar="N",
+            help="agent runs in flight at once on the Ray cluster (default 8)",
+        ),
     ),
     (
         "--isobench-min-rounds",

@@ -17,6 +17,7 @@ import pytest
 
 from . import fixtures, hookspecs, options
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
+from .executors.ray_config import ray_options
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
@@ -50,6 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     state = RunState(config, settings)
     config.pluginmanager.register(state, "isobench-run")
+    ray_opts = ray_options(config, settings.gpus)
+    if ray_opts is not None and workerinput is None:
+        from .executors.ray_plugin import make_executor
+
+        config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks
 

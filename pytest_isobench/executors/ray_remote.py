@@ -1,0 +1,128 @@
+"""The code that runs on Ray nodes: one phase of one task, the run's tracker, the end-of-run sweep.
+
+Imported only when a run uses Ray (it imports Ray at the top). A phase reports its start
+to the tracker (an actor on the controller's node) before working, so the controller
+knows what is running where and how often a task was retried after its node died. The
+sweep removes what a killed attempt left on a node: this run's labelled containers on
+the node's Docker engine and this run's worktrees in the node's cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from ..sandbox.base import LABEL_RUN
+from .work import Finished, Handover, Placement, Work, node_cache_dir
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One attempt of one phase, as the node saw it (wall-clock times: comparable across nodes)."""
+
+    phase: str
+    node_id: str
+    host: str
+    gpu_ids: tuple[str, ...]
+    start: float
+    end: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase,
+            "node_id": self.node_id,
+            "host": self.host,
+            "gpu_ids": list(self.gpu_ids),
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+        }
+
+
+@dataclass
+class PhaseResult:
+    value: Finished | Handover
+    info: RunInfo
+
+
+@ray.remote(num_cpus=0)
+class Tracker:
+    """Collects (key, phase, node, time) start events; the controller drains them."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str, float]] = []
+        self.log: list[tuple[str, str, str, float]] = []  # kept whole, for watchers
+
+    def started(self, key: str, phase: str, node_id: str, at: float) -> None:
+        self.events.append((key, phase, node_id, at))
+        self.log.append((key, phase, node_id, at))
+
+    def starts(self) -> list[tuple[str, str, str, float]]:
+        """Every start so far (another driver may watch a run with it; the controller drains)."""
+        return list(self.log)
+
+    def drain(self) -> list[tuple[str, str, str, float]]:
+        events, self.events = self.events, []
+        return events
+
+
+def run_phase(
+    work: Work, phase: str, key: str, payload: Any, handover: Handover | None, cache_root: str, tracker: Any
+) -> PhaseResult:
+    """One phase on this node; an exception of the work is an error result, never a Ray retry."""
+    node_id = ray.get_runtime_context().get_node_id()
+    gpu_ids = tuple(str(g) for g in ray.get_gpu_ids())
+    placement = Placement(node_id=node_id, gpu_ids=gpu_ids, cache_dir=node_cache_dir(Path(cache_root), node_id))
+    # Synchronous, so the controller has seen this start before it can see the result.
+    ray.get(tracker.started.remote(key, phase, node_id, time.time()))
+    start = time.time()
+    value: Finished | Handover
+    try:
+        value = work.agent(payload, placement) if phase == "agent" else work.measure(payload, handover, placement)
+    except Exception as exc:
+        value = Finished(
+            "error",
+            f"{phase} phase on {socket.gethostname()} raised {type(exc).__name__}: {exc}\n"
+            + traceback.format_exc()[-4000:],
+        )
+    info = RunInfo(phase, node_id, socket.gethostname(), gpu_ids, start, time.time())
+    return PhaseResult(value, info)
+
+
+phase_task = ray.remote(run_phase)
+
+
+def sweep_node(run_id: str, cache_root: str) -> list[str]:
+    """Remove this run's containers on this node's engine and its worktrees in this node's cache."""
+    removed: list[str] = []
+    with contextlib.suppress(Exception):  # no engine here: nothing of ours on it either
+        import docker
+
+        client = docker.from_env(timeout=10)
+        try:
+            for c in client.api.containers(all=True, filters={"label": f"{LABEL_RUN}={run_id}"}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.api.remove_container(c["Id"], force=True, v=True)
+                    removed.append(str(c["Id"])[:12])
+        finally:
+            client.close()
+    node_cache = node_cache_dir(Path(cache_root), ray.get_runtime_context().get_node_id())
+    worktrees = node_cache / "worktrees" / run_id
+    if worktrees.exists():
+        shutil.rmtree(worktrees, ignore_errors=True)
+        removed.append(str(worktrees))
+        for repo in node_cache.iterdir():
+            if (repo / ".git").exists() or (repo / "HEAD").is_file():
+                subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True, check=False)
+    return removed
+
+
+sweep_task = ray.remote(num_cpus=0)(sweep_node)

@@ -1,0 +1,182 @@
+"""The Ray executor on a real local Ray cluster (head + two nodes, 4 declared GPUs), started here.
+
+Synthetic work (phases that wait and return records) exercises the executor itself:
+outcomes replayed into pytest (terminal, junitxml, ``--lf``, ``-x``), one record per task
+written by the controller, GPUs never shared by two measurements at once, the agent
+concurrency limit, a task that no node can hold skipped at once, and a node removed in
+the middle of a task: the task is retried elsewhere and recorded once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ray_cluster import local_cluster, measurement_overlaps, records, synthetic_suite
+
+pytestmark = pytest.mark.slow
+
+IDS = [f"syn-{i:02d}" for i in range(6)] + ["syn-fail-06", "syn-error-07"]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    with local_cluster() as c:
+        yield c
+
+
+def _run(pytester: pytest.Pytester, cluster: Any, results: Path, *args: str, sleep: float = 1.0) -> pytest.RunResult:
+    pytester._monkeypatch.setenv("ISOBENCH_SYNTHETIC_SLEEP", str(sleep))
+    result: pytest.RunResult = pytester.runpytest_subprocess(
+        "tasks/syn.yaml",
+        f"--isobench-ray={cluster.address}",
+        f"--isobench-results={results}",
+        f"--isobench-cache-dir={pytester.path / 'cache'}",
+        *args,
+        timeout=240,
+    )
+    return result
+
+
+def test_outcomes_records_junit_and_gpus(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
+    synthetic_suite(pytester.path, IDS, gpus=1)
+    results, junit = tmp_path / "results", tmp_path / "junit.xml"
+    result = _run(pytester, cluster, results, f"--junitxml={junit}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*isobench: on Ray cluster*3 live node(s)*", "*ray [8 tasks]: measure 8 submitted*8 done*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*synthetic: worse than the human*", "*RuntimeError: synthetic infrastructure failure*"]
+    )
+    recs = records(results)
+    assert sorted(recs) == sorted(f"syn-{h}" for h in _heads(IDS))
+    by_instance = {r.get("instance_id") or r["item_id"]: r for r in recs.values()}
+    assert by_instance["syn-fail-06"]["status"] == "failed"
+    statuses = sorted(r["status"] for r in recs.values())
+    assert statuses == ["error"] + ["failed"] + ["passed"] * 6
+    for rec in recs.values():
+        runs = rec["ray"]["runs"]
+        assert [r["phase"] for r in runs] == ["measure"], rec["item_id"]
+        assert len(runs[0]["gpu_ids"]) == 1, runs
+        assert rec["ray"]["attempts"] == {"measure": 1}
+    assert measurement_overlaps(list(recs.values())) == []
+    # 8 tasks of ~1 s on 4 GPUs: measurements ran side by side.
+    spans = [r["ray"]["runs"][0] for r in recs.values()]
+    assert max(s["start"] for s in spans) < min(s["end"] for s in spans) + 3.0
+    cases = {c.get("name"): c for c in ET.parse(junit).iter("testcase")}
+    assert len(cases) == 8
+    failed = [n for n, c in cases.items() if c.find("failure") is not None]
+    errored = [n for n, c in cases.items() if c.find("error") is not None]
+    assert len(failed) == 1 and len(errored) == 1
+
+
+def _heads(ids: list[str]) -> list[str]:
+    import hashlib
+
+    return [hashlib.sha1(i.encode()).hexdigest()[:8] for i in ids]
+
+
+def test_last_failed_and_exitfirst(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
+    synthetic_suite(pytester.path, IDS, gpus=1)
+    first = _run(pytester, cluster, tmp_path / "r1", sleep=0.2)
+    first.assert_outcomes(passed=6, failed=1, errors=1)
+    again = _run(pytester, cluster, tmp_path / "r2", "--lf", sleep=0.2)
+    again.assert_outcomes(failed=1, errors=1, deselected=6)
+    assert len(records(tmp_path / "r2")) == 2
+    # -x: the first failure stops the run; what was still queued is cancelled, not recorded.
+    synthetic_suite(pytester.path, ["syn-fail-00", *[f"syn-{i:02d}" for i in range(1, 12)]], gpus=2)
+    stopped = _run(pytester, cluster, tmp_path / "r3", "-x", "-p", "no:cacheprovider", sleep=1.5)
+    assert stopped.ret == 1
+    stopped.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+    assert len(records(tmp_path / "r3")) < 12
+
+
+def test_agent_phase_with_concurrency_limit(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
+    ids = [f"syn-{i:02d}" for i in range(6)]
+    synthetic_suite(pytester.path, ids, gpus=1)
+    result = _run(
+        pytester, cluster, tmp_path / "r", "--isobench-agent=human", "--isobench-agent-concurrency=2", sleep=1.0
+    )
+    result.assert_outcomes(passed=6)
+    recs = records(tmp_path / "r")
+    agents = []
+    for rec in recs.values():
+        phases = [r["phase"] for r in rec["ray"]["runs"]]
+        assert phases == ["agent", "measure"], phases
+        agent_run, measure_run = rec["ray"]["runs"]
+        assert agent_run["end"] <= measure_run["start"] + 0.05
+        assert rec["patch"].startswith("--- a/x.py"), "the patch text travelled to the measurement"
+        agents.append((agent_run["start"], agent_run["end"]))
+    most = max(sum(1 for s, e in agents if s <= t < e) for t, _ in agents)
+    assert most <= 2, f"{most} agent runs at once with --isobench-agent-concurrency=2"
+
+
+def test_unplaceable_task_is_skipped_at_once(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
+    synthetic_suite(pytester.path, ["syn-big"], gpus=8)
+    begin = time.monotonic()
+    result = _run(pytester, cluster, tmp_path / "r", "-rs", sleep=0.1)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs 8 GPU(s)*the largest node has 2 GPU(s)*4 GPU(s) in all*"])
+    assert time.monotonic() - begin < 60
+    (rec,) = records(tmp_path / "r").values()
+    assert rec["status"] == "skipped" and "8 GPU(s)" in rec["reason"]
+
+
+def test_node_removed_mid_task_is_retried_and_recorded_once(
+    pytester: pytest.Pytester, cluster: Any, tmp_path: Path
+) -> None:
+    import ray
+
+    ids = [f"syn-{i:02d}" for i in range(6)]
+    synthetic_suite(pytester.path, ids, gpus=1)
+    pytester._monkeypatch.setenv("ISOBENCH_SYNTHETIC_SLEEP", "6")
+    results = tmp_path / "r"
+    argv = [sys.executable, "-m", "pytest", "tasks/syn.yaml", "-p", "no:cacheprovider"]
+    argv += [f"--isobench-ray={cluster.address}", f"--isobench-results={results}"]
+    argv += [f"--isobench-cache-dir={pytester.path / 'cache'}"]
+    proc = subprocess.Popen(argv, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ray.init(address=cluster.address, namespace="isobench", log_to_driver=False)
+    try:
+        victim = _node_running_a_measurement(cluster, proc)
+        cluster.remove_node(victim, allow_graceful=False)
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        ray.shutdown()
+        if proc.poll() is None:
+            proc.kill()
+    text = out.decode()
+    assert proc.returncode == 0, text[-3000:]
+    recs = records(results)
+    assert len(recs) == 6, text[-3000:]
+    assert all(r["status"] == "passed" for r in recs.values())
+    retried = [r for r in recs.values() if r["ray"]["retries"] > 0]
+    assert retried, "no task was running on the removed node"
+    for rec in retried:
+        nodes = {run["node_id"] for run in rec["ray"]["runs"]}
+        assert victim.unique_id not in nodes, "the result came from the removed node"
+        assert rec["ray"]["attempts"]["measure"] >= 2
+    assert measurement_overlaps(list(recs.values())) == []
+
+
+def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes]) -> Any:
+    import ray
+
+    deadline = time.monotonic() + 90
+    workers = {n.unique_id: n for n in cluster.worker_nodes}
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
+        trackers = [a for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]
+        if trackers:
+            starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
+            running = [node for _key, phase, node, _t in starts if phase == "measure" and node in workers]
+            if running:
+                return workers[running[0]]
+        time.sleep(0.3)
+    pytest.fail("no measurement started on a worker node within 90 s")
