@@ -50,10 +50,10 @@ def test_outcomes_records_junit_and_gpus(pytester: pytest.Pytester, cluster: Any
     result = _run(pytester, cluster, results, f"--junitxml={junit}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6, failed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*isobench: on Ray cluster*3 live node(s)*", "*ray [8 tasks]: measure 8 submitted*8 done*"]
+        ["*isobench: on Ray cluster*3 live node(s)*", "ray [[]8 tasks]: measure 8 submitted, 0 running, 8 done"]
     )
     result.stdout.fnmatch_lines(
-        ["*synthetic: worse than the human*", "*RuntimeError: synthetic infrastructure failure*"]
+        ["*RuntimeError: synthetic infrastructure failure*", "*synthetic: worse than the human*"]
     )
     recs = records(results)
     assert sorted(recs) == sorted(f"syn-{h}" for h in _heads(IDS))
@@ -160,7 +160,7 @@ def test_node_removed_mid_task_is_retried_and_recorded_once(
     assert retried, "no task was running on the removed node"
     for rec in retried:
         nodes = {run["node_id"] for run in rec["ray"]["runs"]}
-        assert victim.unique_id not in nodes, "the result came from the removed node"
+        assert victim.node_id not in nodes, "the result came from the removed node"
         assert rec["ray"]["attempts"]["measure"] >= 2
     assert measurement_overlaps(list(recs.values())) == []
 
@@ -169,7 +169,7 @@ def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes]) -> 
     import ray
 
     deadline = time.monotonic() + 90
-    workers = {n.unique_id: n for n in cluster.worker_nodes}
+    workers = {n.node_id: n for n in cluster.worker_nodes}
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
         trackers = [a for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]

@@ -84,10 +84,10 @@ class RayExecutor:
             )
         if session.config.option.collectonly:
             return True
-        self.work = self._work()
         remote = [item for item in session.items if self.is_task(item)]
         if not remote:
             return None  # nothing for the cluster: pytest's own loop
+        self.work = self._work()
         local = [item for item in session.items if not self.is_task(item)]
         from . import ray_remote
 
