@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 OBJECT_STORE = 80 * 1024**2
 GPU_NODES = 2
 GPUS_PER_NODE = 2
@@ -33,7 +31,6 @@ def pytest_configure(config):
 @contextmanager
 def local_cluster(gpu_nodes: int = GPU_NODES, gpus_per_node: int = GPUS_PER_NODE, cpus: int = 2) -> Iterator[Any]:
     """Head (1 CPU, no GPU: it holds the run's tracker) and ``gpu_nodes`` nodes with declared GPUs."""
-    pytest.importorskip("ray", reason="Ray is not installed: pip install 'pytest-isobench[ray]'")
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(

@@ -9,6 +9,8 @@ the middle of a task: the task is retried elsewhere and recorded once.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ IDS = [f"syn-{i:02d}" for i in range(6)] + ["syn-fail-06", "syn-error-07"]
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'pytest-isobench[ray]'")
     with local_cluster() as c:
         yield c
 
@@ -127,6 +130,34 @@ def test_unplaceable_task_is_skipped_at_once(pytester: pytest.Pytester, cluster:
     assert time.monotonic() - begin < 60
     (rec,) = records(tmp_path / "r").values()
     assert rec["status"] == "skipped" and "8 GPU(s)" in rec["reason"]
+
+
+def test_ctrl_c_cancels_every_remote_task(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
+    synthetic_suite(pytester.path, [f"syn-{i:02d}" for i in range(8)], gpus=1)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = {**os.environ, "ISOBENCH_SYNTHETIC_SLEEP": "12", "ISOBENCH_SYNTHETIC_MARKS": str(marks)}
+    argv = [sys.executable, "-m", "pytest", "tasks/syn.yaml", "-p", "no:cacheprovider"]
+    argv += [f"--isobench-ray={cluster.address}", f"--isobench-results={tmp_path / 'r'}"]
+    argv += [f"--isobench-cache-dir={pytester.path / 'cache'}"]
+    proc = subprocess.Popen(argv, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(marks.glob("*.started"))) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no measurement started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.decode()
+    assert proc.returncode == 2, text[-3000:]
+    assert "cancelling" in text and "Ray task(s)" in text, text[-3000:]
+    started = {p.stem for p in marks.glob("*.started")}
+    time.sleep(14)  # longer than a measurement: a task that was not cancelled would be done by now
+    assert not list(marks.glob("*.done")), f"measurements went on after Ctrl-C ({len(started)} had started)"
+    assert records(tmp_path / "r") == {}
 
 
 def test_node_removed_mid_task_is_retried_and_recorded_once(

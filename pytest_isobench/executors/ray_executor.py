@@ -47,6 +47,7 @@ class ItemRun:
     runs: list[RunInfo] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     submitted_at: float = 0.0
+    submitted: dict[str, float] = field(default_factory=dict)  # phase -> wall-clock time of submission
 
 
 class RayExecutor:
@@ -180,6 +181,7 @@ class RayExecutor:
             self.work, phase, run.item.nodeid, run.payload, handover, str(self.settings.cache_dir), self.tracker
         )
         self.pending[ref] = (run.item.nodeid, phase)
+        run.submitted[phase] = time.time()
         self.progress.submitted(phase)
 
     def _top_up_agents(self, rr: Any) -> None:
@@ -249,8 +251,11 @@ class RayExecutor:
             "runs": [r.as_dict() for r in runs],
         }
         duration = sum(r.end - r.start for r in runs)
+        now = time.time()
+        ray_info["received"] = round(now, 3)
         if run is not None:
-            ray_info["wall_s"] = round(time.time() - run.submitted_at, 3)
+            ray_info["submitted"] = {phase: round(t, 3) for phase, t in run.submitted.items()}
+            ray_info["wall_s"] = round(now - run.submitted_at, 3)
         reps = reports(item, finished, duration)
         self.finish_record(item, finished, ray_info, reps)
         replay(item, reps)

@@ -5,13 +5,16 @@ without repositories or sandboxes: the tests and ``benchmarks/bench_ray.py`` put
 :data:`SYNTHETIC_WORK` under :data:`~.ray_plugin.WORK_KEY` from a conftest. The outcome
 follows the task's instance id (``...fail...`` fails, ``...error...`` raises, otherwise it
 passes); ``ISOBENCH_SYNTHETIC_SLEEP`` (seconds per phase) and ``ISOBENCH_SYNTHETIC_VALUES``
-(samples per record) are read on the controller and travel in the payload.
+(samples per record) are read on the controller and travel in the payload; with
+``ISOBENCH_SYNTHETIC_MARKS`` (a folder) a measurement leaves ``<item>.started`` and, once it
+has waited, ``<item>.done`` there.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from .work import Finished, Handover, Placement, Work
@@ -28,6 +31,7 @@ def payload(item: Any, settings: Any) -> dict[str, Any]:
         "run_id": settings.run_id,
         "sleep_s": float(os.environ.get("ISOBENCH_SYNTHETIC_SLEEP", "0")),
         "values": int(os.environ.get("ISOBENCH_SYNTHETIC_VALUES", "40")),
+        "marks": os.environ.get("ISOBENCH_SYNTHETIC_MARKS"),
     }
 
 
@@ -37,7 +41,11 @@ def agent(job: dict[str, Any], placement: Placement) -> Finished | Handover:
 
 
 def measure(job: dict[str, Any], handover: Handover | None, placement: Placement) -> Finished:
+    if job["marks"]:
+        Path(job["marks"], f"{job['item_id']}.started").touch()
     time.sleep(job["sleep_s"])
+    if job["marks"]:  # a cancelled measurement never gets here
+        Path(job["marks"], f"{job['item_id']}.done").touch()
     if "error" in job["instance_id"]:
         raise RuntimeError(f"synthetic infrastructure failure in {job['item_id']}")
     passed = "fail" not in job["instance_id"]
