@@ -96,7 +96,7 @@ def _alive(sandbox: Sandbox, marker: str) -> bool:
 def test_background_child_dies_with_the_command(sandbox: Sandbox) -> None:
     marker = f"{time.time_ns() % 10**6}.25"
     begin = time.perf_counter()
-    result = sandbox.exec(f'sleep {marker} & echo \'{{"time_s": 0.5}}\'', 60)
+    result = sandbox.exec(f"sleep {marker} & echo '{{\"time_s\": 0.5}}'", 60)
     took = time.perf_counter() - begin
     assert result.ok, result.tail()
     assert took < 10, f"the command's background child held the run for {took:.1f}s"
