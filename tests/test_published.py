@@ -279,7 +279,8 @@ def test_a_suite_falls_back_to_shipped_facts_and_says_so(
     pytester.makefile(".jsonl", facts="\n".join(json.dumps(f) for f in facts))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(pytester.path / "hf"))
-    result = pytester.runpytest("fallback.yaml", "--collect-only", "-q")
+    # in a subprocess: loading `datasets` inside an inline run would register pyarrow types twice
+    result = pytester.runpytest_subprocess("fallback.yaml", "--collect-only", "-q")
     result.stdout.fnmatch_lines(
         [
             "isobench: suite fallback: hf:ISO-Bench/ISO-Bench:sglang unavailable (not reachable, not cached); "
