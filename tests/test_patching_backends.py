@@ -266,3 +266,20 @@ def test_local_capture_ignores_the_hosts_git_configuration(
     sandbox = local(repo.c1)
     assert sandbox.apply_patch(patch).method == METHOD_GIT_APPLY
     assert sandbox.diff() == patch
+
+
+def test_a_patch_larger_than_the_kept_output_is_captured_whole_and_applies(
+    repo: Repo, local: Callable[[str], LocalSandbox]
+) -> None:
+    """``exec`` keeps at most ~8 MiB of a command's output; a capture must not be cut there."""
+    lines = "".join(f"ROW_{i:07d} = 'ä {i}'\n" for i in range(400_000))  # ~10 MB, non-ASCII too
+    sandbox = local(repo.c1)
+    sandbox.write_file("big/table.py", lines)
+    captured = sandbox.diff()
+    assert len(captured.encode()) > 9_000_000 and "isobench:" not in captured
+    assert captured.endswith("+ROW_0399999 = 'ä 399999'\n")
+    other = local(repo.c1)
+    assert other.apply_patch(captured).method == METHOD_GIT_APPLY
+    assert other.exec("sha256sum big/table.py", 60).stdout.split()[0] == sandbox.exec(
+        "sha256sum big/table.py", 60
+    ).stdout.split()[0]

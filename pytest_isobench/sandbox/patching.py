@@ -17,6 +17,7 @@ local backend differ from a container.
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ METHOD_PATCH = "patch --fuzz"
 # The patch file lives in the checkout (``write_file`` can put it nowhere else); its name
 # keeps it out of every capture.
 PATCH_FILE = "_isobench_patch.diff"
+CAPTURE_FILE = "_isobench_capture.diff"
+_CHUNK_BYTES = 4 * 1024 * 1024  # 5.6 MB as base64: under the tail ``exec`` keeps of an output
 
 # (method, command), tried in this order: exact first, then a merge against the blobs the
 # patch names (exact when they are known), then context fuzz as the last resort.
@@ -79,8 +82,25 @@ def _stage(base: str) -> str:
 
 
 def capture(sandbox: Sandbox, base: str) -> str:
-    """The checkout's changes against ``base`` as one binary-safe unified diff."""
-    return _git(sandbox, f"{_stage(base)} && {_DIFF} {shlex.quote(base)} -- .", "patch capture").stdout
+    """The checkout's changes against ``base`` as one binary-safe unified diff.
+
+    The diff is written to a file in the checkout and read back in base64 chunks, each
+    well under what ``exec`` keeps of a command's output, so a large patch arrives whole.
+    """
+    out = CAPTURE_FILE
+    try:
+        made = _git(sandbox, f"{_stage(base)} && {_DIFF} {shlex.quote(base)} -- . > {out} && wc -c < {out}", "capture")
+        size = int(made.stdout.strip() or 0)
+        data = bytearray()
+        while len(data) < size:
+            chunk = _git(sandbox, f"tail -c +{len(data) + 1} {out} | head -c {_CHUNK_BYTES} | base64 -w0", "capture")
+            piece = base64.b64decode(chunk.stdout.strip())
+            if not piece:
+                raise SandboxError(f"patch capture in {sandbox.spec.task_id}: {out} ended at {len(data)} of {size}")
+            data += piece
+    finally:
+        sandbox.exec(f"rm -f {out}", 60.0)
+    return data.decode("utf-8", "replace")
 
 
 def apply(sandbox: Sandbox, base: str, patch: str) -> PatchResult:
