@@ -85,8 +85,8 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-predictions",
         None,
         dict(
-            metavar="FILE",
-            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path) for --isobench-agent=predictions",
+            metavar="FILE|DIR",
+            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path), or a folder of ISO-Bench runs (prediction.jsonl files), for --isobench-agent=predictions",
         ),
     ),
     (

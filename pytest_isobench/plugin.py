@@ -17,6 +17,7 @@ import pytest
 
 from . import fixtures, hookspecs, options
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
+from .collect.predictions_map import collection_lines
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
@@ -119,6 +120,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         gone = set(map(id, deselected))
         items[:] = [item for item in items if id(item) not in gone]
         config.hook.pytest_deselected(items=deselected)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
+    return collection_lines(config, items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
