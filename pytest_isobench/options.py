@@ -96,8 +96,8 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-predictions",
         None,
         dict(
-            metavar="FILE",
-            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path) for --isobench-agent=predictions",
+            metavar="FILE|DIR",
+            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path), or a folder of ISO-Bench runs (prediction.jsonl files), for --isobench-agent=predictions",
         ),
     ),
     (
@@ -153,6 +153,24 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
             type=positive_int("--isobench-agent-concurrency"),
             metavar="N",
             help="agent runs in flight at once on the Ray cluster (default 8)",
+        ),
+    ),
+    (
+        "--isobench-lock-clocks",
+        None,
+        dict(
+            action="store_true",
+            default=False,
+            help="lock the GPU clocks (nvidia-smi -lgc) for the run at the base clock or --isobench-lock-clocks-mhz; reset (-rgc) at the end. Needs root",
+        ),
+    ),
+    (
+        "--isobench-lock-clocks-mhz",
+        None,
+        dict(
+            type=positive_int("--isobench-lock-clocks-mhz"),
+            metavar="MHZ",
+            help="the SM clock --isobench-lock-clocks locks",
         ),
     ),
     (
