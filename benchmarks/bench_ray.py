@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,7 @@ def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float) -> None:
     print(f"Ray run (4 GPUs on 2 nodes):       {on_ray:.1f} s  [{ray_tail}]")
     print(f"speedup: {serial / on_ray:.2f}x for {tasks} tasks")
     records = load(root / "ray")
+    explain(records)
     work = [sum(r["end"] - r["start"] for r in rec["ray"]["runs"]) for rec in records]
     extra = overheads(records)
     print(f"work per task on the nodes: mean {sum(work) / len(work):.2f} s")
@@ -152,6 +154,15 @@ def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float) -> None:
         f"overhead Ray adds per task: mean {sum(extra) / len(extra):.3f} s, max {max(extra):.3f} s (target <= 1 s)"
     )
     print(f"GPU overlaps between measurements: {len(measurement_overlaps(records))}")
+
+
+def explain(records: list[dict[str, Any]]) -> None:
+    """Status counts, and the commonest reasons of the tasks that did not pass."""
+    statuses = Counter(r["status"] for r in records)
+    print("records: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    reasons = Counter(str(r.get("reason") or "")[:160] for r in records if r["status"] in ("error", "skipped"))
+    for reason, count in reasons.most_common(3):
+        print(f"  {count} x {reason}")
 
 
 def bench_memory(cluster: Any, tmp: Path, tasks: int) -> None:
@@ -163,6 +174,7 @@ def bench_memory(cluster: Any, tmp: Path, tasks: int) -> None:
     wall, tail = run_pytest(root, root / "results", "tasks/syn.yaml", f"--isobench-ray={cluster.address}", env=env)
     rss = [int(x) for x in rss_file.read_text(encoding="utf-8").split()] if rss_file.exists() else []
     print(f"{tasks} synthetic tasks on Ray: {wall:.1f} s  [{tail}]")
+    explain(load(root / "results"))
     if len(rss) < 4:
         print("controller RSS: not enough samples")
         return

@@ -34,6 +34,7 @@ AGENT_DEMAND = Demand(gpus=0, cpus=1.0)
 # How long cancelled tasks get to close their sandboxes before they are killed.
 CANCEL_GRACE_S = 20.0
 NODE_CHECK_S = 5.0
+UNPLACEABLE_GRACE_S = 30.0
 
 
 @dataclass
@@ -73,6 +74,8 @@ class RayExecutor:
         self.items: dict[str, ItemRun] = {}
         self.pending: dict[Any, tuple[str, str]] = {}  # ObjectRef -> (nodeid, phase)
         self.waiting_agents: list[str] = []
+        self.started_on: dict[tuple[str, str], str] = {}  # (nodeid, phase) -> node of its latest attempt
+        self.unplaceable_since: dict[Any, float] = {}
         self.progress = Progress(total=0)
         self.log = logging.getLogger("isobench.ray")
 
@@ -199,6 +202,8 @@ class RayExecutor:
         self._drain_tracker()
         for ref in ready:
             key, phase = self.pending.pop(ref)
+            self.unplaceable_since.pop(ref, None)
+            self.started_on.pop((key, phase), None)
             run = self.items[key]
             self.progress.finished(phase, key)
             value = self._result(ref, run, phase)
@@ -231,10 +236,11 @@ class RayExecutor:
     def _drain_tracker(self) -> None:
         import ray
 
-        for key, phase, _node, _at in ray.get(self.tracker.drain.remote()):
+        for key, phase, node, _at in ray.get(self.tracker.drain.remote()):
             run = self.items.get(key)
             if run is None:
                 continue
+            self.started_on[(key, phase)] = node
             run.attempts[phase] = run.attempts.get(phase, 0) + 1
             if run.attempts[phase] > 1:
                 self.progress.retried += 1
@@ -267,19 +273,30 @@ class RayExecutor:
             raise session.Interrupted(session.shouldstop)
 
     def _drop_unplaceable(self, session: pytest.Session) -> None:
-        """A node died and no live node can hold a waiting task any more: end it now, not never."""
+        """Nodes died and no live node can hold a waiting task any more: end it, rather than wait forever.
+
+        Only after it stayed so for ``UNPLACEABLE_GRACE_S`` (a busy node can miss a heartbeat,
+        a replacement node can be on its way); a task still running on a live node is left alone.
+        """
         import ray
 
         nodes = live_nodes(ray.nodes())
+        alive = {n.node_id for n in nodes}
+        now = time.monotonic()
         for ref, (key, phase) in list(self.pending.items()):
             run = self.items[key]
-            if key in self.progress.phases[phase].running:
+            if self.started_on.get((key, phase)) in alive:
+                self.unplaceable_since.pop(ref, None)
                 continue
             problem = placement_problem(run.demand if phase == "measure" else AGENT_DEMAND, nodes)
             if problem is None:
+                self.unplaceable_since.pop(ref, None)
+                continue
+            if now - self.unplaceable_since.setdefault(ref, now) < UNPLACEABLE_GRACE_S:
                 continue
             ray.cancel(ref, force=True)
             del self.pending[ref]
+            self.unplaceable_since.pop(ref, None)
             self.progress.finished(phase, key)
             self._finish(session, run.item, Finished("error", f"infrastructure: {problem}"), run.runs, run.attempts)
 
