@@ -144,7 +144,7 @@ def test_group_counts_rates_and_geomeans() -> None:
     assert len(report.groups) == 1
     g = report.groups[0]
     assert (g.tasks, g.run, g.passed, g.errors, g.skipped) == (5, 4, 2, 1, 0)
-    assert g.categories == {"beats": 1, "similar": 1, "worse": 1, "failed": 1}
+    assert g.categories == {"beats": 1, "similar": 1, "worse": 1, "inconclusive": 0, "failed": 1}
     assert g.success_rate == 0.5
     assert (g.success_low, g.success_high) == pytest.approx(wilson_interval(2, 4))
     assert g.geomean_agent == pytest.approx((2.0 * 1.5 * 1.1) ** (1 / 3))
@@ -274,7 +274,7 @@ def test_markdown_report_has_tables_and_figures(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.md"
     assert main(["report", str(trae), str(codex), "--markdown", str(path)]) == 0
     text = path.read_text()
-    assert "| group | tasks | run | passed | beats | similar | worse | failed |" in text
+    assert "| group | tasks | run | passed | beats | similar | worse | inconclusive | failed |" in text
     assert "demo / trae" in text and "demo / codex" in text
     figures = sorted(p.name for p in (tmp_path / "out" / "report_files").glob("*.png"))
     assert figures == ["comparison.png", "intervals.png", "ratios.png", "speedups.png"]
