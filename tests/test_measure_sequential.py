@@ -28,6 +28,9 @@ def test_design_splits_alpha_over_the_looks_and_the_end() -> None:
     assert d.looks[0] >= min_rounds_for(d.interim_level)
     assert design(0.05, 5, 200, 2).block == 2
     assert design(0.05, 5, 200, 3, interim_share=0).looks == ()
+    # Too few rounds for an interim interval before max_rounds: no looks, all of alpha at the end.
+    short = design(0.05, 5, 12, 3)
+    assert (short.looks, short.final_level) == ((), 0.05)
     assert block_size(4) == 4
 
 

@@ -113,6 +113,8 @@ def design(
     final = alpha - alpha * interim_share
     first = max(min_rounds, min_rounds_for(interim))
     looks = tuple(_schedule(first, max_rounds, block, growth))
+    if not looks:  # too few rounds for an interim interval: the end gets all of alpha
+        return SequentialDesign(alpha, (), 0.0, alpha, final_alone, block)
     return SequentialDesign(alpha, looks, interim, final, max(min_rounds, min_rounds_for(final)), block)
 
 
