@@ -102,8 +102,16 @@ def _loops(raw: object) -> tuple[int | None, str | None]:
     return None, f"JSON report: loops must be an integer >= 1, got {raw!r} (ignored)"
 
 
-def to_measurement(result: ExecResult, metric: MetricSpec | None) -> Measurement:
+def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: str | None = None) -> Measurement:
     """One run's outcome as a sample for the timing protocol."""
+    if result.oom_killed:
+        return Measurement(
+            value=None,
+            wall_s=result.wall_s,
+            digest=None,
+            error=f"out of memory (limit {memory_limit or 'of the sandbox'}): killed by the OOM killer "
+            f"after {result.wall_s:.1f}s; last output:\n{result.tail()}",
+        )
     if result.timed_out:
         return Measurement(
             value=None,
@@ -141,4 +149,4 @@ def run_once(
     ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take."""
     env = None if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
     result = sandbox.exec(command_for(test, python), timeout_s, env=env)
-    return to_measurement(result, test.metric or metric)
+    return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory)
