@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
+from .measure.rule import SuccessRule
 from .provenance.imported import PackageCheck
 from .serving.modes import WorkloadDefaults
 
@@ -33,6 +34,11 @@ class PerfDefaults(BaseModel):
     python: str = Field(default="python3", description="interpreter for script perf tests")
     timeout_s: float = Field(default=300.0, gt=0)
     metric: MetricSpec | None = None
+    min_time_s: float = Field(
+        default=0.1,
+        ge=0,
+        description="least seconds one value should take, passed to perf tests as ISOBENCH_MIN_TIME_S (0: not passed)",
+    )
 
 
 class Resources(BaseModel):
@@ -62,17 +68,8 @@ class Timing(BaseModel):
     target_ci: float = Field(default=0.02, gt=0, lt=1)
 
 
-class Success(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rule: Literal["isobench", "gso"] = "isobench"
-    similar_tolerance: float = Field(default=0.05, ge=0, lt=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    gso_human_fraction: float = Field(default=0.95, gt=0)
-    gso_min_speedup: float = Field(default=1.2, gt=0)
-    estimator: Literal["hodges-lehmann", "median-bootstrap"] = Field(
-        default="hodges-lehmann", description="speedup estimator: Hodges-Lehmann with a rank interval, or median ratio"
-    )
+Success = SuccessRule
+"""The ``success:`` section is the verdict's rule itself (one type, no copy)."""
 
 
 class Rebuild(BaseModel):
@@ -112,7 +109,7 @@ class Suite(BaseModel):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
-    success: Success = Field(default_factory=Success)
+    success: SuccessRule = Field(default_factory=SuccessRule)
     rebuild: Rebuild | None = None
     correctness: CorrectnessSpec | None = None
     serving: WorkloadDefaults | None = Field(
