@@ -8,6 +8,7 @@ once, and the item passes or fails with the numbers in its message.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import platform
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import perftest
+from . import perftest, tampering
 from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
@@ -213,10 +214,19 @@ def measure_task(
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+        states = {name: tampering.checkout_state(sandbox) for name, sandbox in variants.sandboxes.items()}
 
-        def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
+        def run_one(name: str, _test: Any = test, _metric: Any = metric, _states: Any = states) -> Any:
             perf = variants.suite.perf
-            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
+            sandbox = variants.sandboxes[name]
+            measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric)
+            changed = tampering.changed_paths(_states[name], tampering.checkout_state(sandbox))
+            if changed and measured.error is None:
+                why = "the run changed the checkout (each run must start from the same files): " + ", ".join(
+                    changed[:10]
+                )
+                return dataclasses.replace(measured, value=None, error=why)
+            return measured
 
         def is_decided(
             values: Mapping[str, list[float]], _direction: Direction = direction, _rule_: SuccessRule = rule
@@ -268,7 +278,7 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
             status="failed",
             verdict={
                 "passed": False,
-                "category": "failed",
+                "category": "tampering" if outcome.failure == "tampering" else "failed",
                 "reason": outcome.failure,
                 "message": f"agent failed: {outcome.failure}",
             },
@@ -290,6 +300,12 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
     if replaced is not None:
         verdict = replaced
     record["verdict"] = verdict.as_dict()
+    review = tampering.review_reason(
+        verdict.agent.point if verdict.agent else None, verdict.human.point if verdict.human else None
+    )
+    if review is not None:
+        record["review"] = review
+        item.user_properties.append(("isobench_review", review))
     record["status"] = "passed" if verdict.passed else "failed"
     for key in ("human", "agent", "agent_vs_human"):
         estimate = getattr(verdict, key)
