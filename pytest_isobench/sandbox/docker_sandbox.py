@@ -32,6 +32,7 @@ from pytest_isobench.sandbox.base import (
     SandboxError,
     SandboxSpec,
 )
+from pytest_isobench.sandbox.bounded import BoundedBuffer
 from pytest_isobench.sandbox.patching import check_relpath, patch_files
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ NETWORK = "bridge"
 KILL_AFTER_S = 2
 # Exit statuses of coreutils `timeout`: 124 after TERM, 137 (128 + 9) when KILL was needed.
 _TIMEOUT_CODES = (124, 137)
+_KILLED = 137
+# $0: the limit in seconds, $1: the command. The trap also takes the group down when the
+# wrapper itself is signalled.
+_GROUP_WRAPPER = (
+    f'timeout --kill-after={KILL_AFTER_S} -s TERM "$0" sh -c "$1" & p=$!; '
+    "trap 'kill -9 -$p 2>/dev/null; exit 143' TERM INT HUP; "
+    "wait $p; rc=$?; kill -9 -$p 2>/dev/null; exit $rc"
+)
+_OOM_COUNT = "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null; true"
 
 METHOD_GIT_APPLY = "git apply"
 METHOD_3WAY = "git apply --3way"
@@ -147,6 +157,7 @@ class DockerSandbox:
         self.baseline_commit = ""
         self._container: Container | None = None
         self._network = True
+        self._oom_seen = 0
 
     @property
     def workdir(self) -> str:
@@ -302,21 +313,42 @@ class DockerSandbox:
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
-        # `timeout` runs the command in its own process group and signals the whole group,
-        # so children die inside the container too; KILL follows TERM after a grace period.
-        argv = ["timeout", f"--kill-after={KILL_AFTER_S}", "-s", "TERM", f"{timeout_s:.3f}"]
-        argv += ["sh", "-c", command]
+        # `timeout` runs the command in a process group of its own and signals that group
+        # at the limit (KILL after a grace period); the wrapper kills what is left of the
+        # group when the command ends, so background children neither outlive it nor
+        # hold the output stream open. Output is read as a stream and bounded.
+        argv = ["sh", "-c", _GROUP_WRAPPER, f"{timeout_s:.3f}", command]
         container = self.container
+        out, err = BoundedBuffer(), BoundedBuffer()
         with _engine_errors(f"exec in {self.name} failed"):
             t0 = time.perf_counter()
-            res: Any = container.exec_run(argv, workdir=WORKDIR, environment=env, demux=True)
+            api = self.client.api
+            exec_id = api.exec_create(container.id, argv, workdir=WORKDIR, environment=env)["Id"]
+            for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+                out.feed(chunk_out or b"")
+                err.feed(chunk_err or b"")
             wall = time.perf_counter() - t0
-        out, err = res.output if res.output is not None else (None, None)
-        code = int(res.exit_code)
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        code = int(code) if code is not None else -1
         # 124/137 can also be the command's own status (or an OOM kill): only a run that
         # lasted the whole limit counts as timed out.
         timed_out = code in _TIMEOUT_CODES and wall >= timeout_s
-        return ExecResult(code, _decode(out), _decode(err), wall, timed_out)
+        oom = code == _KILLED and not timed_out and self._oom_kills_grew()
+        return ExecResult(code, out.text(), err.text(), wall, timed_out, oom_killed=oom)
+
+    def _oom_kills(self) -> int | None:
+        """The container's count of OOM kills (cgroup v1 or v2); None when unreadable."""
+        code, out, _ = self._run(["sh", "-c", _OOM_COUNT])
+        counts = [int(m) for m in re.findall(r"^oom_kill (\d+)$", out, flags=re.MULTILINE)]
+        return max(counts) if code == 0 and counts else None
+
+    def _oom_kills_grew(self) -> bool:
+        count = self._oom_kills()
+        if count is None:
+            return False
+        grew = count > self._oom_seen
+        self._oom_seen = count
+        return grew
 
     def write_file(self, relpath: str, content: str) -> None:
         path = check_relpath(relpath)
