@@ -301,7 +301,9 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
         verdict = replaced
     record["verdict"] = verdict.as_dict()
     review = tampering.review_reason(
-        verdict.agent.point if verdict.agent else None, verdict.human.point if verdict.human else None
+        verdict.agent.point if verdict.agent else None,
+        verdict.human.point if verdict.human else None,
+        settings.review_factor or tampering.REVIEW_FACTOR,
     )
     if review is not None:
         record["review"] = review

@@ -130,3 +130,37 @@ def git_diff_files(patch: str) -> list[str]:
 
 def run_git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+AGENTS_IMAGE = "isobench-agents:bookworm"
+
+
+def agents_image() -> str:
+    """The image with node and the CLIs (scripts/build-agents-image.sh); skip or fail without it."""
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        client.images.get(AGENTS_IMAGE)
+    except docker.errors.ImageNotFound:
+        problem = f"image {AGENTS_IMAGE} missing: run scripts/build-agents-image.sh"
+        if os.environ.get("ISOBENCH_REQUIRE_AGENT_CLIS") == "1":
+            pytest.fail(f"required in CI: {problem}")
+        pytest.skip(problem)
+    finally:
+        client.close()
+    return AGENTS_IMAGE
+
+
+def bridge_gateway() -> str:
+    """The host's address on Docker's default bridge: where a container reaches a host server."""
+    import ipaddress
+
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        config = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    finally:
+        client.close()
+    return str(config.get("Gateway") or next(ipaddress.ip_network(config["Subnet"]).hosts()))

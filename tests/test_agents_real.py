@@ -24,6 +24,8 @@ from agent_clis import (
     SCRIPT,
     TASK,
     agent_environment,
+    agents_image,
+    bridge_gateway,
     cli_bin,
     git_diff_files,
     point_at,
@@ -143,3 +145,31 @@ def test_endpoint_down_is_an_error_in_seconds_not_cached_and_retried(
     assert again.parseoutcomes().get("errors", 0) == 0, again.stdout.str()[-3000:]
     assert server.main_requests(), "the second run did not run the agent"
     assert read_records(tmp_path / "results-2")[ITEM]["agent_failure"] is None
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("agent", ["claude_code", "codex"])
+def test_real_cli_docker_backend(
+    agent: str, pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = agents_image()
+    agent_environment(monkeypatch, tmp_path, cli_bin())
+    results = tmp_path / "results"
+    # The server listens on the host's side of Docker's bridge (host-local, like loopback),
+    # the only host address a container reaches.
+    with FakeModels(SCRIPT, host=bridge_gateway()) as server:
+        point_at(monkeypatch, agent, server.base_url())
+        result = _demo(
+            pytester,
+            demo_cache,
+            results,
+            agent,
+            "--isobench-backend=docker",
+            f"--isobench-image={image}",
+            "--isobench-rerun-agent",
+        )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", 0) == 0, result.stdout.str()[-4000:]
+    record = read_records(results)[ITEM]
+    assert record["backend"] == "docker"
+    check_run(record, server, agent)

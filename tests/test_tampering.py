@@ -155,3 +155,15 @@ def test_a_run_that_changes_the_checkout_fails_the_variant(
     assert "the run changed the checkout" in agent["error"] and "results.cache" in agent["error"], agent
     assert "error" not in record["perf_tests"][0]["variants"]["baseline"]
     assert "error" not in record["perf_tests"][0]["variants"]["human"]
+
+
+def test_review_shows_in_the_terminal_table_and_the_report_rows() -> None:
+    from pytest_isobench.report.tables import task_row
+    from pytest_isobench.report.terminal import summary_lines
+
+    reason = tampering.review_reason(40.0, 1.5)
+    record = {"item_id": "demo-1", "status": "passed", "verdict": {"category": "beats", "message": "beats"}}
+    lines, totals = summary_lines([{**record, "review": reason}])
+    assert "beats (review)" in lines[2] and totals == {"beats": 1}
+    assert task_row({**record, "review": reason}).message.startswith(f"REVIEW: {reason}")
+    assert "(review)" not in summary_lines([record])[0][2]

@@ -32,6 +32,8 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
             label = "significant" if verdict.get("human_significant") else "not significant"
         else:
             label = record.get("status", "?")
+        if record.get("review"):
+            label += " (review)"  # a speedup far above the human's: look at the patch
         if record.get("resumed"):
             label += " (resumed)"
         totals[label.split(" (")[0]] += 1
