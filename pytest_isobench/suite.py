@@ -92,6 +92,9 @@ class Suite(BaseModel):
     name: str
     description: str = ""
     dataset: str
+    dataset_fallback: str | None = Field(
+        default=None, description="used when `dataset` is unavailable (e.g. the hub offline), and said so"
+    )
     repo: str | None = None
     image: str | None = Field(
         default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from demo_project import read_records, run_demo
+from demo_project import copy_demo, demo_args, read_records, run_demo
 from gitutil import git
 
 from pytest_isobench import tampering
@@ -95,25 +95,42 @@ def _predictions(path: Path, patch: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize(
+    ("patch", "path"),
+    [
+        (new_file("benchmarks/bench_unique.py", "print('{\"time_s\": 1e-09}')"), "benchmarks/bench_unique.py"),
+        (new_file("sitecustomize.py", "import time; time.perf_counter = lambda: 0.0"), "sitecustomize.py"),
+    ],
+    ids=["edits-the-perf-test", "patches-the-timer"],
+)
 def test_a_patch_editing_the_perf_test_fails_as_tampering(
-    pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
+    patch: str, path: str, pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:
-    fake = new_file("_isobench_perf_unique_seen_set.py", "print('{\"time_s\": 1e-09}')\n")
-    predictions = _predictions(tmp_path / "predictions.jsonl", fake + new_file("textkit/fast.py"))
+    # The task's perf test is a command running a file of the repository, which the patch edits.
+    copy_demo(pytester.path)
+    data = pytester.path / "data" / "demo.jsonl"
+    rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+    for row in rows:
+        if row["instance_id"] == "demo-unique-seen-set":
+            row["perf_tests"] = [{"name": "bench", "command": "python3 benchmarks/bench_unique.py --words 4000"}]
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    predictions = _predictions(tmp_path / "predictions.jsonl", new_file("textkit/fast.py") + patch)
     results = tmp_path / "results"
-    result = run_demo(
-        pytester,
-        demo_cache,
-        results,
-        "--isobench-backend=local",
-        "--isobench-agent=predictions",
-        f"--isobench-predictions={predictions}",
-        "-k",
-        TASK,
-        *QUICK,
+    result = pytester.runpytest_subprocess(
+        *demo_args(
+            demo_cache,
+            results,
+            "--isobench-backend=local",
+            "--isobench-agent=predictions",
+            f"--isobench-predictions={predictions}",
+            "-k",
+            TASK,
+            *QUICK,
+        ),
+        timeout=300,
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*agent failed (tampering)*_isobench_perf_unique_seen_set.py*"])
+    result.stdout.fnmatch_lines([f"*agent failed (tampering)*{path}*"])
     record = read_records(results)[f"demo-{TASK}"]
     assert record["agent_failure"] == "tampering"
     assert record["verdict"]["category"] == "tampering"

@@ -57,6 +57,7 @@ class AgentRun:
     # Set when the run did not end normally (usage error, API failure the tool reported,
     # non-zero exit): the run is an infrastructure error and is not cached.
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. harness files removed from the patch
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class AgentRun:
             "model": self.model,
             "timed_out": self.timed_out,
             "patch_bytes": len(self.patch.encode()),
+            "warnings": list(self.warnings),
         }
 
 
