@@ -19,6 +19,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..sandbox.local import LocalSandbox
 from . import usage as usage_reports
 from .base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 from .endpoint import check_endpoint
@@ -48,8 +49,6 @@ def run_logs(command: str, result: ExecResult) -> str:
 
 
 def _is_local(sandbox: Sandbox) -> bool:
-    from ..sandbox.local import LocalSandbox
-
     return isinstance(sandbox, LocalSandbox)
 
 
