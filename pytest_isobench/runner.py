@@ -214,18 +214,23 @@ def measure_task(
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+        # Each run must start from the same files: the checkout's state is checked after the
+        # first run of each variant and again once the protocol ends (a cache left in the
+        # checkout persists; one check per run would cost as much as a short perf test).
         states = {name: tampering.checkout_state(sandbox) for name, sandbox in variants.sandboxes.items()}
+        checked: set[str] = set()
 
-        def run_one(name: str, _test: Any = test, _metric: Any = metric, _states: Any = states) -> Any:
+        def run_one(
+            name: str, _test: Any = test, _metric: Any = metric, _states: Any = states, _checked: Any = checked
+        ) -> Any:
             perf = variants.suite.perf
             sandbox = variants.sandboxes[name]
             measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric)
-            changed = tampering.changed_paths(_states[name], tampering.checkout_state(sandbox))
-            if changed and measured.error is None:
-                why = "the run changed the checkout (each run must start from the same files): " + ", ".join(
-                    changed[:10]
-                )
-                return dataclasses.replace(measured, value=None, error=why)
+            if name not in _checked and measured.error is None:
+                _checked.add(name)
+                why = _checkout_changed(sandbox, _states[name])
+                if why:
+                    return dataclasses.replace(measured, value=None, error=why)
             return measured
 
         def is_decided(
@@ -244,8 +249,19 @@ def measure_task(
             decided=is_decided,
             on_round=progress,
         )
+        for name, sandbox in variants.sandboxes.items():
+            why = None if name in result.failures else _checkout_changed(sandbox, states[name])
+            if why:
+                result.failures[name] = why
         results.append((test.name, result))
     return results, direction, serving
+
+
+def _checkout_changed(sandbox: Any, before: dict[str, str]) -> str | None:
+    changed = tampering.changed_paths(before, tampering.checkout_state(sandbox))
+    if not changed:
+        return None
+    return "the run changed the checkout (each run must start from the same files): " + ", ".join(changed[:10])
 
 
 def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:

@@ -10,8 +10,9 @@ Three checks, each a plain function the task run calls:
 - :func:`checkout_state` / :func:`changed_paths`: every timed run starts from the same
   files. The state (path, size, modification time of every file git does not know as
   committed and unchanged, ignored ones included; ``*.pyc`` left out) is taken once before
-  the first run and compared after each run: state carried between repetitions through the
-  checkout (a results cache, a rewritten source) fails the variant.
+  the first run and compared after a variant's first run and once all rounds are done:
+  state carried between repetitions through the checkout (a results cache, a rewritten
+  source) persists, and fails the variant.
 - :func:`review_reason`: an agent speedup far above the human's (by default 10x the human
   speedup) is flagged for review in the record and the report; it is not failed.
 """
@@ -81,9 +82,8 @@ def tampered_paths(patch: str, tests: list[PerfTest]) -> list[str]:
 # Path, size and modification time of every file that is not committed-and-clean.
 _STATE = (
     "git status --porcelain=v1 -z --untracked-files=all --ignored=traditional"
-    " | tr '\\0' '\\n' | cut -c4- | grep -v -e '\\.pyc$' -e '__pycache__/' | sort"
-    ' | while IFS= read -r p; do if [ -f "$p" ]; then stat -c \'%n\t%s\t%.9Y\' -- "$p";'
-    " else printf '%s\\t-\\n' \"$p\"; fi; done"
+    " | tr '\\0' '\\n' | cut -c4- | grep -v -e '\\.pyc$' -e '__pycache__/' | tr '\\n' '\\0'"
+    " | xargs -0 -r stat -c '%n\t%s\t%.9Y' -- 2>/dev/null; true"
 )
 
 
