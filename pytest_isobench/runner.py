@@ -47,6 +47,7 @@ def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, s
         min_rounds=pick(settings.min_rounds, timing.min_rounds),
         max_time_s=pick(settings.max_time_s, timing.max_time_s),
         target_rel_width=pick(settings.target_ci, timing.target_ci),
+        confidence=1 - suite.success.alpha,
         estimator=suite.success.estimator,
         direction=direction,
         seed=seed,
@@ -54,15 +55,7 @@ def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, s
 
 
 def _rule(variants: Variants) -> SuccessRule:
-    s = variants.suite.success
-    return SuccessRule(
-        rule=s.rule,
-        similar_tolerance=s.similar_tolerance,
-        alpha=s.alpha,
-        gso_human_fraction=s.gso_human_fraction,
-        gso_min_speedup=s.gso_min_speedup,
-        estimator=s.estimator,
-    )
+    return variants.suite.success
 
 
 def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
@@ -87,6 +80,7 @@ def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
         "stop_reason": result.stop_reason,
         "elapsed_s": result.elapsed_s,
         "warnings": list(result.warnings),
+        "looks": list(result.looks),
         "order": [[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         "variants": data,
     }
@@ -190,7 +184,7 @@ def _serving_test(
         specs,
         _protocol_settings(settings, variants.suite, direction, seed),
         on_ready=offline,
-        decided=lambda values: decided(values, rule, direction),
+        decided=lambda partial: decided(partial, rule, direction),
     )
     return served.result, direction, served.sessions
 
@@ -236,10 +230,8 @@ def measure_task(
                     return dataclasses.replace(measured, value=None, error=why)
             return measured
 
-        def is_decided(
-            values: Mapping[str, list[float]], _direction: Direction = direction, _rule_: SuccessRule = rule
-        ) -> bool:
-            return decided(values, _rule_, _direction)
+        def is_decided(partial: ProtocolResult, _direction: Direction = direction, _rule_: SuccessRule = rule) -> bool:
+            return decided(partial, _rule_, _direction)
 
         def progress(round_no: int, values: Mapping[str, list[float]], _name: str = test.name) -> None:
             medians = ", ".join(f"{v} {sorted(x)[len(x) // 2]:.4g}" for v, x in values.items() if x)
@@ -350,8 +342,6 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
         estimate = getattr(verdict, key)
         if estimate is not None:
             item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
-    item.user_properties.append(
-        ("isobench_verdict", verdict.category or ("significant" if verdict.human_significant else "not significant"))
-    )
+    item.user_properties.append(("isobench_verdict", verdict.category or verdict.human_verdict or "not significant"))
     if not verdict.passed:
         pytest.fail(verdict.message, pytrace=False)

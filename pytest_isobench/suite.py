@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
+from .measure.rule import SuccessRule
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -66,17 +67,8 @@ class Timing(BaseModel):
     target_ci: float = Field(default=0.02, gt=0, lt=1)
 
 
-class Success(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rule: Literal["isobench", "gso"] = "isobench"
-    similar_tolerance: float = Field(default=0.05, ge=0, lt=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    gso_human_fraction: float = Field(default=0.95, gt=0)
-    gso_min_speedup: float = Field(default=1.2, gt=0)
-    estimator: Literal["hodges-lehmann", "median-bootstrap"] = Field(
-        default="hodges-lehmann", description="speedup estimator: Hodges-Lehmann with a rank interval, or median ratio"
-    )
+Success = SuccessRule
+"""The ``success:`` section is the verdict's rule itself (one type, no copy)."""
 
 
 class Rebuild(BaseModel):
@@ -109,7 +101,7 @@ class Suite(BaseModel):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
-    success: Success = Field(default_factory=Success)
+    success: SuccessRule = Field(default_factory=SuccessRule)
     rebuild: Rebuild | None = None
     correctness: CorrectnessSpec | None = None
     serving: WorkloadDefaults | None = Field(
