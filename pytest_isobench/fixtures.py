@@ -236,6 +236,8 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
     for sandbox in _open(request, "agent", isobench_checkout.base, isobench_checkout):
         if outcome.failure is None and outcome.run is None:
             _produce_patch(request, outcome, sandbox, isobench_checkout)
+        if outcome.failure is None:
+            _check_tampering(request, outcome)
         if outcome.failure is None and outcome.patch.strip():
             try:
                 outcome.applied = sandbox.apply_patch(outcome.patch)
@@ -248,6 +250,16 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
                 sync_agent(request.node.stash[SUITE_KEY], outcome, sandbox)
                 _rebuild(request, outcome, sandbox)
         yield sandbox
+
+
+def _check_tampering(request: pytest.FixtureRequest, outcome: AgentOutcome) -> None:
+    """A patch that touches the perf test or our harness files fails as ``tampering``."""
+    from .tampering import tampered_paths
+
+    paths = tampered_paths(outcome.patch, task_of(request.node).perf_tests)
+    if paths:
+        outcome.failure = "tampering"
+        outcome.detail = "the patch changes files of the timing harness: " + "; ".join(paths)
 
 
 def _rebuild(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox) -> None:
