@@ -19,6 +19,7 @@ from . import fixtures, hookspecs, options
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .collect.predictions_map import collection_lines
 from .executors.ray_config import ray_options
+from .executors.ray_plugin import make_executor
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
@@ -57,8 +58,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     ray_opts = ray_options(config, settings.gpus)
     if ray_opts is not None and workerinput is None:
-        from .executors.ray_plugin import make_executor
-
         config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import ray_remote
 from .demand import Demand, live_nodes, placement_problem
 from .progress import Progress, Throttled
 from .replay import replay, reports
@@ -28,7 +29,6 @@ from .work import Finished, Handover, Work
 
 if TYPE_CHECKING:
     from .ray_config import RayOptions
-    from .ray_remote import RunInfo
 
 AGENT_DEMAND = Demand(gpus=0, cpus=1.0)
 # How long cancelled tasks get to close their sandboxes before they are killed.
@@ -45,7 +45,7 @@ class ItemRun:
     payload: Any
     demand: Demand
     has_agent: bool
-    runs: list[RunInfo] = field(default_factory=list)
+    runs: list[ray_remote.RunInfo] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     submitted_at: float = 0.0
     submitted: dict[str, float] = field(default_factory=dict)  # phase -> wall-clock time of submission
@@ -93,16 +93,15 @@ class RayExecutor:
             return None  # nothing for the cluster: pytest's own loop
         self.work = self._work()
         local = [item for item in session.items if not self.is_task(item)]
-        from . import ray_remote
-
         self._connect()
+        rr = ray_remote.api()
         try:
-            self._run(session, remote, local, ray_remote)
+            self._run(session, remote, local, rr)
         except BaseException:
             self._cancel_all()
             raise
         finally:
-            self._sweep(ray_remote)
+            self._sweep(rr)
             self._disconnect()
         return True
 
@@ -132,10 +131,12 @@ class RayExecutor:
         ray.shutdown()
 
     # -- the loop -------------------------------------------------------------------------
-    def _run(self, session: pytest.Session, remote: list[pytest.Item], local: list[pytest.Item], rr: Any) -> None:
+    def _run(
+        self, session: pytest.Session, remote: list[pytest.Item], local: list[pytest.Item], rr: ray_remote.RemoteApi
+    ) -> None:
         import ray
 
-        self.tracker = rr.Tracker.options(
+        self.tracker = rr.tracker.options(
             scheduling_strategy=_here(), name=f"isobench-tracker-{self.settings.run_id}"
         ).remote()
         self.progress = Progress(total=len(remote))
@@ -169,7 +170,7 @@ class RayExecutor:
                 self._drop_unplaceable(session)
         self.show(self.progress.line(), force=True)
 
-    def _submit(self, rr: Any, run: ItemRun, phase: str, handover: Handover | None) -> None:
+    def _submit(self, rr: ray_remote.RemoteApi, run: ItemRun, phase: str, handover: Handover | None) -> None:
         demand = run.demand if phase == "measure" else AGENT_DEMAND
         options: dict[str, Any] = {
             "num_cpus": demand.cpus,
@@ -187,13 +188,13 @@ class RayExecutor:
         run.submitted[phase] = time.time()
         self.progress.submitted(phase)
 
-    def _top_up_agents(self, rr: Any) -> None:
+    def _top_up_agents(self, rr: ray_remote.RemoteApi) -> None:
         in_flight = sum(1 for _key, phase in self.pending.values() if phase == "agent")
         while self.waiting_agents and in_flight < self.options.agent_concurrency:
             self._submit(rr, self.items[self.waiting_agents.pop(0)], "agent", None)
             in_flight += 1
 
-    def _poll(self, session: pytest.Session, rr: Any, timeout: float) -> None:
+    def _poll(self, session: pytest.Session, rr: ray_remote.RemoteApi, timeout: float) -> None:
         import ray
 
         if not self.pending:
@@ -317,7 +318,7 @@ class RayExecutor:
         for ref in left:
             ray.cancel(ref, force=True)
 
-    def _sweep(self, rr: Any) -> None:
+    def _sweep(self, rr: ray_remote.RemoteApi) -> None:
         """Every live node removes what this run left on it (killed attempts leave containers)."""
         import ray
 

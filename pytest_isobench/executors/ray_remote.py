@@ -1,6 +1,7 @@
 """The code that runs on Ray nodes: one phase of one task, the run's tracker, the end-of-run sweep.
 
-Imported only when a run uses Ray (it imports Ray at the top). A phase reports its start
+Ray itself is imported only when :func:`api` is first called (a run on Ray), so importing
+this module costs nothing. A phase reports its start
 to the tracker (an actor on the controller's node) before working, so the controller
 knows what is running where and how often a task was retried after its node died. The
 sweep removes what a killed attempt left on a node: this run's labelled containers on
@@ -16,10 +17,9 @@ import subprocess
 import time
 import traceback
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import ray
 
 from ..sandbox.base import LABEL_RUN
 from .work import Finished, Handover, Placement, Work, node_cache_dir
@@ -53,7 +53,6 @@ class PhaseResult:
     info: RunInfo
 
 
-@ray.remote(num_cpus=0)
 class Tracker:
     """Collects (key, phase, node, time) start events; the controller drains them."""
 
@@ -78,6 +77,8 @@ def run_phase(
     work: Work, phase: str, key: str, payload: Any, handover: Handover | None, cache_root: str, tracker: Any
 ) -> PhaseResult:
     """One phase on this node; an exception of the work is an error result, never a Ray retry."""
+    import ray
+
     node_id = ray.get_runtime_context().get_node_id()
     gpu_ids = tuple(str(g) for g in ray.get_gpu_ids())
     placement = Placement(node_id=node_id, gpu_ids=gpu_ids, cache_dir=node_cache_dir(Path(cache_root), node_id))
@@ -97,11 +98,10 @@ def run_phase(
     return PhaseResult(value, info)
 
 
-phase_task = ray.remote(run_phase)
-
-
 def sweep_node(run_id: str, cache_root: str) -> list[str]:
     """Remove this run's containers on this node's engine and its worktrees in this node's cache."""
+    import ray
+
     removed: list[str] = []
     with contextlib.suppress(Exception):  # no engine here: nothing of ours on it either
         import docker
@@ -125,4 +125,22 @@ def sweep_node(run_id: str, cache_root: str) -> list[str]:
     return removed
 
 
-sweep_task = ray.remote(num_cpus=0)(sweep_node)
+@dataclass(frozen=True)
+class RemoteApi:
+    """The Ray handles of this module: the tracker actor class and the two remote functions."""
+
+    tracker: Any
+    phase_task: Any
+    sweep_task: Any
+
+
+@cache
+def api() -> RemoteApi:
+    """Imports Ray (heavy) and wraps this module's functions as Ray tasks, once per process."""
+    import ray
+
+    return RemoteApi(
+        tracker=ray.remote(num_cpus=0)(Tracker),
+        phase_task=ray.remote(run_phase),
+        sweep_task=ray.remote(num_cpus=0)(sweep_node),
+    )

@@ -18,6 +18,7 @@ from .work import Finished
 
 def reports(item: pytest.Item, finished: Finished, duration_s: float) -> list[pytest.TestReport]:
     """setup / call / teardown reports of ``item`` for ``finished`` (call omitted when setup did not pass)."""
+
     def report(when: str, outcome: str, longrepr: Any = None, duration: float = 0.0) -> pytest.TestReport:
         return pytest.TestReport(
             nodeid=item.nodeid,

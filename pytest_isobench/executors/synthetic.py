@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..collect.items import task_of
 from .work import Finished, Handover, Placement, Work
 
 
 def payload(item: Any, settings: Any) -> dict[str, Any]:
-    from ..collect.items import task_of
-
     return {
         "item_id": item.name,
         "nodeid": item.nodeid,
