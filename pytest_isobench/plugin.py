@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     state = RunState(config, settings)
     config.pluginmanager.register(state, "isobench-run")
+    from .run_guard import RunGuard
+
+    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks
 
@@ -122,7 +125,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from .signals import shielded
+
     live: list[Any] = config.stash.get(LIVE_KEY, [])
-    for sandbox in list(live):
-        with contextlib.suppress(Exception):
-            sandbox.close()
+    with shielded():
+        for sandbox in list(live):
+            with contextlib.suppress(Exception):
+                sandbox.close()
