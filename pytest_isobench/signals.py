@@ -1,11 +1,12 @@
 """Signals that end a run: SIGTERM and SIGHUP act like Ctrl-C, and clean-up cannot be cut short.
 
 CI cancels a job with SIGTERM and a closed terminal sends SIGHUP; Python's default for
-both is to die on the spot, leaving containers and worktrees behind. ``install`` makes them
-raise ``KeyboardInterrupt`` like SIGINT, so pytest tears the fixtures down and exits with
-its own "interrupted" status. ``shielded`` defers SIGINT, SIGTERM and SIGHUP while a
-sandbox is being removed (a second Ctrl-C during clean-up), and raises the interrupt once
-the block is done. Knows nothing about sandboxes; only the main thread installs handlers.
+both is to die on the spot, leaving containers and worktrees behind. After ``install``
+the first SIGINT, SIGTERM or SIGHUP raises ``KeyboardInterrupt``, so pytest tears the
+fixtures down and exits with its own "interrupted" status; later ones (a second Ctrl-C
+during clean-up) are noted, not raised, so the clean-up runs to its end. ``shielded``
+defers a first signal that arrives while a sandbox is being removed until the removal is
+done. Knows nothing about sandboxes; only the main thread installs handlers.
 """
 
 from __future__ import annotations
@@ -18,26 +19,42 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-ENDING = (signal.SIGTERM, signal.SIGHUP)
-_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _pending: list[int] = []
 _depth = 0
+_ending = False
 
 
 class Interrupted(KeyboardInterrupt):
     """A run ended by a signal other than SIGINT (pytest treats it as Ctrl-C)."""
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
-    name = signal.Signals(signum).name
-    sys.stderr.write(f"\nisobench: received {name}; stopping and cleaning up\n")
-    raise Interrupted(name)
+def _say(text: str) -> None:
+    """To the real stderr: pytest may be capturing ``sys.stderr`` when a signal lands."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
 
 
-def _defer(signum: int, frame: FrameType | None) -> None:
-    _pending.append(signum)
+def _interrupt(signum: int) -> KeyboardInterrupt:
+    global _ending
+    _ending = True
     name = signal.Signals(signum).name
-    sys.stderr.write(f"\nisobench: {name} during clean-up: finishing the clean-up first\n")
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    _say(f"\nisobench: received {name}; stopping and cleaning up\n")
+    return Interrupted(name)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _ending or _depth > 0:
+        # Already stopping, or in the middle of removing a sandbox: finish that first.
+        _pending.append(signum)
+        name = signal.Signals(signum).name
+        _say(f"\nisobench: {name} during clean-up: cleaning up first (SIGKILL stops at once)\n")
+        return
+    raise _interrupt(signum)
 
 
 def _on_main_thread() -> bool:
@@ -45,12 +62,18 @@ def _on_main_thread() -> bool:
 
 
 def install() -> dict[int, Any]:
-    """SIGTERM and SIGHUP raise ``Interrupted``; returns the previous handlers for ``restore``."""
+    """SIGINT, SIGTERM and SIGHUP end the run once, cleanly; returns the handlers replaced."""
+    global _ending
     if not _on_main_thread():
         return {}
+    _ending = False
+    _pending.clear()
     previous: dict[int, Any] = {}
-    for signum in ENDING:
-        previous[signum] = signal.signal(signum, _raise)
+    for signum in HANDLED:
+        current = signal.getsignal(signum)
+        if signum == signal.SIGINT and current is not signal.default_int_handler:
+            continue  # someone else (a debugger, a harness) handles Ctrl-C: leave it
+        previous[signum] = signal.signal(signum, _handler)
     return previous
 
 
@@ -63,23 +86,17 @@ def restore(previous: dict[int, Any]) -> None:
 
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
-    """Run a clean-up block to its end even if a signal arrives; re-raise after it."""
+    """Run a clean-up block to its end even if a signal arrives; interrupt after it."""
     global _depth
-    if not _on_main_thread():
+    if not _on_main_thread():  # handlers run on the main thread only
         yield
         return
-    previous = {s: signal.signal(s, _defer) for s in _DEFERRED} if _depth == 0 else {}
     _depth += 1
     try:
         yield
     finally:
         _depth -= 1
-        if _depth == 0:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            if _pending:
-                first = _pending[0]
-                _pending.clear()
-                if first == signal.SIGINT:
-                    raise KeyboardInterrupt
-                raise Interrupted(signal.Signals(first).name)
+        if _depth == 0 and _pending and not _ending:
+            first = _pending[0]
+            _pending.clear()
+            raise _interrupt(first)

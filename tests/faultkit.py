@@ -90,7 +90,7 @@ def make_project(
         "dataset": "data.jsonl",
         "image": "isobench-demo:bookworm",
         "perf": {"python": "python3", "timeout_s": 60},
-        "timing": {"warmup": 0, "min_rounds": 2, "max_time_s": 5, "target_ci": 0.5},
+        "timing": {"warmup": 0, "min_rounds": 2, "max_time_s": 2, "target_ci": 0.5},
         **(suite or {}),
     }
     suite_path = path / f"{name}.yaml"
