@@ -17,6 +17,7 @@ import pytest
 
 from . import fixtures, hookspecs, options
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
+from .collect.predictions_map import collection_lines
 from .fixtures import LIVE_KEY, SETTINGS_KEY
 from .session import build_settings
 
@@ -53,6 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from .run_guard import RunGuard
 
     config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
+    from .provenance.plugin import GpuProvenance
+
+    config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks
 
@@ -122,6 +126,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         gone = set(map(id, deselected))
         items[:] = [item for item in items if id(item) not in gone]
         config.hook.pytest_deselected(items=deselected)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
+    return collection_lines(config, items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

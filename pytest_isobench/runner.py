@@ -12,11 +12,12 @@ import functools
 import logging
 import platform
 import random
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import perftest
+from . import noise, perftest
 from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
@@ -72,6 +73,7 @@ def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
             "walls": result.walls(variant),
             "digests": sorted(d for d in result.digests(variant) if d is not None),
             "warmup": [s.m.value for s in result.samples if s.variant == variant and s.round < 0],
+            "loops": [s.m.loops for s in result.samples if s.variant == variant and s.round >= 0 and s.m.error is None],
         }
         if values:
             entry["stats"] = summarize(values).as_dict()
@@ -216,7 +218,8 @@ def measure_task(
 
         def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
             perf = variants.suite.perf
-            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
+            min_time = perf.min_time_s or None
+            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
 
         def is_decided(
             values: Mapping[str, list[float]], _direction: Direction = direction, _rule_: SuccessRule = rule
@@ -257,6 +260,22 @@ def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:
         pytest.fail(f"agent failed ({why})", pytrace=False)
 
 
+def _noise(
+    item: pytest.Item,
+    variants: Variants,
+    record: dict[str, Any],
+    start: noise.NoiseSnapshot,
+    results: list[tuple[str, ProtocolResult]],
+    serving: dict[str, Any],
+) -> None:
+    """The noise guard's end snapshot and checks: into the record and the item's warnings."""
+    metrics = {t.name: t.metric or variants.suite.perf.metric for t in variants.task.perf_tests}
+    tests = [(name, r, metrics.get(name) is None and name not in serving) for name, r in results]
+    record["noise"] = noise.task_report(start, noise.snapshot(), tests)
+    for text in record["noise"]["warnings"]:
+        warnings.warn(noise.NoiseWarning(f"{item.name}: {text}"), stacklevel=1)
+
+
 def run_task(isobench_variants: Variants, isobench_settings: Settings, request: pytest.FixtureRequest) -> None:
     """Time baseline, human (and agent) interleaved, then judge: the body of every task item."""
     variants, settings, item = isobench_variants, isobench_settings, request.node
@@ -276,8 +295,10 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
         pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
     if variants.suite.correctness is not None:
         _check_correctness(variants, record)
+    start = noise.snapshot()
     results, direction, serving = measure_task(variants, settings)
     record["perf_tests"] = [_test_record(name, result) for name, result in results]
+    _noise(item, variants, record, start, results, serving)
     if serving:
         record["serving"] = serving
     record["direction"] = direction

@@ -31,6 +31,7 @@ TASK_KEY: pytest.StashKey[Task] = pytest.StashKey()
 REF_KEY: pytest.StashKey[TaskRef] = pytest.StashKey()
 SUITE_KEY: pytest.StashKey[Suite] = pytest.StashKey()
 TESTGEN_KEY: pytest.StashKey[str] = pytest.StashKey()  # why generation left an item without a perf test
+SOURCE_NOTES_KEY: pytest.StashKey[list[str]] = pytest.StashKey()  # which dataset source each suite used
 
 _MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -114,15 +115,27 @@ class ProblemItem(pytest.Item):
 def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]) -> Iterator[pytest.Item]:
     from ..dataset import DatasetError, DatasetUnavailable, load_refs
 
+    config = parent.config
+    notes = config.stash.setdefault(SOURCE_NOTES_KEY, [])
     try:
-        loaded = load_refs(suite.dataset, base_dir=suite.base_dir)
+        try:
+            loaded = load_refs(suite.dataset, base_dir=suite.base_dir)
+            if suite.dataset_fallback is not None:
+                notes.append(f"isobench: suite {suite.name}: dataset {suite.dataset} ({len(loaded.refs)} tasks)")
+        except DatasetUnavailable:
+            if suite.dataset_fallback is None:
+                raise
+            loaded = load_refs(suite.dataset_fallback, base_dir=suite.base_dir)
+            notes.append(
+                f"isobench: suite {suite.name}: {suite.dataset} unavailable (not reachable, not cached); "
+                f"using the shipped {suite.dataset_fallback} ({len(loaded.refs)} tasks)"
+            )
     except DatasetUnavailable as exc:
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-unavailable", problem=str(exc), skip=True)
         return
     except DatasetError as exc:
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-dataset", problem=str(exc))
         return
-    config = parent.config
     suite_mark = marker_name(suite.name)
     _register_marker(config, "isobench", "an ISO-Bench task item")
     _register_marker(config, suite_mark, f"tasks of the {suite.name} suite")

@@ -250,6 +250,7 @@ class Report:
     passk: list[dict[str, Any]] = field(default_factory=list)
     soft: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
+    published: list[dict[str, Any]] = field(default_factory=list)  # rows of report.published
 
     def as_dict(self, with_records: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -259,6 +260,7 @@ class Report:
             "duplicates": list(self.duplicates),
             "passk": list(self.passk),
             "soft": dict(self.soft),
+            "published": list(self.published),
         }
         if with_records:
             data["records"] = self.records

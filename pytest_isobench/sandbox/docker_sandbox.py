@@ -14,26 +14,26 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 import subprocess
 import tarfile
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pytest_isobench.sandbox import gpus
+from pytest_isobench.sandbox import gpus, patching
 from pytest_isobench.sandbox.base import (
     LABEL,
     LABEL_RUN,
     LABEL_TASK,
     LABEL_VARIANT,
     ExecResult,
-    PatchError,
     PatchResult,
     SandboxError,
     SandboxSpec,
 )
 from pytest_isobench.sandbox.bounded import BoundedBuffer
-from pytest_isobench.sandbox.patching import check_relpath, patch_files
+from pytest_isobench.sandbox.patching import check_relpath
 from pytest_isobench.sandbox.run_sweep import wait_for_engine
 
 if TYPE_CHECKING:
@@ -58,10 +58,6 @@ _GROUP_WRAPPER = (
 )
 _OOM_COUNT = "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null; true"
 
-METHOD_GIT_APPLY = "git apply"
-METHOD_3WAY = "git apply --3way"
-METHOD_PATCH = "patch --fuzz"
-
 # A fixed identity and date make the baseline commit identical in every variant, and say
 # nothing about the real history.
 _GIT_ENV = {
@@ -72,17 +68,6 @@ _GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "isobench@localhost",
     "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
 }
-# Untracked files never worth capturing in an agent's diff; written after the baseline
-# commit so files the real repository tracks under these names still count.
-_INFO_EXCLUDE = "_isobench_*\n__pycache__/\n*.pyc\n*.egg-info/\n/build/\n"
-_DIFF_ARGS = ("git", "diff", "--cached", "--binary", "--no-color", "--no-ext-diff")
-_DIFF_EXCLUDES = (
-    ":(exclude,glob)**/_isobench_*",
-    ":(exclude,glob)**/__pycache__/**",
-    ":(exclude,glob)**/*.pyc",
-    ":(exclude,glob)**/*.egg-info/**",
-)
-_PATCH_FILE = "/tmp/_isobench_patch.diff"
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
 
@@ -280,7 +265,7 @@ class DockerSandbox:
             f" && git config user.email {_GIT_ENV['GIT_AUTHOR_EMAIL']}"
             " && git add -A -f"
             f" && git -c commit.gpgsign=false commit -q --allow-empty -m '{BASELINE_MESSAGE}'"
-            f" && printf '%s' '{_INFO_EXCLUDE}' > .git/info/exclude"
+            f" && printf '%s' {shlex.quote(patching.excludes_file())} > .git/info/exclude"
             " && git rev-parse HEAD"
         )
         code, out, err = self._run(["sh", "-c", script], env=_GIT_ENV)
@@ -371,72 +356,7 @@ class DockerSandbox:
     # -- patches ---------------------------------------------------------------------
 
     def apply_patch(self, patch: str) -> PatchResult:
-        files = patch_files(patch)
-        if not files:
-            raise PatchError("patch is empty: it changes no file", rejected=patch[-2000:])
-        if not patch.endswith("\n"):
-            patch += "\n"
-        with _engine_errors(f"could not copy the patch into {self.name}"):
-            self.container.put_archive("/tmp", _tar_one(_PATCH_FILE[5:], patch.encode()))
-        # Stage the tree as it is, so a failed attempt can be undone exactly.
-        code, tree, err = self._run(["sh", "-c", "git add -A && git write-tree"])
-        if code != 0:
-            raise SandboxError(f"could not snapshot the checkout in {self.name}: {err}")
-        tree = tree.strip()
-        errors: list[str] = []
-
-        code, out, err = self._run(["git", "apply", "--whitespace=nowarn", _PATCH_FILE])
-        if code == 0:
-            return PatchResult(METHOD_GIT_APPLY, files)
-        errors.append(f"$ git apply\n{err}{out}")
-
-        code, out, err = self._run(["git", "apply", "--3way", "--whitespace=nowarn", _PATCH_FILE])
-        if code == 0:
-            return PatchResult(METHOD_3WAY, files)
-        errors.append(f"$ git apply --3way\n{err}{out}")
-        self._restore(tree, files)
-
-        base = ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch"]
-        code, out, err = self._run([*base, "--dry-run", "-i", _PATCH_FILE])
-        if code == 0:
-            code, out, err = self._run([*base, "-i", _PATCH_FILE])
-            if code == 0:
-                return PatchResult(METHOD_PATCH, files)
-            self._restore(tree, files)
-        errors.append(f"$ patch -p1 --fuzz=3\n{out}{err}")
-
-        rejected = self._rejected_hunks(tree, files) or "\n".join(errors)
-        raise PatchError(
-            f"patch does not apply to {self.spec.task_id}/{self.spec.variant} "
-            f"(tried {METHOD_GIT_APPLY}, {METHOD_3WAY}, {METHOD_PATCH}); "
-            f"files: {', '.join(files)}\n" + "\n".join(errors).strip(),
-            rejected=rejected,
-        )
-
-    def _restore(self, tree: str, files: tuple[str, ...]) -> None:
-        """Put the checkout back to the staged snapshot ``tree`` after a failed attempt."""
-        leftovers: list[str] = []
-        for f in files:
-            leftovers += [f, f + ".rej", f + ".orig"]
-        script = 'git read-tree --reset -u "$0" && git clean -fdqx -- "$@"'
-        code, out, err = self._run(["sh", "-c", script, tree, *leftovers])
-        if code != 0:
-            raise SandboxError(f"could not undo a failed patch in {self.name}: {err}{out}")
-
-    def _rejected_hunks(self, tree: str, files: tuple[str, ...]) -> str:
-        """The hunks ``git apply --reject`` cannot place, read from its ``.rej`` files."""
-        self._run(["git", "apply", "--reject", "--whitespace=nowarn", _PATCH_FILE])
-        script = 'for f in "$@"; do [ -f "$f.rej" ] && { echo "--- $f.rej"; cat "$f.rej"; }; done'
-        _, out, _ = self._run(["sh", "-c", script, "sh", *files])
-        self._restore(tree, files)
-        return out.strip()
+        return patching.apply(self, self.baseline_commit or "HEAD", patch)
 
     def diff(self) -> str:
-        code, out, err = self._run(["git", "add", "-A"])
-        if code != 0:
-            raise SandboxError(f"git add failed in {self.name}: {err}")
-        base = self.baseline_commit or "HEAD"
-        code, out, err = self._run([*_DIFF_ARGS, base, "--", ".", *_DIFF_EXCLUDES])
-        if code != 0:
-            raise SandboxError(f"git diff failed in {self.name}: {err}")
-        return out
+        return patching.capture(self, self.baseline_commit or "HEAD")

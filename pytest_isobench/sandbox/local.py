@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from ..signals import shielded
 from . import patching
-from .base import ExecResult, PatchError, PatchResult, SandboxError, SandboxSpec
+from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
 
 # Variables a perf test may legitimately need; everything else of ours stays out.
@@ -147,21 +146,7 @@ class LocalSandbox:
         return run_process(["sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:
-        files = patching.check_paths(patch)
-        patch_file = self.path / "_isobench_patch.diff"
-        patch_file.write_text(patch if patch.endswith("\n") else patch + "\n", encoding="utf-8")
-        try:
-            for name, template in patching.STRATEGIES:
-                result = self.exec(template.format(patch=shlex.quote(str(patch_file))), 120.0)
-                if result.ok:
-                    return PatchResult(method=name, files=tuple(files))
-                self._git("checkout", "-q", "--", ".", check=False)
-            report = self.exec(patching.REJECT_REPORT.format(patch=shlex.quote(str(patch_file))), 120.0)
-            raise PatchError(
-                "patch does not apply (git apply, --3way and patch --fuzz all failed)", rejected=report.stdout[-4000:]
-            )
-        finally:
-            patch_file.unlink(missing_ok=True)
+        return patching.apply(self, self.spec.commit, patch)
 
     def write_file(self, relpath: str, content: str) -> None:
         target = (self.path / relpath).resolve()
@@ -171,8 +156,7 @@ class LocalSandbox:
         target.write_text(content, encoding="utf-8")
 
     def diff(self) -> str:
-        self._git("add", "-A", "--", ".", *patching.DIFF_EXCLUDES)
-        return self._git("diff", "--cached", "--binary", "HEAD", "--", ".", *patching.DIFF_EXCLUDES).stdout
+        return patching.capture(self, self.spec.commit)
 
     def set_network(self, enabled: bool) -> None:
         """No-op: the local backend cannot switch the network (documented, not isolated)."""
