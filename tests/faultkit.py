@@ -59,13 +59,17 @@ def make_project(
     suite: dict[str, Any] | None = None,
     name: str = "fx",
 ) -> Project:
-    """``tasks`` tasks, each a commit halving the delay; ``extra[k]`` runs in the k-th task's perf test."""
+    """``tasks`` tasks, each a commit halving the delay (down to a quarter of ``delay_s``).
+
+    ``extra[k]`` is code run in the perf test of the k-th task in run order.
+    """
     repo = path / "repo"
     repo.mkdir(parents=True)
     git(repo, "init", "-q")
     shas = []
     for i in range(tasks + 1):
-        (repo / "speed.py").write_text(f"DELAY = {delay_s / (2**i) * 2:.6f}\n")
+        delay = max(delay_s * 2 / 2**i, delay_s / 4)
+        (repo / "speed.py").write_text(f"DELAY = {delay:.6f}\nSTEP = {i}\n")
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", f"step {i}")
         shas.append(git(repo, "rev-parse", "HEAD").strip())
