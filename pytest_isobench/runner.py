@@ -137,6 +137,8 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
         record["base_commit"] = variants.checkout.base
         record["head_commit"] = variants.checkout.head
         record["setup_s"] = round(variants.setup_s, 3)
+        if variants.imported:
+            record["imported"] = variants.imported
         if variants.agent is not None:
             outcome = variants.agent
             record["agent_run"] = outcome.run.as_dict() if outcome.run else None

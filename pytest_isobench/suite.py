@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
 from .measure.rule import SuccessRule
+from .provenance.imported import PackageCheck
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -94,7 +95,14 @@ class Suite(BaseModel):
     )
     repo: str | None = None
     image: str | None = Field(
-        default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"
+        default=None,
+        description="image name; may use {commit}, {short}, {parent}, {parent12}: the agent uses the baseline's",
+    )
+    images: dict[Literal["baseline", "human"], str] = Field(
+        default_factory=dict, description="per-variant image templates (the agent uses the baseline's); else image"
+    )
+    package: PackageCheck | None = Field(
+        default=None, description="the installed package each variant must import its own code of (vllm, sglang)"
     )
     gpus_required: int = Field(default=0, ge=0)
     resources: Resources = Field(default_factory=Resources)
