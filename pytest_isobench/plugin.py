@@ -51,6 +51,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     state = RunState(config, settings)
     config.pluginmanager.register(state, "isobench-run")
+    from .provenance.plugin import GpuProvenance
+
+    config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_hooks import XdistHooks
 

@@ -300,6 +300,16 @@ def test_collection_counts_the_predictions_that_map(pytester: pytest.Pytester, r
         "s.yaml", "--collect-only", "-q", "--isobench-agent=predictions", f"--isobench-predictions={folder}"
     )
     result.stdout.fnmatch_lines([f"isobench: 2 of 2 prediction(s) in {folder} map to a collected item"])
+    everything = runs / "state/runs/vllm"
+    result = pytester.runpytest(
+        "s.yaml", "--collect-only", "-q", "--isobench-agent=predictions", f"--isobench-predictions={everything}"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"isobench: 4 of 4 prediction(s) in {everything} map to a collected item",
+            "  1 item(s) have predictions from several runs: the last in path order is used*",
+        ]
+    )
     other = pytester.path / "other.jsonl"
     other.write_text(json.dumps({"instance_id": "/x/vllm__repo-1234567", "model_patch": AGENT1}) + "\n")
     result = pytester.runpytest(

@@ -53,34 +53,54 @@ class PredictionTable:
     source: str
     rows: list[Prediction] = field(default_factory=list)
 
-    def match(
+    def candidates(
         self, *, item_id: str, instance_id: str, head: str | None = None, base: str | None = None
-    ) -> tuple[Prediction | None, str]:
-        """The prediction for one task and how it matched (or why none did)."""
+    ) -> tuple[list[Prediction], str]:
+        """Every prediction for one task at the first matching level, and the level's name
+        (or why none matched). Several means several runs of the folder name the task."""
         for key, how in ((item_id, "item id"), (instance_id, "instance id")):
             found = [p for p in self.rows if key and key in p.ids]
             if found:
-                return found[-1], how
+                return found, how
         for value, attr, how in ((head, "head", "human commit"), (base, "base", "base commit")):
             found = [p for p in self.rows if _prefix_match(getattr(p, attr), value)]
-            if len({getattr(p, attr) for p in found}) > 1:
-                return None, f"{how} {value} matches {len(found)} different predictions in {self.source}"
             if found:
-                return found[-1], how
-        return None, f"no prediction for {item_id} ({instance_id}) in {self.source}"
+                return found, how
+        return [], f"no prediction for {item_id} ({instance_id}) in {self.source}"
 
-    def mapped(self, tasks: Iterable[tuple[str, str, str | None, str | None]]) -> tuple[int, list[str]]:
-        """How many predictions some task claims, and the sources of the others.
+    def match(
+        self, *, item_id: str, instance_id: str, head: str | None = None, base: str | None = None
+    ) -> tuple[Prediction | None, str]:
+        """The prediction for one task and how it matched (or why none did).
+
+        Predictions of several runs for one task (a folder of many runs): the last in path
+        order, i.e. the latest run of the last agent folder. Two different prefixes
+        matching one task is ambiguous: none is used.
+        """
+        found, how = self.candidates(item_id=item_id, instance_id=instance_id, head=head, base=base)
+        if not found:
+            return None, how
+        if how in ("human commit", "base commit"):
+            attr = "head" if how == "human commit" else "base"
+            if len({getattr(p, attr) for p in found}) > 1:
+                value = head if attr == "head" else base
+                return None, f"{how} {value} matches {len(found)} different predictions in {self.source}"
+        return found[-1], how
+
+    def mapped(self, tasks: Iterable[tuple[str, str, str | None, str | None]]) -> tuple[int, list[str], int]:
+        """How many predictions name a collected task, the sources of the others, and how
+        many tasks are named by more than one prediction (several runs in one folder).
 
         ``tasks`` yields (item id, instance id, head, base) per collected task.
         """
         claimed: set[int] = set()
+        several = 0
         for item_id, instance_id, head, base in tasks:
-            found, _how = self.match(item_id=item_id, instance_id=instance_id, head=head, base=base)
-            if found is not None:
-                claimed.add(id(found))
+            found, _how = self.candidates(item_id=item_id, instance_id=instance_id, head=head, base=base)
+            claimed.update(id(p) for p in found)
+            several += len(found) > 1
         unmapped = [p.source for p in self.rows if id(p) not in claimed]
-        return len(self.rows) - len(unmapped), unmapped
+        return len(self.rows) - len(unmapped), unmapped, several
 
 
 def _from_row(row: dict[str, Any], where: str) -> Prediction:

@@ -47,8 +47,13 @@ def collection_lines(config: pytest.Config, items: Sequence[pytest.Item]) -> lis
         table = load_predictions(path)
     except (ValueError, OSError) as exc:
         raise pytest.UsageError(f"--isobench-predictions: {exc}") from None
-    mapped, unmapped = table.mapped(_tasks(items))
+    mapped, unmapped, several = table.mapped(_tasks(items))
     lines += [f"isobench: {mapped} of {len(table.rows)} prediction(s) in {path} map to a collected item"]
+    if several:
+        lines.append(
+            f"  {several} item(s) have predictions from several runs: the last in path order is used "
+            "(pass one run folder, or a predictions file from `isobench import`, to choose)"
+        )
     lines += [f"  unmapped: {where}" for where in unmapped[:SHOWN_UNMAPPED]]
     if len(unmapped) > SHOWN_UNMAPPED:
         lines.append(f"  ... and {len(unmapped) - SHOWN_UNMAPPED} more")

@@ -41,11 +41,14 @@ class RepoCache:
 
     def ensure(self, repo: str, commits: Sequence[str]) -> Path:
         """A clone holding every commit in ``commits`` (``<sha>^`` allowed); clone or fetch."""
-        if repo == DEMO:
-            from ..demo.build import demo_repo
+        if repo.startswith("isobench:"):
+            from ..demo.build import PROJECTS, demo_repo
 
-            with file_lock(self.root / "demo.lock"):
-                return demo_repo(self.root)
+            project = PROJECTS.get(repo)
+            if project is None:
+                raise SandboxError(f"unknown bundled project {repo!r}: expected one of {', '.join(sorted(PROJECTS))}")
+            with file_lock(self.root / f"{project.cache_name}.lock"):
+                return demo_repo(self.root, project)
         url = repo_url(repo)
         local = Path(url).expanduser()
         if local.exists():
