@@ -20,6 +20,7 @@ from .dataset.models import MetricSpec
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MARKER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SuiteError(Exception):
@@ -111,7 +112,9 @@ class Suite(BaseModel):
         default=None, description="serving/offline benchmark defaults (vLLM, SGLang); None: commands run as scripts"
     )
     setup_commands: list[str] = Field(default_factory=list)
-    markers: list[str] = Field(default_factory=list)
+    markers: list[str] = Field(
+        default_factory=list, description="marker names put on every task item of the suite (select with -m)"
+    )
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("name")
@@ -119,6 +122,14 @@ class Suite(BaseModel):
     def _name_ok(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("must be letters, digits, '-', '_' or '.' (it prefixes item ids)")
+        return value
+
+    @field_validator("markers")
+    @classmethod
+    def _markers_ok(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _MARKER.match(name):
+                raise ValueError(f"{name!r} is not a marker name (letters, digits and '_', not starting with a digit)")
         return value
 
     @property
