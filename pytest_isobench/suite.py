@@ -41,7 +41,9 @@ class Resources(BaseModel):
     cpuset: str | None = None
     memory: str | None = None
     gpus: str | None = Field(default=None, description="'all', a count, or device ids")
-    network_during_setup: bool = True
+    network_during_setup: bool = Field(
+        default=True, description="false: setup commands run offline (docker backend; local cannot switch)"
+    )
 
 
 class Timeouts(BaseModel):

@@ -78,6 +78,9 @@ class SandboxSpec:
     run_id: str = "adhoc"
     env: dict[str, str] = field(default_factory=dict)
     setup_timeout_s: float = 1800.0
+    # False: the setup commands run offline (network back on after them). The local backend
+    # cannot switch the network and runs them as they are.
+    network_during_setup: bool = True
 
 
 @dataclass(frozen=True)

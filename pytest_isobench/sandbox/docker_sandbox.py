@@ -170,6 +170,9 @@ class DockerSandbox:
             self._checkout()
             self.checkout_s = time.perf_counter() - t0
             t0 = time.perf_counter()
+            offline = bool(self.spec.setup_commands) and not self.spec.network_during_setup
+            if offline:
+                self.set_network(False)
             for command in self.spec.setup_commands:
                 res = self.exec(command, self.spec.setup_timeout_s)
                 if not res.ok:
@@ -179,6 +182,8 @@ class DockerSandbox:
                         else f"exit status {res.exit_code}"
                     )
                     raise SandboxError(f"setup command failed ({why}) in {self.spec.image}: {command}\n{res.tail()}")
+            if offline:
+                self.set_network(True)
             self.setup_s = time.perf_counter() - t0
         except BaseException:
             with contextlib.suppress(SandboxError):
