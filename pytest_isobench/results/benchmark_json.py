@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from .store import atomic_write
 
 def machine_info() -> dict[str, Any]:
     """pytest-benchmark's own description of this machine (its CPU info included)."""
-    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+    from pytest_benchmark import plugin
 
-    info: dict[str, Any] = pytest_benchmark_generate_machine_info()
-    return info
+    generate: Callable[[], dict[str, Any]] = plugin.pytest_benchmark_generate_machine_info  # unannotated there
+    return generate()
 
 
 def benchmarks_of(record: dict[str, Any]) -> list[dict[str, Any]]:
