@@ -31,7 +31,7 @@ class Settings:
     backend: str = "auto"
     image: str | None = None
     gpus: str | None = None
-    # None: the suite's ``timing`` section decides (its defaults: 5, 120 s, 0.02, 1).
+    # None: the suite's ``timing`` section decides (its defaults are ProtocolSettings').
     min_rounds: int | None = None
     max_time_s: float | None = None
     target_ci: float | None = None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
+from .measure.protocol import ProtocolSettings
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -54,14 +55,17 @@ class Timeouts(BaseModel):
 
 
 class Timing(BaseModel):
-    """Defaults of the timing protocol; ``--isobench-*`` options and ini keys override them."""
+    """The suite's timing protocol; ``--isobench-*`` options and ini keys override it.
+
+    Its defaults are the measure layer's (``ProtocolSettings``), defined there once.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    warmup: int = Field(default=1, ge=0)
-    min_rounds: int = Field(default=5, ge=2)
-    max_time_s: float = Field(default=120.0, gt=0)
-    target_ci: float = Field(default=0.02, gt=0, lt=1)
+    warmup: int = Field(default=ProtocolSettings.warmup, ge=0)
+    min_rounds: int = Field(default=ProtocolSettings.min_rounds, ge=2)
+    max_time_s: float = Field(default=ProtocolSettings.max_time_s, gt=0)
+    target_ci: float = Field(default=ProtocolSettings.target_rel_width, gt=0, lt=1)
 
 
 class Success(BaseModel):
