@@ -158,7 +158,9 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-max-time",
         "isobench_max_time",
         dict(
-            type=positive_float("--isobench-max-time"), metavar="SECONDS", help=f"timing budget per task (default {ProtocolSettings.max_time_s:g})"
+            type=positive_float("--isobench-max-time"),
+            metavar="SECONDS",
+            help=f"timing budget per task (default {ProtocolSettings.max_time_s:g})",
         ),
     ),
     (
@@ -174,7 +176,9 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-warmup",
         "isobench_warmup",
         dict(
-            type=non_negative_int("--isobench-warmup"), metavar="N", help=f"untimed warm-up runs per variant (default {ProtocolSettings.warmup})"
+            type=non_negative_int("--isobench-warmup"),
+            metavar="N",
+            help=f"untimed warm-up runs per variant (default {ProtocolSettings.warmup})",
         ),
     ),
     (

@@ -88,16 +88,6 @@ def engine_client(timeout: float = 5) -> docker.DockerClient:
     return client
 
 
-def engine_available() -> bool:
-    """Whether a Docker engine answers a ping (for skips and ``doctor``)."""
-    try:
-        client = engine_client()
-    except SandboxError:
-        return False
-    client.close()
-    return True
-
-
 @contextlib.contextmanager
 def _engine_errors(what: str) -> Iterator[None]:
     """Turn the SDK's and the transport's exceptions into ``SandboxError``."""

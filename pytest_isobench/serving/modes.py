@@ -362,21 +362,3 @@ def serving_plan(task_command: str, defaults: WorkloadDefaults | None = None) ->
 def workload_command(task_command: str, suite_defaults: WorkloadDefaults | None = None) -> str:
     """The benchmark command every variant runs (the client, for serving)."""
     return serving_plan(task_command, suite_defaults).client_command
-
-
-def variant_commands(
-    task_command: str, suite_defaults: WorkloadDefaults | None, workdirs: dict[str, str]
-) -> dict[str, str]:
-    """What each variant runs, spelled out with its checkout: ``cd WORKDIR && COMMAND``.
-
-    The plan is computed once, so the commands differ in the checkout only.
-    """
-    plan = serving_plan(task_command, suite_defaults)
-    out: dict[str, str] = {}
-    for variant, workdir in workdirs.items():
-        parts = [f"cd {shlex.quote(workdir)}"]
-        if plan.serve_command is not None:
-            parts.append(f"({plan.serve_command} &)")
-        parts.append(plan.client_command)
-        out[variant] = " && ".join(parts)
-    return out
