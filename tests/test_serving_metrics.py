@@ -31,6 +31,7 @@ from pytest_isobench.sandbox.base import ExecResult
 from pytest_isobench.serving import metrics, modes, secrets, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants, run_client
 from pytest_isobench.serving.server import ModelServer, ServerError
+from pytest_isobench.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
     from pytest_isobench.sandbox.base import Sandbox
@@ -385,8 +386,7 @@ def test_server_never_healthy_is_killed_at_its_limit_with_its_log() -> None:
     server = ModelServer(
         sandbox,
         "vllm serve m --port 8000",
-        startup_timeout_s=10,
-        poll_s=1,
+        settings=ServingSettings(startup_timeout_s=10, poll_s=1),
         clock=clock,
         sleep=clock.sleep,
         env={"HF_TOKEN": "t"},
@@ -407,7 +407,9 @@ def test_server_that_exits_is_reported_at_once() -> None:
         ("tail", ok("CUDA out of memory")),
     )
     clock = FakeClock()
-    server = ModelServer(sandbox, "vllm serve m", startup_timeout_s=100, clock=clock, sleep=clock.sleep)
+    server = ModelServer(
+        sandbox, "vllm serve m", settings=ServingSettings(startup_timeout_s=100), clock=clock, sleep=clock.sleep
+    )
     with pytest.raises(ServerError, match=r"exited before it became healthy.*\n.*CUDA out of memory"):
         server.start()
     assert server.polls == 1 and clock.now == 0
@@ -418,7 +420,10 @@ def test_session_failed_start_gives_failed_measurements_and_keeps_the_log() -> N
         ("setsid", ok("5\n")), ("kill -0 -5 2>/dev/null ||", ExecResult(3, "", "", 0.0)), ("tail", ok("boom"))
     )
     spec = ServingSpec(
-        mode="serving", client_command="python3 client.py", serve_command="vllm serve m", startup_timeout_s=5
+        mode="serving",
+        client_command="python3 client.py",
+        serve_command="vllm serve m",
+        server=ServingSettings(startup_timeout_s=5),
     )
     with ServingSession(sandbox, spec) as session:
         m = session.run_once()
@@ -533,3 +538,17 @@ def test_vllm_gpu_tasks_skip_without_gpu_and_start_nothing(
     assert len(skips) == 99
     assert all(line.endswith("needs 1 GPU(s), 0 visible here") for line in skips)
     assert started == []
+
+
+def test_serving_settings_are_defined_once_and_reach_the_server() -> None:
+    """The suite's flat keys, the plan, the spec and the server share one ``ServingSettings``."""
+    defaults = modes.WorkloadDefaults(port=8123, startup_timeout_s=42, health_path="/ready")
+    plan = modes.serving_plan("vllm bench serve --model m", defaults)
+    assert plan.server == ServingSettings(port=8123, startup_timeout_s=42, health_path="/ready")
+    spec = ServingSpec.from_plan(plan)
+    assert spec.server is plan.server
+    assert modes.WorkloadDefaults().server == ServingSettings()
+    server = ModelServer(box(), "vllm serve m", settings=spec.server)
+    assert server.url == "http://127.0.0.1:8123/ready"
+    with pytest.raises(ValueError, match="health_path"):
+        ServingSettings(health_path="ready")
