@@ -56,12 +56,11 @@ class ExecResult:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resources granted to a sandbox while timing."""
+    """Resources granted to a sandbox while timing (the network is off then: ``set_network``)."""
 
     cpuset: str | None = None
     memory: str | None = None
     gpus: str | None = None  # "all", a count ("2") or device ids ("0,1"); None: no GPU
-    network: bool = False
 
 
 @dataclass
