@@ -13,6 +13,8 @@ from pathlib import Path
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    if args.noise:
+        return _noise_floor(args)
     from .sandbox.housekeeping import doctor_engine
 
     failed = 0
@@ -24,6 +26,25 @@ def _doctor(args: argparse.Namespace) -> int:
     for name, ok, detail in doctor_agents():
         print(f"[{'ok' if ok else '--'}] {name}: {detail}")
     return 1 if failed else 0
+
+
+def _noise_floor(args: argparse.Namespace) -> int:
+    """An A/A on the demo suite (the human's code as the agent's): this machine's noise floor."""
+    import tempfile
+
+    from .aa import aa_lines, aa_task, run_demo_aa
+
+    extra = [f"--isobench-backend={args.backend}"]
+    if args.max_time is not None:
+        extra.append(f"--isobench-max-time={args.max_time}")
+    with tempfile.TemporaryDirectory(prefix="isobench-noise-") as tmp:
+        code, records = run_demo_aa(extra, Path(tmp) / "results")
+    if not records:
+        print(f"error: the A/A run wrote no task records (pytest exit status {code})", file=sys.stderr)
+        return 1
+    print(f"A/A on the demo suite ({len(records)} tasks, --isobench-agent=human, backend {args.backend}):")
+    print("\n".join(aa_lines([aa_task(r) for r in records])))
+    return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -182,7 +203,13 @@ def _validate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isobench", description="ISO-Bench tools around the pytest plugin")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("doctor", help="check the Docker engine, images and leftovers").set_defaults(func=_doctor)
+    doctor = sub.add_parser("doctor", help="check the Docker engine, images and leftovers")
+    doctor.add_argument(
+        "--noise", action="store_true", help="run an A/A on the demo suite and print this machine's noise floor"
+    )
+    doctor.add_argument("--backend", default="auto", choices=("auto", "docker", "local"), help="with --noise")
+    doctor.add_argument("--max-time", type=float, default=None, metavar="S", help="with --noise: budget per task")
+    doctor.set_defaults(func=_doctor)
     clean = sub.add_parser("clean", help="remove containers and volumes labelled io.isobench")
     clean.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
     clean.set_defaults(func=_clean)

@@ -207,6 +207,15 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(type=positive_float("--isobench-agent-timeout"), metavar="SECONDS", help="agent budget (default 7200)"),
     ),
     (
+        "--isobench-review-factor",
+        "isobench_review_factor",
+        dict(
+            type=positive_float("--isobench-review-factor"),
+            metavar="X",
+            help="flag agent speedups above X times the human's for review (default 10)",
+        ),
+    ),
+    (
         "--isobench-generate",
         "isobench_generate",
         dict(

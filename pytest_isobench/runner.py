@@ -8,15 +8,17 @@ once, and the item passes or fails with the numbers in its message.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import platform
 import random
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import perftest
+from . import noise, perftest, tampering
 from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
@@ -45,6 +47,7 @@ def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, s
         min_rounds=pick(settings.min_rounds, timing.min_rounds),
         max_time_s=pick(settings.max_time_s, timing.max_time_s),
         target_rel_width=pick(settings.target_ci, timing.target_ci),
+        confidence=1 - suite.success.alpha,
         estimator=suite.success.estimator,
         direction=direction,
         seed=seed,
@@ -52,15 +55,7 @@ def _protocol_settings(settings: Settings, suite: Suite, direction: Direction, s
 
 
 def _rule(variants: Variants) -> SuccessRule:
-    s = variants.suite.success
-    return SuccessRule(
-        rule=s.rule,
-        similar_tolerance=s.similar_tolerance,
-        alpha=s.alpha,
-        gso_human_fraction=s.gso_human_fraction,
-        gso_min_speedup=s.gso_min_speedup,
-        estimator=s.estimator,
-    )
+    return variants.suite.success
 
 
 def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
@@ -72,6 +67,7 @@ def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
             "walls": result.walls(variant),
             "digests": sorted(d for d in result.digests(variant) if d is not None),
             "warmup": [s.m.value for s in result.samples if s.variant == variant and s.round < 0],
+            "loops": [s.m.loops for s in result.samples if s.variant == variant and s.round >= 0 and s.m.error is None],
         }
         if values:
             entry["stats"] = summarize(values).as_dict()
@@ -84,6 +80,7 @@ def _test_record(name: str, result: ProtocolResult) -> dict[str, Any]:
         "stop_reason": result.stop_reason,
         "elapsed_s": result.elapsed_s,
         "warnings": list(result.warnings),
+        "looks": list(result.looks),
         "order": [[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         "variants": data,
     }
@@ -140,6 +137,8 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
         record["base_commit"] = variants.checkout.base
         record["head_commit"] = variants.checkout.head
         record["setup_s"] = round(variants.setup_s, 3)
+        if variants.imported:
+            record["imported"] = variants.imported
         if variants.agent is not None:
             outcome = variants.agent
             record["agent_run"] = outcome.run.as_dict() if outcome.run else None
@@ -187,7 +186,7 @@ def _serving_test(
         specs,
         _protocol_settings(settings, variants.suite, direction, seed),
         on_ready=offline,
-        decided=lambda values: decided(values, rule, direction),
+        decided=lambda partial: decided(partial, rule, direction),
     )
     return served.result, direction, served.sessions
 
@@ -213,15 +212,28 @@ def measure_task(
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+        # Each run must start from the same files: the checkout's state is checked after the
+        # first run of each variant and again once the protocol ends (a cache left in the
+        # checkout persists; one check per run would cost as much as a short perf test).
+        states = {name: tampering.checkout_state(sandbox) for name, sandbox in variants.sandboxes.items()}
+        checked: set[str] = set()
 
-        def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
+        def run_one(
+            name: str, _test: Any = test, _metric: Any = metric, _states: Any = states, _checked: Any = checked
+        ) -> Any:
             perf = variants.suite.perf
-            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
+            sandbox = variants.sandboxes[name]
+            min_time = perf.min_time_s or None
+            measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric, min_time)
+            if name not in _checked and measured.error is None:
+                _checked.add(name)
+                why = _checkout_changed(sandbox, _states[name])
+                if why:
+                    return dataclasses.replace(measured, value=None, error=why)
+            return measured
 
-        def is_decided(
-            values: Mapping[str, list[float]], _direction: Direction = direction, _rule_: SuccessRule = rule
-        ) -> bool:
-            return decided(values, _rule_, _direction)
+        def is_decided(partial: ProtocolResult, _direction: Direction = direction, _rule_: SuccessRule = rule) -> bool:
+            return decided(partial, _rule_, _direction)
 
         def progress(round_no: int, values: Mapping[str, list[float]], _name: str = test.name) -> None:
             medians = ", ".join(f"{v} {sorted(x)[len(x) // 2]:.4g}" for v, x in values.items() if x)
@@ -234,8 +246,19 @@ def measure_task(
             decided=is_decided,
             on_round=progress,
         )
+        for name, sandbox in variants.sandboxes.items():
+            why = None if name in result.failures else _checkout_changed(sandbox, states[name])
+            if why:
+                result.failures[name] = why
         results.append((test.name, result))
     return results, direction, serving
+
+
+def _checkout_changed(sandbox: Any, before: dict[str, str]) -> str | None:
+    changed = tampering.changed_paths(before, tampering.checkout_state(sandbox))
+    if not changed:
+        return None
+    return "the run changed the checkout (each run must start from the same files): " + ", ".join(changed[:10])
 
 
 def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:
@@ -257,6 +280,22 @@ def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:
         pytest.fail(f"agent failed ({why})", pytrace=False)
 
 
+def _noise(
+    item: pytest.Item,
+    variants: Variants,
+    record: dict[str, Any],
+    start: noise.NoiseSnapshot,
+    results: list[tuple[str, ProtocolResult]],
+    serving: dict[str, Any],
+) -> None:
+    """The noise guard's end snapshot and checks: into the record and the item's warnings."""
+    metrics = {t.name: t.metric or variants.suite.perf.metric for t in variants.task.perf_tests}
+    tests = [(name, r, metrics.get(name) is None and name not in serving) for name, r in results]
+    record["noise"] = noise.task_report(start, noise.snapshot(), tests)
+    for text in record["noise"]["warnings"]:
+        warnings.warn(noise.NoiseWarning(f"{item.name}: {text}"), stacklevel=1)
+
+
 def run_task(isobench_variants: Variants, isobench_settings: Settings, request: pytest.FixtureRequest) -> None:
     """Time baseline, human (and agent) interleaved, then judge: the body of every task item."""
     variants, settings, item = isobench_variants, isobench_settings, request.node
@@ -268,7 +307,7 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
             status="failed",
             verdict={
                 "passed": False,
-                "category": "failed",
+                "category": "tampering" if outcome.failure == "tampering" else "failed",
                 "reason": outcome.failure,
                 "message": f"agent failed: {outcome.failure}",
             },
@@ -276,8 +315,10 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
         pytest.fail(f"agent failed ({outcome.failure}): {outcome.detail}"[:6000], pytrace=False)
     if variants.suite.correctness is not None:
         _check_correctness(variants, record)
+    start = noise.snapshot()
     results, direction, serving = measure_task(variants, settings)
     record["perf_tests"] = [_test_record(name, result) for name, result in results]
+    _noise(item, variants, record, start, results, serving)
     if serving:
         record["serving"] = serving
     record["direction"] = direction
@@ -290,13 +331,19 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
     if replaced is not None:
         verdict = replaced
     record["verdict"] = verdict.as_dict()
+    review = tampering.review_reason(
+        verdict.agent.point if verdict.agent else None,
+        verdict.human.point if verdict.human else None,
+        settings.review_factor or tampering.REVIEW_FACTOR,
+    )
+    if review is not None:
+        record["review"] = review
+        item.user_properties.append(("isobench_review", review))
     record["status"] = "passed" if verdict.passed else "failed"
     for key in ("human", "agent", "agent_vs_human"):
         estimate = getattr(verdict, key)
         if estimate is not None:
             item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
-    item.user_properties.append(
-        ("isobench_verdict", verdict.category or ("significant" if verdict.human_significant else "not significant"))
-    )
+    item.user_properties.append(("isobench_verdict", verdict.category or verdict.human_verdict or "not significant"))
     if not verdict.passed:
         pytest.fail(verdict.message, pytrace=False)

@@ -41,6 +41,7 @@ class Settings:
     cache_dir: Path = Path(".isobench/cache")
     rerun_agent: bool = False
     agent_timeout_s: float | None = None
+    review_factor: float | None = None
     generate: str = "never"
     testgen_model: str | None = None
     testgen_concurrency: int = 8
@@ -111,6 +112,7 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         or root / ".isobench" / "cache",
         rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
         agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
+        review_factor=get(config, "--isobench-review-factor", "isobench_review_factor"),
         testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
         testgen_concurrency=get(config, "--isobench-testgen-concurrency", "isobench_testgen_concurrency", 8),
         testgen_attempts=get(config, "--isobench-testgen-attempts", "isobench_testgen_attempts", 3),

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
 from .measure.protocol import ProtocolSettings
+from .measure.rule import SuccessRule
+from .provenance.imported import PackageCheck
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -34,6 +36,11 @@ class PerfDefaults(BaseModel):
     python: str = Field(default="python3", description="interpreter for script perf tests")
     timeout_s: float = Field(default=300.0, gt=0)
     metric: MetricSpec | None = None
+    min_time_s: float = Field(
+        default=0.1,
+        ge=0,
+        description="least seconds one value should take, passed to perf tests as ISOBENCH_MIN_TIME_S (0: not passed)",
+    )
 
 
 class Resources(BaseModel):
@@ -68,17 +75,8 @@ class Timing(BaseModel):
     target_ci: float = Field(default=ProtocolSettings.target_rel_width, gt=0, lt=1)
 
 
-class Success(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rule: Literal["isobench", "gso"] = "isobench"
-    similar_tolerance: float = Field(default=0.05, ge=0, lt=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    gso_human_fraction: float = Field(default=0.95, gt=0)
-    gso_min_speedup: float = Field(default=1.2, gt=0)
-    estimator: Literal["hodges-lehmann", "median-bootstrap"] = Field(
-        default="hodges-lehmann", description="speedup estimator: Hodges-Lehmann with a rank interval, or median ratio"
-    )
+Success = SuccessRule
+"""The ``success:`` section is the verdict's rule itself (one type, no copy)."""
 
 
 class Rebuild(BaseModel):
@@ -104,14 +102,21 @@ class Suite(BaseModel):
     )
     repo: str | None = None
     image: str | None = Field(
-        default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"
+        default=None,
+        description="image name; may use {commit}, {short}, {parent}, {parent12}: the agent uses the baseline's",
+    )
+    images: dict[Literal["baseline", "human"], str] = Field(
+        default_factory=dict, description="per-variant image templates (the agent uses the baseline's); else image"
+    )
+    package: PackageCheck | None = Field(
+        default=None, description="the installed package each variant must import its own code of (vllm, sglang)"
     )
     gpus_required: int = Field(default=0, ge=0)
     resources: Resources = Field(default_factory=Resources)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
-    success: Success = Field(default_factory=Success)
+    success: SuccessRule = Field(default_factory=SuccessRule)
     rebuild: Rebuild | None = None
     correctness: CorrectnessSpec | None = None
     serving: WorkloadDefaults | None = Field(

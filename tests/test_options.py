@@ -89,7 +89,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     group = text.split("ISO-Bench: agents on real performance commits:", 1)[1].split("\n\n", 1)[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
-    assert len(flags) == 25
+    assert len(flags) == 26
     assert all(flag.startswith("--isobench-") for flag in flags)
 
 

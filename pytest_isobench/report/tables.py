@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
 
-CATEGORY_ORDER = ("beats", "similar", "worse", "failed")
+CATEGORY_ORDER = ("beats", "similar", "worse", "inconclusive", "failed")
 # Records whose status says the agent was never judged: they stay out of success rates.
 NOT_RUN = ("error", "skipped")
 
@@ -125,6 +125,7 @@ class TaskRow:
     agent_vs_human: dict[str, float] | None
     human_significant: bool | None
     message: str
+    human_verdict: str | None = None
     run: str | None = None
     has_patch: bool = False
 
@@ -141,8 +142,17 @@ class TaskRow:
         if self.category:
             return self.category
         if self.human_significant is not None and self.agent is None:
+            if self.human_verdict and not self.human_significant:
+                return self.human_verdict  # inconclusive, slower or tied
             return "significant" if self.human_significant else "not significant"
         return self.status
+
+
+def _message(record: dict[str, Any], verdict: dict[str, Any] | None) -> str:
+    """The verdict's message (or the agent's failure), after a request for review if any."""
+    message = str((verdict or {}).get("message") or record.get("agent_failure") or "")
+    review = record.get("review")
+    return f"REVIEW: {review}; {message}" if review else message
 
 
 def task_row(record: dict[str, Any]) -> TaskRow:
@@ -162,7 +172,8 @@ def task_row(record: dict[str, Any]) -> TaskRow:
         agent_speedup=_estimate(verdict, "agent"),
         agent_vs_human=_estimate(verdict, "agent_vs_human"),
         human_significant=significant if isinstance(significant, bool) else None,
-        message=str((verdict or {}).get("message") or record.get("agent_failure") or ""),
+        human_verdict=(verdict or {}).get("human_verdict"),
+        message=_message(record, verdict),
         run=key.run,
         has_patch=bool(record.get("patch")),
     )

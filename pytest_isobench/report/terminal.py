@@ -30,8 +30,12 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
             label = category
         elif verdict is not None:
             label = "significant" if verdict.get("human_significant") else "not significant"
+            if not verdict.get("human_significant") and verdict.get("human_verdict"):
+                label = str(verdict["human_verdict"])  # inconclusive, slower or tied
         else:
             label = record.get("status", "?")
+        if record.get("review"):
+            label += " (review)"  # a speedup far above the human's: look at the patch
         if record.get("resumed"):
             label += " (resumed)"
         totals[label.split(" (")[0]] += 1
@@ -49,4 +53,17 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row) for row in rows]
     lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    lines += noise_lines(records)
     return lines, dict(totals)
+
+
+def noise_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The noise guard's warnings, one line per task that has any (busy machine, values
+    under 1 ms, large spread); nothing when every task was measured cleanly."""
+    noisy = [(r.get("item_id", "?"), (r.get("noise") or {}).get("warnings") or []) for r in records]
+    noisy = [(item, found) for item, found in noisy if found]
+    if not noisy:
+        return []
+    lines = [f"noise: {len(noisy)} of {len(records)} task(s) measured with warnings (the record's noise)"]
+    lines += [f"  {item}: " + "; ".join(found) for item, found in noisy]
+    return lines
