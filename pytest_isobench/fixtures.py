@@ -188,6 +188,7 @@ def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=_gpus_for(request)),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
+        network_during_setup=suite.resources.network_during_setup,
     )
 
 

@@ -89,16 +89,6 @@ def engine_client(timeout: float = 5) -> docker.DockerClient:
     return client
 
 
-def engine_available() -> bool:
-    """Whether a Docker engine answers a ping (for skips and ``doctor``)."""
-    try:
-        client = engine_client()
-    except SandboxError:
-        return False
-    client.close()
-    return True
-
-
 @contextlib.contextmanager
 def _engine_errors(what: str) -> Iterator[None]:
     """Turn the SDK's and the transport's exceptions into ``SandboxError``."""
@@ -171,6 +161,9 @@ class DockerSandbox:
             self._checkout()
             self.checkout_s = time.perf_counter() - t0
             t0 = time.perf_counter()
+            offline = bool(self.spec.setup_commands) and not self.spec.network_during_setup
+            if offline:
+                self.set_network(False)
             for command in self.spec.setup_commands:
                 res = self.exec(command, self.spec.setup_timeout_s)
                 if not res.ok:
@@ -180,6 +173,8 @@ class DockerSandbox:
                         else f"exit status {res.exit_code}"
                     )
                     raise SandboxError(f"setup command failed ({why}) in {self.spec.image}: {command}\n{res.tail()}")
+            if offline:
+                self.set_network(True)
             self.setup_s = time.perf_counter() - t0
         except BaseException:
             with contextlib.suppress(SandboxError):

@@ -23,8 +23,20 @@ from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
 
-# Variables a perf test may legitimately need; everything else of ours stays out.
-_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED", "TZ")
+# Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything
+# else of ours stays out.
+_PASSTHROUGH = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "PYTHONHASHSEED",
+    "TZ",
+    "LD_LIBRARY_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_HOME",
+)
 
 
 def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -33,6 +45,13 @@ def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra or {})
     return env
+
+
+def _cuda_devices(gpus: str | None) -> dict[str, str]:
+    """Explicit device ids (``device=1``, ``0,1``) become ``CUDA_VISIBLE_DEVICES``; all or a count: unchanged."""
+    if gpus is None or gpus == "all" or gpus.isdigit():
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": gpus.removeprefix("device=")}
 
 
 def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str], *, bound: bool = True) -> ExecResult:
@@ -142,7 +161,7 @@ class LocalSandbox:
         self.start_s = time.perf_counter() - begin
 
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
-        merged = minimal_env({**self.spec.env, **(env or {})})
+        merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
         return run_process(["sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:
