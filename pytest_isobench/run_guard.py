@@ -50,9 +50,14 @@ class RunGuard:
         if self.settings.backend == "docker":
             docker_swept = sweep_docker(run_id)
         elif self.settings.backend == "auto":
-            from .sandbox.docker_sandbox import engine_available
+            from .sandbox.base import SandboxError
+            from .sandbox.docker_sandbox import engine_client
 
-            if engine_available():  # without an engine, auto ran on the local backend
+            try:
+                engine_client().close()
+            except SandboxError:
+                pass  # without an engine, auto ran on the local backend: nothing to sweep
+            else:
                 docker_swept = sweep_docker(run_id, wait_s=0)
         swept.removed += docker_swept.removed
         swept.problems += docker_swept.problems
