@@ -27,6 +27,7 @@ from .sandbox.base import (
     Variant,
 )
 from .sandbox.images import variant_image
+from .signals import shielded
 
 if TYPE_CHECKING:
     from .agents.base import Agent, AgentRun
@@ -205,9 +206,8 @@ def _open(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         sandbox.start()
         yield sandbox
     finally:
-        try:
+        with shielded():  # a second Ctrl-C must not leave this sandbox behind
             sandbox.close()
-        finally:
             if sandbox in live:
                 live.remove(sandbox)
 
