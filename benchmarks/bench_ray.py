@@ -147,6 +147,8 @@ def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float) -> None:
     print(f"speedup: {serial / on_ray:.2f}x for {tasks} tasks")
     records = load(root / "ray")
     explain(records)
+    if not records:
+        return
     work = [sum(r["end"] - r["start"] for r in rec["ray"]["runs"]) for rec in records]
     extra = overheads(records)
     print(f"work per task on the nodes: mean {sum(work) / len(work):.2f} s")
