@@ -26,6 +26,8 @@ from .sandbox.base import (
     SandboxSpec,
     Variant,
 )
+from .sandbox.images import variant_image
+from .signals import shielded
 
 if TYPE_CHECKING:
     from .agents.base import Agent, AgentRun
@@ -72,6 +74,7 @@ class Variants:
     agent: AgentOutcome | None = None
     backend: str = "local"
     setup_s: float = 0.0
+    imported: dict[str, Any] = field(default_factory=dict)  # what each variant imports (suite ``package``)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -162,14 +165,11 @@ def _gpus_for(request: pytest.FixtureRequest) -> str | None:
         raise SandboxError(f"GPU assignment: {exc}") from None
 
 
-def _image(template: str | None, commit: str) -> str | None:
-    """``REGISTRY/vllm:{commit}`` -> the variant's prebuilt image (the agent's is the baseline's)."""
-    if template is None or "{" not in template:
-        return template
-    try:
-        return template.format(commit=commit, short=commit[:8])
-    except (KeyError, IndexError, ValueError) as exc:
-        raise SandboxError(f"image template {template!r}: {exc} (known fields: commit, short)") from None
+def _image(template: str | None, commit: str, parent: str | None = None) -> str | None:
+    """``REGISTRY/vllm:{commit}`` -> the variant's prebuilt image (see ``sandbox.images``)."""
+    from .sandbox.images import render
+
+    return render(template, commit, parent)
 
 
 def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkout: Checkout) -> SandboxSpec:
@@ -181,11 +181,14 @@ def _spec(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         variant=variant,
         repo_dir=checkout.repo_dir,
         commit=commit,
-        image=_image(settings.image or suite.image, checkout.base if variant == "agent" else commit),
+        image=variant_image(
+            settings.image, suite, variant, checkout.base if variant == "agent" else commit, checkout.base
+        ),
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
         limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=_gpus_for(request)),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
+        network_during_setup=suite.resources.network_during_setup,
     )
 
 
@@ -203,9 +206,8 @@ def _open(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         sandbox.start()
         yield sandbox
     finally:
-        try:
+        with shielded():  # a second Ctrl-C must not leave this sandbox behind
             sandbox.close()
-        finally:
             if sandbox in live:
                 live.remove(sandbox)
 
@@ -235,6 +237,8 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
     for sandbox in _open(request, "agent", isobench_checkout.base, isobench_checkout):
         if outcome.failure is None and outcome.run is None:
             _produce_patch(request, outcome, sandbox, isobench_checkout)
+        if outcome.failure is None:
+            _check_tampering(request, outcome)
         if outcome.failure is None and outcome.patch.strip():
             try:
                 outcome.applied = sandbox.apply_patch(outcome.patch)
@@ -242,8 +246,21 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
                 outcome.failure = "patch"
                 outcome.detail = f"{exc}\n{exc.rejected}".strip()
             else:
+                from .provenance.checks import sync_agent
+
+                sync_agent(request.node.stash[SUITE_KEY], outcome, sandbox)
                 _rebuild(request, outcome, sandbox)
         yield sandbox
+
+
+def _check_tampering(request: pytest.FixtureRequest, outcome: AgentOutcome) -> None:
+    """A patch that touches the perf test or our harness files fails as ``tampering``."""
+    from .tampering import tampered_paths
+
+    paths = tampered_paths(outcome.patch, task_of(request.node).perf_tests)
+    if paths:
+        outcome.failure = "tampering"
+        outcome.detail = "the patch changes files of the timing harness: " + "; ".join(paths)
 
 
 def _rebuild(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox) -> None:
@@ -364,6 +381,10 @@ def isobench_variants(request: pytest.FixtureRequest, isobench_task: Task, isobe
     if isobench_settings.agent:
         variants.sandboxes["agent"] = request.getfixturevalue("agent")
         variants.agent = request.getfixturevalue("isobench_agent_outcome")
+    if suite.package is not None:
+        from .provenance.checks import check_variants
+
+        variants.imported = check_variants(request.node, isobench_settings, variants)
     variants.setup_s = time.perf_counter() - begin
     return variants
 

@@ -19,7 +19,7 @@ from . import fixtures, hookspecs, options
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .collect.predictions_map import collection_lines
 from .fixtures import LIVE_KEY, SETTINGS_KEY
-from .session import build_settings
+from .session import build_settings, ensure_results_dir
 
 _DATA_SUFFIXES = (".jsonl", ".parquet")
 
@@ -36,6 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     run_id = workerinput.get("isobench_run_id") if workerinput else None
     settings = build_settings(config, run_id)
+    if workerinput is None and not config.option.help:
+        ensure_results_dir(config, settings)
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(fixtures, "isobench-fixtures")
     if settings.agent:
@@ -51,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     state = RunState(config, settings)
     config.pluginmanager.register(state, "isobench-run")
+    from .run_guard import RunGuard
+
+    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
     from .provenance.plugin import GpuProvenance
 
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
@@ -130,7 +135,10 @@ def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from .signals import shielded
+
     live: list[Any] = config.stash.get(LIVE_KEY, [])
-    for sandbox in list(live):
-        with contextlib.suppress(Exception):
-            sandbox.close()
+    with shielded():
+        for sandbox in list(live):
+            with contextlib.suppress(Exception):
+                sandbox.close()

@@ -8,6 +8,7 @@ once, and the item passes or fails with the numbers in its message.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import platform
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import noise, perftest
+from . import noise, perftest, tampering
 from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
@@ -136,6 +137,8 @@ def base_record(item: pytest.Item, variants: Variants | None, settings: Settings
         record["base_commit"] = variants.checkout.base
         record["head_commit"] = variants.checkout.head
         record["setup_s"] = round(variants.setup_s, 3)
+        if variants.imported:
+            record["imported"] = variants.imported
         if variants.agent is not None:
             outcome = variants.agent
             record["agent_run"] = outcome.run.as_dict() if outcome.run else None
@@ -209,11 +212,25 @@ def measure_task(
         for sandbox in variants.sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+        # Each run must start from the same files: the checkout's state is checked after the
+        # first run of each variant and again once the protocol ends (a cache left in the
+        # checkout persists; one check per run would cost as much as a short perf test).
+        states = {name: tampering.checkout_state(sandbox) for name, sandbox in variants.sandboxes.items()}
+        checked: set[str] = set()
 
-        def run_one(name: str, _test: Any = test, _metric: Any = metric) -> Any:
+        def run_one(
+            name: str, _test: Any = test, _metric: Any = metric, _states: Any = states, _checked: Any = checked
+        ) -> Any:
             perf = variants.suite.perf
+            sandbox = variants.sandboxes[name]
             min_time = perf.min_time_s or None
-            return perftest.run_once(variants.sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
+            measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric, min_time)
+            if name not in _checked and measured.error is None:
+                _checked.add(name)
+                why = _checkout_changed(sandbox, _states[name])
+                if why:
+                    return dataclasses.replace(measured, value=None, error=why)
+            return measured
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction, _rule_: SuccessRule = rule) -> bool:
             return decided(partial, _rule_, _direction)
@@ -229,8 +246,19 @@ def measure_task(
             decided=is_decided,
             on_round=progress,
         )
+        for name, sandbox in variants.sandboxes.items():
+            why = None if name in result.failures else _checkout_changed(sandbox, states[name])
+            if why:
+                result.failures[name] = why
         results.append((test.name, result))
     return results, direction, serving
+
+
+def _checkout_changed(sandbox: Any, before: dict[str, str]) -> str | None:
+    changed = tampering.changed_paths(before, tampering.checkout_state(sandbox))
+    if not changed:
+        return None
+    return "the run changed the checkout (each run must start from the same files): " + ", ".join(changed[:10])
 
 
 def _check_correctness(variants: Variants, record: dict[str, Any]) -> None:
@@ -279,7 +307,7 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
             status="failed",
             verdict={
                 "passed": False,
-                "category": "failed",
+                "category": "tampering" if outcome.failure == "tampering" else "failed",
                 "reason": outcome.failure,
                 "message": f"agent failed: {outcome.failure}",
             },
@@ -303,6 +331,14 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
     if replaced is not None:
         verdict = replaced
     record["verdict"] = verdict.as_dict()
+    review = tampering.review_reason(
+        verdict.agent.point if verdict.agent else None,
+        verdict.human.point if verdict.human else None,
+        settings.review_factor or tampering.REVIEW_FACTOR,
+    )
+    if review is not None:
+        record["review"] = review
+        item.user_properties.append(("isobench_review", review))
     record["status"] = "passed" if verdict.passed else "failed"
     for key in ("human", "agent", "agent_vs_human"):
         estimate = getattr(verdict, key)

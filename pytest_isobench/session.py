@@ -31,7 +31,7 @@ class Settings:
     backend: str = "auto"
     image: str | None = None
     gpus: str | None = None
-    # None: the suite's ``timing`` section decides (its defaults: 5, 120 s, 0.02, 1).
+    # None: the suite's ``timing`` section decides (its defaults are ProtocolSettings').
     min_rounds: int | None = None
     max_time_s: float | None = None
     target_ci: float | None = None
@@ -41,6 +41,7 @@ class Settings:
     cache_dir: Path = Path(".isobench/cache")
     rerun_agent: bool = False
     agent_timeout_s: float | None = None
+    review_factor: float | None = None
     generate: str = "never"
     testgen_model: str | None = None
     testgen_concurrency: int = 8
@@ -78,13 +79,14 @@ def _path(value: Any, rootdir: Path) -> Path | None:
 
 
 def _check_writable(flag: str, path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise pytest.UsageError(f"{flag}: {path} is not a writable directory ({exc.strerror})") from None
+    """``path`` is, or can be made, a writable directory; checked without creating anything."""
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise pytest.UsageError(f"{flag}: {path} cannot be a directory: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise pytest.UsageError(f"{flag}: {path} is not writable (no write permission on {existing})")
 
 
 def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
@@ -110,6 +112,7 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         or root / ".isobench" / "cache",
         rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
         agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
+        review_factor=get(config, "--isobench-review-factor", "isobench_review_factor"),
         testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
         testgen_concurrency=get(config, "--isobench-testgen-concurrency", "isobench_testgen_concurrency", 8),
         testgen_attempts=get(config, "--isobench-testgen-attempts", "isobench_testgen_attempts", 3),
@@ -145,6 +148,16 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
     return settings
 
 
-def ensure_results_dir(settings: Settings) -> None:
-    """Results must be writable before anything runs (only checked when tasks will run)."""
-    _check_writable("--isobench-results", settings.results_dir)
+def ensure_results_dir(config: pytest.Config, settings: Settings) -> None:
+    """Results must be writable before anything runs: a ``UsageError`` naming the directory.
+
+    Checked when this run names ISO-Bench work (a results directory, an agent, a dataset,
+    a resume, suite or data files on the command line, or suite files under the rootdir),
+    so a project that merely has the plugin installed is never stopped by it.
+    """
+    explicit = opt.get(config, "--isobench-results", "isobench_results") is not None
+    named = settings.agent or settings.datasets or settings.resume_dir is not None
+    files = any(str(a).split("::")[0].endswith((".yaml", ".yml", ".jsonl", ".parquet")) for a in config.args)
+    suites = any(next(config.rootpath.glob(p), None) for p in config.getini("isobench_suites"))
+    if explicit or named or files or suites:
+        _check_writable("--isobench-results", settings.results_dir)

@@ -48,47 +48,24 @@ _new_stats: Callable[[], Any] = Stats
 @dataclass(frozen=True)
 class VariantStats:
     """pytest-benchmark's summary of one variant's kept rounds, plus the coefficient of
-    variation. Outliers are counted (``outliers`` is ``"<stddev>;<iqr>"``), never removed."""
+    variation. Outliers are counted (``outliers`` is ``"<stddev>;<iqr>"``), never removed.
 
-    min: float
-    max: float
-    mean: float
-    stddev: float
-    median: float
-    iqr: float
-    q1: float
-    q3: float
-    rounds: int
-    iqr_outliers: int
-    stddev_outliers: int
-    outliers: str
-    ld15iqr: float
-    hd15iqr: float
-    ops: float
-    total: float
+    ``fields`` is pytest-benchmark's ``Stats.as_dict()`` (its ``Stats.fields``: min, max,
+    mean, stddev, median, ...), each also readable as an attribute (``s.median``).
+    """
+
+    fields: dict[str, Any]
     cv: float
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``stats`` object of a pytest-benchmark JSON benchmark entry."""
-        return {
-            "min": self.min,
-            "max": self.max,
-            "mean": self.mean,
-            "stddev": self.stddev,
-            "rounds": self.rounds,
-            "median": self.median,
-            "iqr": self.iqr,
-            "q1": self.q1,
-            "q3": self.q3,
-            "iqr_outliers": self.iqr_outliers,
-            "stddev_outliers": self.stddev_outliers,
-            "outliers": self.outliers,
-            "ld15iqr": self.ld15iqr,
-            "hd15iqr": self.hd15iqr,
-            "ops": self.ops,
-            "total": self.total,
-            "iterations": 1,
-        }
+        return {**self.fields, "iterations": 1}
 
 
 @dataclass(frozen=True)
@@ -134,27 +111,8 @@ def summarize(values: Sequence[float]) -> VariantStats:
     st = _new_stats()
     for v in data:
         st.update(v)
-    mean = float(st.mean)
-    stddev = float(st.stddev)
-    return VariantStats(
-        min=float(st.min),
-        max=float(st.max),
-        mean=mean,
-        stddev=stddev,
-        median=float(st.median),
-        iqr=float(st.iqr),
-        q1=float(st.q1),
-        q3=float(st.q3),
-        rounds=int(st.rounds),
-        iqr_outliers=int(st.iqr_outliers),
-        stddev_outliers=int(st.stddev_outliers),
-        outliers=str(st.outliers),
-        ld15iqr=float(st.ld15iqr),
-        hd15iqr=float(st.hd15iqr),
-        ops=float(st.ops),
-        total=float(st.total),
-        cv=stddev / mean,
-    )
+    fields: dict[str, Any] = st.as_dict()
+    return VariantStats(fields=fields, cv=float(st.stddev) / float(st.mean))
 
 
 def _median(data: list[float]) -> float:

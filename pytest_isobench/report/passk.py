@@ -15,7 +15,7 @@ from math import comb
 from typing import Any
 
 # Best first: a passed run beats any failed one; then by how the agent compared.
-_CATEGORY_RANK = {"beats": 5, "similar": 4, "inconclusive": 3, "worse": 2, "failed": 1}
+_CATEGORY_RANK = {"beats": 5, "similar": 4, "inconclusive": 3, "worse": 2, "failed": 1, "tampering": 0}
 MISSING = "missing"
 
 

@@ -148,6 +148,13 @@ class TaskRow:
         return self.status
 
 
+def _message(record: dict[str, Any], verdict: dict[str, Any] | None) -> str:
+    """The verdict's message (or the agent's failure), after a request for review if any."""
+    message = str((verdict or {}).get("message") or record.get("agent_failure") or "")
+    review = record.get("review")
+    return f"REVIEW: {review}; {message}" if review else message
+
+
 def task_row(record: dict[str, Any]) -> TaskRow:
     verdict = record.get("verdict") if isinstance(record.get("verdict"), dict) else None
     key = group_key(record)
@@ -166,7 +173,7 @@ def task_row(record: dict[str, Any]) -> TaskRow:
         agent_vs_human=_estimate(verdict, "agent_vs_human"),
         human_significant=significant if isinstance(significant, bool) else None,
         human_verdict=(verdict or {}).get("human_verdict"),
-        message=str((verdict or {}).get("message") or record.get("agent_failure") or ""),
+        message=_message(record, verdict),
         run=key.run,
         has_patch=bool(record.get("patch")),
     )

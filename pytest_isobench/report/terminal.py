@@ -34,6 +34,8 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
                 label = str(verdict["human_verdict"])  # inconclusive, slower or tied
         else:
             label = record.get("status", "?")
+        if record.get("review"):
+            label += " (review)"  # a speedup far above the human's: look at the patch
         if record.get("resumed"):
             label += " (resumed)"
         totals[label.split(" (")[0]] += 1
