@@ -255,12 +255,11 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
 
 def _check_tampering(request: pytest.FixtureRequest, outcome: AgentOutcome) -> None:
     """A patch that touches the perf test or our harness files fails as ``tampering``."""
-    from .tampering import tampered_paths
+    from .tampering import patch_failure
 
-    paths = tampered_paths(outcome.patch, task_of(request.node).perf_tests)
-    if paths:
-        outcome.failure = "tampering"
-        outcome.detail = "the patch changes files of the timing harness: " + "; ".join(paths)
+    detail = patch_failure(outcome.patch, task_of(request.node).perf_tests)
+    if detail is not None:
+        outcome.failure, outcome.detail = "tampering", detail
 
 
 def _rebuild(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox) -> None:
