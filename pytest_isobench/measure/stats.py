@@ -2,7 +2,8 @@
 combination of a task's tests.
 
 The default speedup is paired by round (:mod:`~pytest_isobench.measure.paired`); the
-unpaired Hodges-Lehmann and the median-ratio bootstrap stay available by name. Everything here is a pure function of plain numbers, so it can be tested without a
+unpaired Hodges-Lehmann and the median-ratio bootstrap stay available by name.
+Everything here is a pure function of plain numbers, so it can be tested without a
 sandbox, and the verdict and the protocol share one definition of "speedup". It must not
 import pytest or docker, nor remove outliers (they are counted and reported only), and
 it imports scipy lazily inside the functions that need it so that loading the plugin
