@@ -436,8 +436,10 @@ def decided(partial: ProtocolResult, rule: SuccessRule, direction: Direction | N
     looks, whose level keeps the error rate whatever the number of looks.
     """
     variants = partial.variants
-    if HUMAN not in variants or partial.failures:
+    if HUMAN not in variants:
         return False
+    if partial.failures:
+        return True  # a failed variant settles the verdict (failed, or a task problem)
     d = direction if direction is not None else partial.settings.direction
     conf = 1 - partial.level(rule.alpha)
     h = partial.speedup(partial.baseline, HUMAN, conf, rule.estimator, d, n_resamples=1000)
