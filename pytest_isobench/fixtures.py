@@ -27,6 +27,7 @@ from .sandbox.base import (
     Variant,
 )
 from .sandbox.images import variant_image
+from .signals import shielded
 
 if TYPE_CHECKING:
     from .agents.base import Agent, AgentRun
@@ -205,9 +206,8 @@ def _open(request: pytest.FixtureRequest, variant: Variant, commit: str, checkou
         sandbox.start()
         yield sandbox
     finally:
-        try:
+        with shielded():  # a second Ctrl-C must not leave this sandbox behind
             sandbox.close()
-        finally:
             if sandbox in live:
                 live.remove(sandbox)
 
@@ -255,12 +255,11 @@ def agent(request: pytest.FixtureRequest, isobench_checkout: Checkout) -> Iterat
 
 def _check_tampering(request: pytest.FixtureRequest, outcome: AgentOutcome) -> None:
     """A patch that touches the perf test or our harness files fails as ``tampering``."""
-    from .tampering import tampered_paths
+    from .tampering import patch_failure
 
-    paths = tampered_paths(outcome.patch, task_of(request.node).perf_tests)
-    if paths:
-        outcome.failure = "tampering"
-        outcome.detail = "the patch changes files of the timing harness: " + "; ".join(paths)
+    detail = patch_failure(outcome.patch, task_of(request.node).perf_tests)
+    if detail is not None:
+        outcome.failure, outcome.detail = "tampering", detail
 
 
 def _rebuild(request: pytest.FixtureRequest, outcome: AgentOutcome, sandbox: Sandbox) -> None:

@@ -53,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     state = RunState(config, settings)
     config.pluginmanager.register(state, "isobench-run")
+    from .run_guard import RunGuard
+
+    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
     from .provenance.plugin import GpuProvenance
 
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
@@ -132,7 +135,10 @@ def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from .signals import shielded
+
     live: list[Any] = config.stash.get(LIVE_KEY, [])
-    for sandbox in list(live):
-        with contextlib.suppress(Exception):
-            sandbox.close()
+    with shielded():
+        for sandbox in list(live):
+            with contextlib.suppress(Exception):
+                sandbox.close()

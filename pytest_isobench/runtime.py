@@ -107,9 +107,12 @@ class RunState:
             record.setdefault("verdict", None)
             record["reason"] = _reason(report)
         item.config.hook.pytest_isobench_record(record=record, task=task_of(item))
-        from .results.store import write_record
+        from .results.store import ResultsWriteError, write_record
 
-        write_record(self.settings.results_dir, record)
+        try:
+            write_record(self.settings.results_dir, record)
+        except ResultsWriteError as exc:
+            _stop_run(item, report, exc)
         setattr(report, RECORD_ATTR, record)
         return report
 
@@ -133,7 +136,12 @@ class RunState:
 
         records = [self.records[k] for k in sorted(self.records)]
         out = self.settings.results_dir
-        write_benchmark_json(out / "benchmark.json", records)
+        try:
+            write_benchmark_json(out / "benchmark.json", records)
+        except OSError as exc:
+            from .results.store import write_failure
+
+            terminalreporter.write_line(f"error: {write_failure(out, 'benchmark.json', exc)}", red=True)
         lines, totals = summary_lines(records)
         summary = {
             "run_id": self.settings.run_id,
@@ -143,13 +151,25 @@ class RunState:
                 {k: r.get(k) for k in ("item_id", "nodeid", "status")} | {"verdict": r.get("verdict")} for r in records
             ],
         }
-        atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        try:
+            atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        except OSError as exc:
+            from .results.store import write_failure
+
+            terminalreporter.write_line(f"error: {write_failure(out, 'summary.json', exc)}", red=True)
         terminalreporter.section("isobench")
         for line in lines:
             terminalreporter.write_line(line)
         for problem in self.problems:
             terminalreporter.write_line(f"warning: {problem}")
         terminalreporter.write_line(f"results: {out}")
+
+
+def _stop_run(item: pytest.Item, report: pytest.TestReport, exc: Exception) -> None:
+    """A record that cannot be written fails its item and stops the run: never pretend."""
+    report.outcome = "failed"
+    report.longrepr = str(exc)
+    item.session.shouldstop = str(exc)
 
 
 def _reason(report: pytest.TestReport) -> str:

@@ -1,4 +1,5 @@
-"""xdist glue, registered only when pytest-xdist is present: share the run id with workers."""
+"""xdist glue, registered only when pytest-xdist is present: share the run id with workers,
+and stand an ``error`` record in for a task whose worker died under it."""
 
 from __future__ import annotations
 
@@ -14,3 +15,13 @@ class XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["isobench_run_id"] = self.settings.run_id
+
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        """The worker died mid-task: record the task as lost, with xdist's reason, at once."""
+        from .results.lost import lost_record
+        from .results.store import write_record
+        from .runtime import RECORD_ATTR
+
+        record = lost_record(crashitem, self.settings, str(report.longrepr))
+        write_record(self.settings.results_dir, record)
+        setattr(report, RECORD_ATTR, record)  # the run state counts it in the summary

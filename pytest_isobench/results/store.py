@@ -8,6 +8,7 @@ silently. No statistics are computed here.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from ..atomic import atomic_write
 from ..redact import redact
 
-__all__ = ["atomic_write", "read_records", "write_record"]
+__all__ = ["ResultsWriteError", "atomic_write", "read_records", "write_record"]
 
 RECORD_SCHEMA = "isobench.record/1"
 RECORDS_DIR = "tasks"
@@ -28,11 +29,28 @@ def record_filename(item_id: str) -> str:
     return _SAFE.sub("_", item_id) + ".json"
 
 
+class ResultsWriteError(Exception):
+    """The results directory took no more (full, read-only, over quota): the run must stop."""
+
+
+def write_failure(results_dir: Path, what: str, exc: OSError) -> ResultsWriteError:
+    """The error that names the directory, the cause and what was not written."""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    cause = "is full" if full else "cannot be written"
+    return ResultsWriteError(
+        f"results directory {results_dir} {cause} ({exc.strerror or exc}): {what} was not written; "
+        f"every record written before is complete. Free space, then run again with --isobench-resume={results_dir}"
+    )
+
+
 def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
-    """Write one task's record; returns its path."""
+    """Write one task's record; returns its path. ``ResultsWriteError`` when the disk refuses."""
     record = redact({"schema": RECORD_SCHEMA, **record})
     path = results_dir / RECORDS_DIR / record_filename(str(record["item_id"]))
-    atomic_write(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    try:
+        atomic_write(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    except OSError as exc:
+        raise write_failure(results_dir, f"the record of {record['item_id']}", exc) from exc
     return path
 
 

@@ -34,6 +34,7 @@ from pytest_isobench.sandbox.base import (
 )
 from pytest_isobench.sandbox.bounded import BoundedBuffer
 from pytest_isobench.sandbox.patching import check_relpath
+from pytest_isobench.sandbox.run_sweep import wait_for_engine
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -190,6 +191,7 @@ class DockerSandbox:
                 "(set it in the suite or with an option)"
             )
         limits = self.spec.limits
+        wait_for_engine(self.client)  # an engine restarting between tasks is waited for, briefly
         with _engine_errors("Docker engine not answering"):
             try:
                 self.client.images.get(image)

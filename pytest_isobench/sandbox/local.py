@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..signals import shielded
 from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
@@ -84,10 +85,11 @@ def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _kill_group(proc)
-        proc.wait()
-        for reader in readers:
-            reader.join(timeout=_READER_GRACE_S)
+        with shielded():  # an interrupt here must not leave the group running
+            _kill_group(proc)
+            proc.wait()
+            for reader in readers:
+                reader.join(timeout=_READER_GRACE_S)
     wall = time.perf_counter() - start
     return ExecResult(
         exit_code=proc.returncode if not timed_out else 124,
