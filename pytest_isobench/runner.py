@@ -22,6 +22,7 @@ from .agents.prompt import PROMPT_VERSION
 from .measure.protocol import ProtocolResult, ProtocolSettings, run_protocol
 from .measure.stats import Direction, summarize
 from .measure.verdict import SuccessRule, Verdict, decided, judge
+from .results.outcome import status_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -318,11 +319,12 @@ def run_task(isobench_variants: Variants, isobench_settings: Settings, request: 
     if review is not None:
         record["review"] = review
         item.user_properties.append(("isobench_review", review))
-    record["status"] = "passed" if verdict.passed else "failed"
+    record["status"] = status_of(verdict)  # a baseline or human failure is an error, not the agent's
     for key in ("human", "agent", "agent_vs_human"):
         estimate = getattr(verdict, key)
         if estimate is not None:
             item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
     item.user_properties.append(("isobench_verdict", verdict.category or verdict.human_verdict or "not significant"))
     if not verdict.passed:
-        pytest.fail(verdict.message, pytrace=False)
+        prefix = "error (the task's, not the agent's): " if record["status"] == "error" else ""
+        pytest.fail(prefix + verdict.message, pytrace=False)

@@ -9,6 +9,7 @@ controller locks the GPU clocks before any worker starts and resets them at the 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,10 @@ from . import gpu
 
 if TYPE_CHECKING:
     from ..dataset.models import Task
+
+
+class GpuWarning(UserWarning):
+    """A GPU condition that makes a task's timings less trustworthy (see ``gpu.gpu_warnings``)."""
 
 
 def _scope(item: pytest.Item) -> tuple[list[str] | None, bool]:
@@ -61,6 +66,8 @@ class GpuProvenance:
             record = item.stash.get(RECORD_KEY, None)
             if record is not None:
                 record["gpu"] = gpu.task_gpu_record(start, gpu.snapshot(devices), uses_gpu=uses_gpu)
+                for text in record["gpu"].get("warnings", []):
+                    warnings.warn(GpuWarning(f"{item.name}: {text}"), stacklevel=1)
 
     def pytest_isobench_record(self, record: dict[str, Any], task: Task) -> None:
         if "gpu" not in record:
