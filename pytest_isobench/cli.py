@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .results.record import TaskRecord
+
 
 def _doctor(args: argparse.Namespace) -> int:
     from .sandbox.housekeeping import doctor_engine
@@ -50,8 +52,8 @@ def _report(args: argparse.Namespace) -> int:
     dirs = [Path(d) for d in args.dirs]
     problems: list[str] = []
     duplicates: list[str] = []
-    records: list[dict[str, object]] = []
-    runs: list[list[dict[str, object]]] = []
+    records: list[TaskRecord] = []
+    runs: list[list[TaskRecord]] = []
     if args.runs_as_k:
         # Each directory is one run of the same agent: kept apart, never deduplicated across runs.
         for index, directory in enumerate(dirs, 1):
@@ -59,7 +61,7 @@ def _report(args: argparse.Namespace) -> int:
             problems += merged.problems
             duplicates += merged.duplicates
             for record in merged.records:
-                record["_run"] = str(index)
+                record.run_label = str(index)
             runs.append(merged.records)
             records += merged.records
     else:

@@ -6,41 +6,34 @@ Reads finished records only; it computes no statistics (the verdicts carry them)
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+
+from ..results.record import EstimateRecord, TaskRecord
 
 
-def _est(verdict: dict[str, Any] | None, key: str) -> str:
-    value = (verdict or {}).get(key)
-    if not isinstance(value, dict) or value.get("point") is None:
+def _est(value: EstimateRecord | None) -> str:
+    if value is None:
         return "-"
-    return f"{value['point']:.2f}x [{value['low']:.2f}, {value['high']:.2f}]"
+    return f"{value.point:.2f}x [{value.low:.2f}, {value.high:.2f}]"
 
 
-def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
+def summary_lines(records: Sequence[TaskRecord]) -> tuple[list[str], dict[str, int]]:
     """Formatted table lines and the totals per status/category."""
     header = ("task", "human", "agent", "agent/human", "verdict")
     rows = []
     totals: Counter[str] = Counter()
     for record in records:
-        verdict = record.get("verdict")
-        category = (verdict or {}).get("category")
-        if record.get("status") in ("error", "skipped"):
-            label = record["status"]
-        elif category:
-            label = category
-        elif verdict is not None:
-            label = "significant" if verdict.get("human_significant") else "not significant"
-        else:
-            label = record.get("status", "?")
-        if record.get("resumed"):
+        verdict = record.verdict
+        label = record.label()
+        totals[label] += 1
+        if record.resumed:
             label += " (resumed)"
-        totals[label.split(" (")[0]] += 1
         rows.append(
             (
-                record.get("item_id", "?"),
-                _est(verdict, "human"),
-                _est(verdict, "agent"),
-                _est(verdict, "agent_vs_human"),
+                record.item_id,
+                _est(verdict.human if verdict else None),
+                _est(verdict.agent if verdict else None),
+                _est(verdict.agent_vs_human if verdict else None),
                 label,
             )
         )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .store import atomic_write
+from ..atomic import atomic_write
+from .record import TaskRecord
 
 
 def machine_info(gpu: str | None = None) -> dict[str, Any]:
@@ -33,36 +35,35 @@ def machine_info(gpu: str | None = None) -> dict[str, Any]:
     }
 
 
-def benchmarks_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+def benchmarks_of(record: TaskRecord) -> list[dict[str, Any]]:
     entries = []
-    for test in record.get("perf_tests", []):
-        for variant, data in test.get("variants", {}).items():
-            stats = data.get("stats")
-            if not stats:
+    for test in record.perf_tests:
+        for variant, data in test.variants.items():
+            if not data.stats:
                 continue
             entries.append(
                 {
-                    "group": record["item_id"],
-                    "name": f"{record['item_id']}[{variant}-{test['name']}]",
-                    "fullname": f"{record.get('nodeid', record['item_id'])}[{variant}-{test['name']}]",
-                    "params": {"variant": variant, "perf_test": test["name"]},
-                    "param": f"{variant}-{test['name']}",
-                    "extra_info": {"task": record["item_id"], "agent": record.get("agent")},
+                    "group": record.item_id,
+                    "name": f"{record.item_id}[{variant}-{test.name}]",
+                    "fullname": f"{record.nodeid or record.item_id}[{variant}-{test.name}]",
+                    "params": {"variant": variant, "perf_test": test.name},
+                    "param": f"{variant}-{test.name}",
+                    "extra_info": {"task": record.item_id, "agent": record.agent},
                     "options": {
                         "disable_gc": False,
                         "timer": "perf_test",
-                        "min_rounds": len(data.get("values", [])),
+                        "min_rounds": len(data.values),
                         "max_time": 0,
                         "min_time": 0,
                         "warmup": True,
                     },
-                    "stats": {**stats, "data": list(data.get("values", []))},
+                    "stats": {**data.stats, "data": list(data.values)},
                 }
             )
     return entries
 
 
-def write_benchmark_json(path: Path, records: list[dict[str, Any]], commit_info: dict[str, Any] | None = None) -> Path:
+def write_benchmark_json(path: Path, records: Sequence[TaskRecord], commit_info: dict[str, Any] | None = None) -> Path:
     doc = {
         "machine_info": machine_info(),
         "commit_info": commit_info or {},
