@@ -11,17 +11,28 @@ import json
 import sys
 from pathlib import Path
 
+from .agents.doctor import doctor_agents
+from .dataset.loaders import DatasetError, load_source
+from .dataset.models import Task
+from .history.export import add_dataset_commands  # build, push, pull
+from .report.html import write_html
+from .report.markdown import write_markdown
+from .report.passk import opt_at_k
+from .report.soft import Judge, soft_metrics_all
+from .report.tables import build_report, group_lines
+from .report.terminal import summary_lines
+from .results.merge import merge_dirs
 from .results.record import TaskRecord
+from .sandbox.docker_sandbox import engine_client
+from .sandbox.housekeeping import doctor_engine, sweep
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from .sandbox.housekeeping import doctor_engine
 
     failed = 0
     for name, ok, detail in doctor_engine():
         print(f"[{'ok' if ok else '!!'}] {name}: {detail}")
         failed += not ok
-    from .agents.doctor import doctor_agents
 
     for name, ok, detail in doctor_agents():
         print(f"[{'ok' if ok else '--'}] {name}: {detail}")
@@ -29,8 +40,6 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from .sandbox.docker_sandbox import engine_client
-    from .sandbox.housekeeping import sweep
 
     client = engine_client()
     try:
@@ -44,10 +53,6 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report.passk import opt_at_k
-    from .report.tables import build_report, group_lines
-    from .report.terminal import summary_lines
-    from .results.merge import merge_dirs
 
     dirs = [Path(d) for d in args.dirs]
     problems: list[str] = []
@@ -75,8 +80,6 @@ def _report(args: argparse.Namespace) -> int:
     if args.runs_as_k:
         report.passk = [p.as_dict() for p in opt_at_k(runs)]
     if args.soft_metrics:
-        from .report.soft import Judge, soft_metrics_all
-
         judge = None
         if args.judge_model:
             judge = Judge(model=args.judge_model, cache_dir=Path(args.judge_cache))
@@ -88,12 +91,8 @@ def _report(args: argparse.Namespace) -> int:
     for p in report.passk:
         print(f"Opt@{p['k']}: {p['opt_at_k']:.1%} ({p['solved']}/{p['tasks']})  pass@{p['k']}: {p['pass_at_k']:.1%}")
     if args.markdown:
-        from .report.markdown import write_markdown
-
         print(f"markdown: {write_markdown(report, Path(args.markdown), plots=not args.no_plots)}")
     if args.html:
-        from .report.html import write_html
-
         print(f"html: {write_html(report, Path(args.html), plots=not args.no_plots)}")
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=1, default=str) + "\n", encoding="utf-8")
@@ -104,14 +103,12 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .dataset.models import Task
 
     print(json.dumps(Task.model_json_schema(), indent=2))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .dataset.loaders import DatasetError, load_source
 
     try:
         loaded = load_source(args.file)
@@ -151,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate = dataset.add_parser("validate", help="check a dataset file, with line numbers")
     validate.add_argument("file")
     validate.set_defaults(func=_validate)
-    from .history.export import add_dataset_commands  # build, push, pull
 
     add_dataset_commands(dataset)
     return parser

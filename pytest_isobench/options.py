@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from .collect.shard import ShardSpecError, parse_shard
+from .sandbox.gpus import parse_gpus
 
 BACKENDS = ("auto", "docker", "local")
 GENERATE = ("never", "missing", "all")
@@ -62,7 +63,6 @@ def positive_float(flag: str) -> Callable[[str], float]:
 
 
 def gpus_type(value: str) -> str:
-    from .sandbox.gpus import parse_gpus
 
     try:
         return parse_gpus(value)

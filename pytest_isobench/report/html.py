@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..results.record import TaskRecord
+from .plots import figure_svg, report_figures
 from .tables import GROUP_HEADER, Report, TaskRow, fmt_estimate, group_cells, group_key
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -281,8 +282,6 @@ def render_html(
             )
         parts.append("</tbody></table></section>")
     if plots:
-        from .plots import figure_svg, report_figures
-
         figures = report_figures(report)
         if figures:
             parts.append('<section id="figures"><h2>Figures</h2>')

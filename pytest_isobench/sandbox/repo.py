@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import file_lock
+from ..demo.build import demo_repo
 from .base import SandboxError
 
 DEMO = "isobench:demo"
@@ -42,8 +43,6 @@ class RepoCache:
     def ensure(self, repo: str, commits: Sequence[str]) -> Path:
         """A clone holding every commit in ``commits`` (``<sha>^`` allowed); clone or fetch."""
         if repo == DEMO:
-            from ..demo.build import demo_repo
-
             with file_lock(self.root / "demo.lock"):
                 return demo_repo(self.root)
         url = repo_url(repo)
