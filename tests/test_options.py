@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pytest_isobench.options import choice_type, positive_float, positive_int, shard_type
@@ -211,3 +213,13 @@ def test_positive_int_and_float_accept() -> None:
 def test_positive_float_rejects(bad: str) -> None:
     with pytest.raises(pytest.UsageError, match=rf"^--f: '{bad}' is not a number > 0$"):
         positive_float("--f")(bad)
+
+
+def test_fixtures_are_prefixed_and_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--fixtures", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    for name in ("baseline", "human", "agent", "record", "patch", "run", "task", "settings", "session"):
+        # the fixture's line, then its docstring indented on the next one
+        assert re.search(rf"^isobench_{name}( |$).*\n    \S", out, re.MULTILINE), f"isobench_{name} undocumented"
+    names = {line.split()[0] for line in out.splitlines() if line and not line.startswith((" ", "-", "="))}
+    assert not names & {"baseline", "human", "agent"}, "unprefixed fixtures leak into every project"
