@@ -73,7 +73,9 @@ def isobench_run(request: pytest.FixtureRequest, isobench_task: Task) -> TaskRun
 @pytest.fixture
 def isobench_record(request: pytest.FixtureRequest, isobench_run: TaskRun) -> TaskRecord:
     """The item's task run, run: its record (skips and errors are raised here, in setup)."""
-    record = inprocess.run(isobench_run)
+    session = request.config.stash[SESSION_KEY]
+    executor = session.executor if session.executor is not None else inprocess.InProcess()
+    record = executor.run(isobench_run)
     request.node.stash[RECORD_KEY] = record
     if record.status == "skipped":
         pytest.skip(record.reason)

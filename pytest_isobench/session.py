@@ -25,6 +25,7 @@ from . import options as opt
 from .agents.base import Agent
 from .collect.items import TaskItem, task_of
 from .collect.shard import ShardSpecError, load_durations
+from .executors.base import Executor
 from .keys import RECORD_KEY, SUITE_KEY, TASK_KEY
 from .report.terminal import summary_lines
 from .results.benchmark_json import write_benchmark_json
@@ -145,6 +146,7 @@ class IsobenchSession:
         self.resumed: dict[str, TaskRecord] = {}
         self.problems: list[str] = []
         self.live: weakref.WeakSet[Sandbox] = weakref.WeakSet()  # closed again at the end if a run was cut short
+        self.executor: Executor | None = None  # None: in the item's process (another plugin may set one)
         self._backend: str | None = None
         self._builtin: BuiltinSandboxes | None = None
 

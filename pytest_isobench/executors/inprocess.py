@@ -72,6 +72,8 @@ def task_run(item: pytest.Item) -> TaskRun:
     )
 
 
-def run(taskrun: TaskRun) -> TaskRecord:
-    """Run the task here, now."""
-    return taskrun.run()
+class InProcess:
+    """The default executor: the task runs here, now, in the item's process."""
+
+    def run(self, taskrun: TaskRun) -> TaskRecord:
+        return taskrun.run()
