@@ -87,8 +87,16 @@ def parse_report(stdout: str, metric: MetricSpec | None) -> Report:
     return Report(None, digest_text, "JSON report has no positive time_s or avg_ms: fell back to process time")
 
 
-def to_measurement(result: ExecResult, metric: MetricSpec | None) -> Measurement:
+def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: str | None = None) -> Measurement:
     """One run's outcome as a sample for the timing protocol."""
+    if result.oom_killed:
+        return Measurement(
+            value=None,
+            wall_s=result.wall_s,
+            digest=None,
+            error=f"out of memory (limit {memory_limit or 'of the sandbox'}): killed by the OOM killer "
+            f"after {result.wall_s:.1f}s; last output:\n{result.tail()}",
+        )
     if result.timed_out:
         return Measurement(
             value=None,
@@ -117,4 +125,4 @@ def run_once(
 ) -> Measurement:
     """Run ``test`` once in ``sandbox`` and turn the output into a measurement."""
     result = sandbox.exec(command_for(test, python), timeout_s)
-    return to_measurement(result, test.metric or metric)
+    return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory)

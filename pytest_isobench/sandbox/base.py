@@ -42,6 +42,7 @@ class ExecResult:
     stderr: str
     wall_s: float
     timed_out: bool = False
+    oom_killed: bool = False  # killed by the OOM killer at the sandbox's memory limit
 
     @property
     def ok(self) -> bool:

@@ -14,25 +14,26 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 import subprocess
 import tarfile
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pytest_isobench.sandbox import gpus
+from pytest_isobench.sandbox import gpus, patching
 from pytest_isobench.sandbox.base import (
     LABEL,
     LABEL_RUN,
     LABEL_TASK,
     LABEL_VARIANT,
     ExecResult,
-    PatchError,
     PatchResult,
     SandboxError,
     SandboxSpec,
 )
-from pytest_isobench.sandbox.patching import check_relpath, patch_files
+from pytest_isobench.sandbox.bounded import BoundedBuffer
+from pytest_isobench.sandbox.patching import check_relpath
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,10 +47,15 @@ NETWORK = "bridge"
 KILL_AFTER_S = 2
 # Exit statuses of coreutils `timeout`: 124 after TERM, 137 (128 + 9) when KILL was needed.
 _TIMEOUT_CODES = (124, 137)
-
-METHOD_GIT_APPLY = "git apply"
-METHOD_3WAY = "git apply --3way"
-METHOD_PATCH = "patch --fuzz"
+_KILLED = 137
+# $0: the limit in seconds, $1: the command. The trap also takes the group down when the
+# wrapper itself is signalled.
+_GROUP_WRAPPER = (
+    f'timeout --kill-after={KILL_AFTER_S} -s TERM "$0" sh -c "$1" & p=$!; '
+    "trap 'kill -9 -$p 2>/dev/null; exit 143' TERM INT HUP; "
+    "wait $p; rc=$?; kill -9 -$p 2>/dev/null; exit $rc"
+)
+_OOM_COUNT = "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null; true"
 
 # A fixed identity and date make the baseline commit identical in every variant, and say
 # nothing about the real history.
@@ -61,17 +67,6 @@ _GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "isobench@localhost",
     "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
 }
-# Untracked files never worth capturing in an agent's diff; written after the baseline
-# commit so files the real repository tracks under these names still count.
-_INFO_EXCLUDE = "_isobench_*\n__pycache__/\n*.pyc\n*.egg-info/\n/build/\n"
-_DIFF_ARGS = ("git", "diff", "--cached", "--binary", "--no-color", "--no-ext-diff")
-_DIFF_EXCLUDES = (
-    ":(exclude,glob)**/_isobench_*",
-    ":(exclude,glob)**/__pycache__/**",
-    ":(exclude,glob)**/*.pyc",
-    ":(exclude,glob)**/*.egg-info/**",
-)
-_PATCH_FILE = "/tmp/_isobench_patch.diff"
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
 
@@ -147,6 +142,7 @@ class DockerSandbox:
         self.baseline_commit = ""
         self._container: Container | None = None
         self._network = True
+        self._oom_seen = 0
 
     @property
     def workdir(self) -> str:
@@ -267,7 +263,7 @@ class DockerSandbox:
             f" && git config user.email {_GIT_ENV['GIT_AUTHOR_EMAIL']}"
             " && git add -A -f"
             f" && git -c commit.gpgsign=false commit -q --allow-empty -m '{BASELINE_MESSAGE}'"
-            f" && printf '%s' '{_INFO_EXCLUDE}' > .git/info/exclude"
+            f" && printf '%s' {shlex.quote(patching.excludes_file())} > .git/info/exclude"
             " && git rev-parse HEAD"
         )
         code, out, err = self._run(["sh", "-c", script], env=_GIT_ENV)
@@ -302,21 +298,42 @@ class DockerSandbox:
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
-        # `timeout` runs the command in its own process group and signals the whole group,
-        # so children die inside the container too; KILL follows TERM after a grace period.
-        argv = ["timeout", f"--kill-after={KILL_AFTER_S}", "-s", "TERM", f"{timeout_s:.3f}"]
-        argv += ["sh", "-c", command]
+        # `timeout` runs the command in a process group of its own and signals that group
+        # at the limit (KILL after a grace period); the wrapper kills what is left of the
+        # group when the command ends, so background children neither outlive it nor
+        # hold the output stream open. Output is read as a stream and bounded.
+        argv = ["sh", "-c", _GROUP_WRAPPER, f"{timeout_s:.3f}", command]
         container = self.container
+        out, err = BoundedBuffer(), BoundedBuffer()
         with _engine_errors(f"exec in {self.name} failed"):
             t0 = time.perf_counter()
-            res: Any = container.exec_run(argv, workdir=WORKDIR, environment=env, demux=True)
+            api = self.client.api
+            exec_id = api.exec_create(container.id, argv, workdir=WORKDIR, environment=env)["Id"]
+            for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+                out.feed(chunk_out or b"")
+                err.feed(chunk_err or b"")
             wall = time.perf_counter() - t0
-        out, err = res.output if res.output is not None else (None, None)
-        code = int(res.exit_code)
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        code = int(code) if code is not None else -1
         # 124/137 can also be the command's own status (or an OOM kill): only a run that
         # lasted the whole limit counts as timed out.
         timed_out = code in _TIMEOUT_CODES and wall >= timeout_s
-        return ExecResult(code, _decode(out), _decode(err), wall, timed_out)
+        oom = code == _KILLED and not timed_out and self._oom_kills_grew()
+        return ExecResult(code, out.text(), err.text(), wall, timed_out, oom_killed=oom)
+
+    def _oom_kills(self) -> int | None:
+        """The container's count of OOM kills (cgroup v1 or v2); None when unreadable."""
+        code, out, _ = self._run(["sh", "-c", _OOM_COUNT])
+        counts = [int(m) for m in re.findall(r"^oom_kill (\d+)$", out, flags=re.MULTILINE)]
+        return max(counts) if code == 0 and counts else None
+
+    def _oom_kills_grew(self) -> bool:
+        count = self._oom_kills()
+        if count is None:
+            return False
+        grew = count > self._oom_seen
+        self._oom_seen = count
+        return grew
 
     def write_file(self, relpath: str, content: str) -> None:
         path = check_relpath(relpath)
@@ -337,72 +354,7 @@ class DockerSandbox:
     # -- patches ---------------------------------------------------------------------
 
     def apply_patch(self, patch: str) -> PatchResult:
-        files = patch_files(patch)
-        if not files:
-            raise PatchError("patch is empty: it changes no file", rejected=patch[-2000:])
-        if not patch.endswith("\n"):
-            patch += "\n"
-        with _engine_errors(f"could not copy the patch into {self.name}"):
-            self.container.put_archive("/tmp", _tar_one(_PATCH_FILE[5:], patch.encode()))
-        # Stage the tree as it is, so a failed attempt can be undone exactly.
-        code, tree, err = self._run(["sh", "-c", "git add -A && git write-tree"])
-        if code != 0:
-            raise SandboxError(f"could not snapshot the checkout in {self.name}: {err}")
-        tree = tree.strip()
-        errors: list[str] = []
-
-        code, out, err = self._run(["git", "apply", "--whitespace=nowarn", _PATCH_FILE])
-        if code == 0:
-            return PatchResult(METHOD_GIT_APPLY, files)
-        errors.append(f"$ git apply\n{err}{out}")
-
-        code, out, err = self._run(["git", "apply", "--3way", "--whitespace=nowarn", _PATCH_FILE])
-        if code == 0:
-            return PatchResult(METHOD_3WAY, files)
-        errors.append(f"$ git apply --3way\n{err}{out}")
-        self._restore(tree, files)
-
-        base = ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch"]
-        code, out, err = self._run([*base, "--dry-run", "-i", _PATCH_FILE])
-        if code == 0:
-            code, out, err = self._run([*base, "-i", _PATCH_FILE])
-            if code == 0:
-                return PatchResult(METHOD_PATCH, files)
-            self._restore(tree, files)
-        errors.append(f"$ patch -p1 --fuzz=3\n{out}{err}")
-
-        rejected = self._rejected_hunks(tree, files) or "\n".join(errors)
-        raise PatchError(
-            f"patch does not apply to {self.spec.task_id}/{self.spec.variant} "
-            f"(tried {METHOD_GIT_APPLY}, {METHOD_3WAY}, {METHOD_PATCH}); "
-            f"files: {', '.join(files)}\n" + "\n".join(errors).strip(),
-            rejected=rejected,
-        )
-
-    def _restore(self, tree: str, files: tuple[str, ...]) -> None:
-        """Put the checkout back to the staged snapshot ``tree`` after a failed attempt."""
-        leftovers: list[str] = []
-        for f in files:
-            leftovers += [f, f + ".rej", f + ".orig"]
-        script = 'git read-tree --reset -u "$0" && git clean -fdqx -- "$@"'
-        code, out, err = self._run(["sh", "-c", script, tree, *leftovers])
-        if code != 0:
-            raise SandboxError(f"could not undo a failed patch in {self.name}: {err}{out}")
-
-    def _rejected_hunks(self, tree: str, files: tuple[str, ...]) -> str:
-        """The hunks ``git apply --reject`` cannot place, read from its ``.rej`` files."""
-        self._run(["git", "apply", "--reject", "--whitespace=nowarn", _PATCH_FILE])
-        script = 'for f in "$@"; do [ -f "$f.rej" ] && { echo "--- $f.rej"; cat "$f.rej"; }; done'
-        _, out, _ = self._run(["sh", "-c", script, "sh", *files])
-        self._restore(tree, files)
-        return out.strip()
+        return patching.apply(self, self.baseline_commit or "HEAD", patch)
 
     def diff(self) -> str:
-        code, out, err = self._run(["git", "add", "-A"])
-        if code != 0:
-            raise SandboxError(f"git add failed in {self.name}: {err}")
-        base = self.baseline_commit or "HEAD"
-        code, out, err = self._run([*_DIFF_ARGS, base, "--", ".", *_DIFF_EXCLUDES])
-        if code != 0:
-            raise SandboxError(f"git diff failed in {self.name}: {err}")
-        return out
+        return patching.capture(self, self.baseline_commit or "HEAD")

@@ -9,16 +9,18 @@ at the time limit. Worktrees are removed at ``close()``, whatever happened.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from . import patching
-from .base import ExecResult, PatchError, PatchResult, SandboxError, SandboxSpec
+from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
+from .bounded import BoundedBuffer
 
 # Variables a perf test may legitimately need; everything else of ours stays out.
 _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED", "TZ")
@@ -32,8 +34,13 @@ def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str]) -> ExecResult:
-    """Run ``argv`` in its own process group; kill the group at the limit."""
+def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str], *, bound: bool = True) -> ExecResult:
+    """Run ``argv`` in its own process group; kill the group at the limit and when it ends.
+
+    Children that outlive the command (a forgotten background process) die with its
+    group, so they can neither hold the output pipes open nor run on into the next
+    round. With ``bound`` each stream keeps only its head and tail (see ``bounded``).
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv,
@@ -44,25 +51,48 @@ def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    buffers = (BoundedBuffer(), BoundedBuffer()) if bound else (_unbounded(), _unbounded())
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [
+        threading.Thread(target=_drain, args=(stream, buf), daemon=True)
+        for stream, buf in zip((proc.stdout, proc.stderr), buffers, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout_s)
-        timed_out = False
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        out, err = proc.communicate()
         timed_out = True
-    except BaseException:
+    finally:
         _kill_group(proc)
-        proc.communicate()
-        raise
+        proc.wait()
+        for reader in readers:
+            reader.join(timeout=_READER_GRACE_S)
     wall = time.perf_counter() - start
     return ExecResult(
         exit_code=proc.returncode if not timed_out else 124,
-        stdout=out.decode("utf-8", "replace"),
-        stderr=err.decode("utf-8", "replace"),
+        stdout=buffers[0].text(),
+        stderr=buffers[1].text(),
         wall_s=wall,
         timed_out=timed_out,
     )
+
+
+# A process that left our group but kept a pipe open: stop waiting for its output.
+_READER_GRACE_S = 5.0
+
+
+def _unbounded() -> BoundedBuffer:
+    return BoundedBuffer(head=0, tail=1 << 62)
+
+
+def _drain(stream: io.BufferedReader, buf: BoundedBuffer) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for chunk in iter(lambda: stream.read1(1 << 16), b""):
+            buf.feed(chunk)
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -84,7 +114,8 @@ class LocalSandbox:
         return str(self.path)
 
     def _git(self, *args: str, cwd: Path | None = None, check: bool = True) -> ExecResult:
-        result = run_process(["git", *args], cwd or self.path, 300.0, minimal_env({"GIT_TERMINAL_PROMPT": "0"}))
+        env = minimal_env({"GIT_TERMINAL_PROMPT": "0"})
+        result = run_process(["git", *args], cwd or self.path, 300.0, env, bound=False)
         if check and not result.ok:
             raise SandboxError(f"git {' '.join(args)} failed: {result.tail(10)}")
         return result
@@ -113,21 +144,7 @@ class LocalSandbox:
         return run_process(["sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:
-        files = patching.check_paths(patch)
-        patch_file = self.path / "_isobench_patch.diff"
-        patch_file.write_text(patch if patch.endswith("\n") else patch + "\n", encoding="utf-8")
-        try:
-            for name, template in patching.STRATEGIES:
-                result = self.exec(template.format(patch=shlex.quote(str(patch_file))), 120.0)
-                if result.ok:
-                    return PatchResult(method=name, files=tuple(files))
-                self._git("checkout", "-q", "--", ".", check=False)
-            report = self.exec(patching.REJECT_REPORT.format(patch=shlex.quote(str(patch_file))), 120.0)
-            raise PatchError(
-                "patch does not apply (git apply, --3way and patch --fuzz all failed)", rejected=report.stdout[-4000:]
-            )
-        finally:
-            patch_file.unlink(missing_ok=True)
+        return patching.apply(self, self.spec.commit, patch)
 
     def write_file(self, relpath: str, content: str) -> None:
         target = (self.path / relpath).resolve()
@@ -137,8 +154,7 @@ class LocalSandbox:
         target.write_text(content, encoding="utf-8")
 
     def diff(self) -> str:
-        self._git("add", "-A", "--", ".", *patching.DIFF_EXCLUDES)
-        return self._git("diff", "--cached", "--binary", "HEAD", "--", ".", *patching.DIFF_EXCLUDES).stdout
+        return patching.capture(self, self.spec.commit)
 
     def set_network(self, enabled: bool) -> None:
         """No-op: the local backend cannot switch the network (documented, not isolated)."""
