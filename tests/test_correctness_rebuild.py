@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from pytest_isobench.correctness import CorrectnessSpec, compare, parse_score
-from pytest_isobench.taskrun.sandboxes import image_for as _image
 from pytest_isobench.sandbox.base import SandboxError
+from pytest_isobench.taskrun.sandboxes import image_for as _image
 
 SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
 FAST = "def total(n):\n    return n * (n - 1) // 2\n"
