@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_writer
-from ..dataset.loaders import DatasetError, _load_hf, parse_hf
+from ..dataset import loaders
 from .classify import ClassifyError, ClassifyOptions, classify_commits
 from .scan import DEFAULT_KEYWORDS, CommitInfo, ScanError, ScanOptions, ScanResult, is_test_path, scan_repository
 
@@ -270,9 +270,9 @@ def pull(name: str, *, split: str | None = None, out: str | Path | None = None) 
 
     source = name if name.startswith("hf:") else f"hf:{name}"
     try:
-        repo_name, named_split = parse_hf(source)
-        dataset = _load_hf(repo_name, split or named_split, source)
-    except DatasetError as exc:
+        repo_name, named_split = loaders.parse_hf(source)
+        dataset = loaders._load_hf(repo_name, split or named_split, source)
+    except loaders.DatasetError as exc:
         raise ExportError(str(exc)) from None
     rows = [dict(row) for row in dataset]
     if out is not None:
