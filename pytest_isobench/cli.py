@@ -11,13 +11,18 @@ import json
 import sys
 from pathlib import Path
 
+from .aa import aa_lines, aa_task, run_demo_aa
 from .agents.doctor import doctor_agents
+from .atomic import atomic_write
 from .dataset.loaders import DatasetError, load_source
 from .dataset.models import Task
 from .history.export import add_dataset_commands  # build, push, pull
+from .published.importer import human_diffs, import_items, task_facts
+from .published.runs import PublishedError, find_items
 from .report.html import write_html
 from .report.markdown import write_markdown
 from .report.passk import opt_at_k
+from .report.published import has_published, published_lines, published_rows, read_published
 from .report.soft import Judge, soft_metrics_all
 from .report.tables import build_report, group_lines
 from .report.terminal import summary_lines
@@ -28,6 +33,8 @@ from .sandbox.housekeeping import doctor_engine, sweep
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    if args.noise:
+        return _noise_floor(args)
 
     failed = 0
     for name, ok, detail in doctor_engine():
@@ -37,6 +44,23 @@ def _doctor(args: argparse.Namespace) -> int:
     for name, ok, detail in doctor_agents():
         print(f"[{'ok' if ok else '--'}] {name}: {detail}")
     return 1 if failed else 0
+
+
+def _noise_floor(args: argparse.Namespace) -> int:
+    """An A/A on the demo suite (the human's code as the agent's): this machine's noise floor."""
+    import tempfile
+
+    extra = [f"--isobench-backend={args.backend}"]
+    if args.max_time is not None:
+        extra.append(f"--isobench-max-time={args.max_time}")
+    with tempfile.TemporaryDirectory(prefix="isobench-noise-") as tmp:
+        code, records = run_demo_aa(extra, Path(tmp) / "results")
+    if not records:
+        print(f"error: the A/A run wrote no task records (pytest exit status {code})", file=sys.stderr)
+        return 1
+    print(f"A/A on the demo suite ({len(records)} tasks, --isobench-agent=human, backend {args.backend}):")
+    print("\n".join(aa_lines([aa_task(r) for r in records])))
+    return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -54,7 +78,10 @@ def _clean(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
 
-    dirs = [Path(d) for d in args.dirs]
+    all_dirs = [Path(d) for d in args.dirs]
+    published_dirs = [d for d in all_dirs if has_published(d)]
+    # a directory written by `isobench import` holds published records only: no task records to merge
+    dirs = [d for d in all_dirs if d not in published_dirs or (d / "tasks").is_dir()]
     problems: list[str] = []
     duplicates: list[str] = []
     records: list[TaskRecord] = []
@@ -79,15 +106,28 @@ def _report(args: argparse.Namespace) -> int:
     report = build_report(records, problems, duplicates)
     if args.runs_as_k:
         report.passk = [p.as_dict() for p in opt_at_k(runs)]
+    judge = None
+    if args.soft_metrics and args.judge_model:
+        judge = Judge(model=args.judge_model, cache_dir=Path(args.judge_cache))
     if args.soft_metrics:
-        judge = None
-        if args.judge_model:
-            judge = Judge(model=args.judge_model, cache_dir=Path(args.judge_cache))
         report.soft = soft_metrics_all(records, judge)
-    lines, _totals = summary_lines(records)
-    print("\n".join(lines))
-    print()
-    print("\n".join(group_lines(report.groups)))
+    if published_dirs:
+        published, published_problems = read_published(published_dirs)
+        for problem in published_problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        report.problems += published_problems
+        rows = published_rows(published, judge if args.soft_metrics else None)
+        if not args.soft_metrics:
+            for row in rows:  # the counts stay; patch-vs-human figures only when asked for
+                row.scored, row.line_precision, row.line_recall, row.files_jaccard = 0, None, None, None
+        report.published = [row.as_dict() for row in rows]
+        print("\n".join(published_lines(rows)))
+        print()
+    if records or not published_dirs:
+        lines, _totals = summary_lines(records)
+        print("\n".join(lines))
+        print()
+        print("\n".join(group_lines(report.groups)))
     for p in report.passk:
         print(f"Opt@{p['k']}: {p['opt_at_k']:.1%} ({p['solved']}/{p['tasks']})  pass@{p['k']}: {p['pass_at_k']:.1%}")
     if args.markdown:
@@ -96,9 +136,43 @@ def _report(args: argparse.Namespace) -> int:
         print(f"html: {write_html(report, Path(args.html), plots=not args.no_plots)}")
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=1, default=str) + "\n", encoding="utf-8")
-    if not records:
+    if not records and not report.published:
         print("error: no complete task records found", file=sys.stderr)
         return 1
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+
+    try:
+        items, problems = find_items([Path(p) for p in args.paths])
+        diffs = {}
+        for dataset in args.dataset or []:
+            diffs.update(human_diffs(Path(dataset)))
+    except (PublishedError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not items:
+        print(
+            f"error: no ISO-Bench run items (run_summary.json, prediction.jsonl) under {', '.join(args.paths)}",
+            file=sys.stderr,
+        )
+        return 1
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if args.facts:
+        facts = task_facts(items)
+        atomic_write(Path(args.facts), "".join(json.dumps(f, sort_keys=True) + "\n" for f in facts))
+        print(f"facts: {len(facts)} task(s) -> {args.facts}")
+    if args.out:
+        summary = import_items(items, Path(args.out), diffs)
+        print(
+            f"imported {summary.items} item(s) of {summary.runs} run(s): {summary.with_patch} with a non-empty patch, "
+            f"{summary.artefacts_removed} with harness artefacts removed, {summary.with_human_diff} with a human diff, "
+            f"{summary.without_commits} without commits"
+        )
+        print(f"predictions: {len(summary.predictions_files)} file(s) in {Path(args.out) / 'predictions'}")
+        print(f"published records: {summary.records_dir}")
     return 0
 
 
@@ -124,7 +198,13 @@ def _validate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isobench", description="ISO-Bench tools around the pytest plugin")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("doctor", help="check the Docker engine, images and leftovers").set_defaults(func=_doctor)
+    doctor = sub.add_parser("doctor", help="check the Docker engine, images and leftovers")
+    doctor.add_argument(
+        "--noise", action="store_true", help="run an A/A on the demo suite and print this machine's noise floor"
+    )
+    doctor.add_argument("--backend", default="auto", choices=("auto", "docker", "local"), help="with --noise")
+    doctor.add_argument("--max-time", type=float, default=None, metavar="S", help="with --noise: budget per task")
+    doctor.set_defaults(func=_doctor)
     clean = sub.add_parser("clean", help="remove containers and volumes labelled io.isobench")
     clean.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
     clean.set_defaults(func=_clean)
@@ -143,6 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--judge-model", metavar="M", help="with --soft-metrics: also ask this LLM judge")
     report.add_argument("--judge-cache", metavar="DIR", default=".isobench/cache/judge", help="cache of judge answers")
     report.set_defaults(func=_report)
+    imp = sub.add_parser("import", help="read ISO-Bench run directories: predictions files and published records")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="ISO-Bench state/runs trees, run or item folders")
+    imp.add_argument("--out", metavar="DIR", help="write predictions/ and published/ here")
+    imp.add_argument(
+        "--dataset",
+        action="append",
+        metavar="FILE",
+        help="a dataset carrying the human diffs (diff_text), for soft metrics",
+    )
+    imp.add_argument("--facts", metavar="FILE", help="write the runs' task facts (commit, parent, repo) as JSONL")
+    imp.set_defaults(func=_import)
     dataset = sub.add_parser("dataset", help="dataset tools").add_subparsers(dest="dataset_command", required=True)
     dataset.add_parser("schema", help="print the JSON Schema of a task record").set_defaults(func=_schema)
     validate = dataset.add_parser("validate", help="check a dataset file, with line numbers")

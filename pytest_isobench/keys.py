@@ -32,5 +32,8 @@ TESTGEN_KEY: pytest.StashKey[str] = pytest.StashKey()
 #: ... and the record of its run, once there is one.
 RECORD_KEY: pytest.StashKey[TaskRecord] = pytest.StashKey()
 
+#: Which dataset source each suite used (config stash; shown after collection).
+SOURCE_NOTES_KEY: pytest.StashKey[list[str]] = pytest.StashKey()
+
 #: Marker names already registered by collection (config stash).
 MARKERS_KEY: pytest.StashKey[set[str]] = pytest.StashKey()

@@ -85,8 +85,8 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-predictions",
         None,
         dict(
-            metavar="FILE",
-            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path) for --isobench-agent=predictions",
+            metavar="FILE|DIR",
+            help="SWE-bench style predictions JSONL (instance_id, model_patch, model_name_or_path), or a folder of ISO-Bench runs (prediction.jsonl files), for --isobench-agent=predictions",
         ),
     ),
     (
@@ -125,6 +125,24 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-gpus",
         None,
         dict(type=gpus_type, metavar="SPEC", help="GPUs for each sandbox: all, a count, or device ids like 0,1"),
+    ),
+    (
+        "--isobench-lock-clocks",
+        None,
+        dict(
+            action="store_true",
+            default=False,
+            help="lock the GPU clocks (nvidia-smi -lgc) for the run at the base clock or --isobench-lock-clocks-mhz; reset (-rgc) at the end. Needs root",
+        ),
+    ),
+    (
+        "--isobench-lock-clocks-mhz",
+        None,
+        dict(
+            type=positive_int("--isobench-lock-clocks-mhz"),
+            metavar="MHZ",
+            help="the SM clock --isobench-lock-clocks locks",
+        ),
     ),
     (
         "--isobench-min-rounds",

@@ -2,9 +2,12 @@
 
 The report is the last line of standard output that parses as a JSON object: ``time_s``
 (or ISO-Bench's ``avg_ms``) is the timed region and ``digest``, when present, must match
-across variants. A suite may instead name a metric read by a regular expression, with a
-direction. With neither, the whole process's wall time counts, with a warning. This module
-runs one command and parses; it does not schedule rounds or compute statistics.
+across variants. The harness passes ``ISOBENCH_MIN_TIME_S``, the least time one value
+should take; a test that honours it repeats its timed region and reports ``loops`` (the
+repetitions behind one value; ``time_s`` is then per loop). A suite may instead name a
+metric read by a regular expression, with a direction. With neither, the whole process's
+wall time counts, with a warning. This module runs one command and parses; it does not
+schedule rounds or compute statistics.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from .sandbox.base import ExecResult, Sandbox
 
 SCRIPT_PREFIX = "_isobench_perf_"
+MIN_TIME_ENV = "ISOBENCH_MIN_TIME_S"
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -31,6 +35,7 @@ class Report:
     digest: str | None
     warning: str | None = None
     extra: dict[str, Any] | None = None
+    loops: int | None = None
 
 
 def script_name(test: PerfTest) -> str:
@@ -80,11 +85,21 @@ def parse_report(stdout: str, metric: MetricSpec | None) -> Report:
         return Report(None, None, "no JSON report line: fell back to process time")
     digest = report.get("digest")
     digest_text = None if digest is None else str(digest)
+    loops, warning = _loops(report.get("loops"))
     for key, scale in (("time_s", 1.0), ("avg_ms", 1e-3)):
         raw = report.get(key)
-        if isinstance(raw, int | float) and raw > 0:
-            return Report(float(raw) * scale, digest_text)
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and raw > 0:
+            return Report(float(raw) * scale, digest_text, warning, loops=loops)
     return Report(None, digest_text, "JSON report has no positive time_s or avg_ms: fell back to process time")
+
+
+def _loops(raw: object) -> tuple[int | None, str | None]:
+    """The report's ``loops``: a positive integer, or absent (``None``) with a warning when malformed."""
+    if raw is None:
+        return None, None
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+        return raw, None
+    return None, f"JSON report: loops must be an integer >= 1, got {raw!r} (ignored)"
 
 
 def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: str | None = None) -> Measurement:
@@ -117,12 +132,21 @@ def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: 
             value=None, wall_s=result.wall_s, digest=None, error=f"{report.warning}; last output:\n{result.tail()}"
         )
     value = report.value if report.value is not None else result.wall_s
-    return Measurement(value=value, wall_s=result.wall_s, digest=report.digest, warning=report.warning)
+    return Measurement(
+        value=value, wall_s=result.wall_s, digest=report.digest, warning=report.warning, loops=report.loops
+    )
 
 
 def run_once(
-    sandbox: Sandbox, test: PerfTest, python: str, timeout_s: float, metric: MetricSpec | None = None
+    sandbox: Sandbox,
+    test: PerfTest,
+    python: str,
+    timeout_s: float,
+    metric: MetricSpec | None = None,
+    min_time_s: float | None = None,
 ) -> Measurement:
-    """Run ``test`` once in ``sandbox`` and turn the output into a measurement."""
-    result = sandbox.exec(command_for(test, python), timeout_s)
+    """Run ``test`` once in ``sandbox`` and turn the output into a measurement; with
+    ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take."""
+    env = None if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
+    result = sandbox.exec(command_for(test, python), timeout_s, env=env)
     return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory)

@@ -19,8 +19,10 @@ from . import fixtures, hookspecs, options
 from .agents.base import Agent
 from .agents.registry import all_agents, unknown_agent_message
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
+from .collect.predictions_map import collection_lines
 from .collect.shard import select
 from .keys import SESSION_KEY
+from .provenance.plugin import GpuProvenance
 from .sandbox.base import Sandbox, SandboxSpec
 from .session import IsobenchSession, build_settings, known_agents
 from .xdist_hooks import XdistHooks
@@ -50,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(fixtures, "isobench-fixtures")
     config.pluginmanager.register(session, "isobench-session")
+    config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "isobench-xdist")
 
@@ -118,3 +121,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         gone = set(map(id, deselected))
         items[:] = [item for item in items if id(item) not in gone]
         config.hook.pytest_deselected(items=deselected)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
+    return collection_lines(config, items)

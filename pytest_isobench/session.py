@@ -99,9 +99,9 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
     if settings.warmup is not None and settings.warmup < 0:
         raise pytest.UsageError(f"--isobench-warmup: {settings.warmup!r} is not a whole number >= 0")
     if settings.agent == "predictions" and settings.predictions is None:
-        raise pytest.UsageError("--isobench-agent=predictions needs --isobench-predictions=FILE")
-    if settings.predictions is not None and not settings.predictions.is_file():
-        raise pytest.UsageError(f"--isobench-predictions: {settings.predictions} is not a file")
+        raise pytest.UsageError("--isobench-agent=predictions needs --isobench-predictions=FILE|DIR")
+    if settings.predictions is not None and not settings.predictions.exists():
+        raise pytest.UsageError(f"--isobench-predictions: {settings.predictions}: no such file or directory")
     if settings.resume_dir is not None and not settings.resume_dir.is_dir():
         raise pytest.UsageError(f"--isobench-resume: {settings.resume_dir} is not a directory")
     if settings.durations is not None and not settings.durations.is_file():

@@ -32,6 +32,11 @@ class PerfDefaults(BaseModel):
     python: str = Field(default="python3", description="interpreter for script perf tests")
     timeout_s: float = Field(default=300.0, gt=0)
     metric: MetricSpec | None = None
+    min_time_s: float = Field(
+        default=0.1,
+        ge=0,
+        description="least seconds one value should take, passed to perf tests as ISOBENCH_MIN_TIME_S (0: not passed)",
+    )
 
 
 class Resources(BaseModel):
@@ -92,6 +97,9 @@ class Suite(BaseModel):
     name: str
     description: str = ""
     dataset: str
+    dataset_fallback: str | None = Field(
+        default=None, description="used when `dataset` is unavailable (e.g. the hub offline), and said so"
+    )
     repo: str | None = None
     image: str | None = Field(
         default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"

@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 if ! .venv/bin/python -c "import pytest_isobench, mypy, ruff" 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test,report]'
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 fi

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from pytest_isobench.agents.base import AgentContext, AgentUnavailable
-from pytest_isobench.agents.builtin import PredictionsAgent, load_predictions
+from pytest_isobench.agents.builtin import PredictionsAgent
+from pytest_isobench.agents.predictions import load_predictions
 from pytest_isobench.dataset.models import Task
 
 PATCH = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-a\n+b\n"
@@ -46,14 +47,16 @@ def test_loads_jsonl_skipping_blank_lines(tmp_path: Path) -> None:
         ],
     )
     table = load_predictions(path)
-    assert set(table) == {"x-1", "x-2"} and table["x-1"]["model_patch"] == PATCH
+    assert [r.ids for r in table.rows] == [["x-1"], ["x-2"]] and table.rows[0].patch == PATCH
+    assert table.rows[1].patch == "" and table.rows[1].missing == f"{path}:3: model_patch is null"
 
 
 def test_loads_a_json_list_or_mapping(tmp_path: Path) -> None:
     rows = [{"instance_id": "x-1", "model_patch": PATCH}]
     (tmp_path / "a.json").write_text(json.dumps(rows))
     (tmp_path / "b.json").write_text(json.dumps({"x-1": rows[0]}))
-    assert load_predictions(tmp_path / "a.json") == load_predictions(tmp_path / "b.json") == {"x-1": rows[0]}
+    a, b = load_predictions(tmp_path / "a.json"), load_predictions(tmp_path / "b.json")
+    assert [(r.ids, r.patch) for r in a.rows] == [(r.ids, r.patch) for r in b.rows] == [(["x-1"], PATCH)]
 
 
 @pytest.mark.parametrize(
@@ -90,9 +93,9 @@ def test_lookup_by_item_id_then_instance_id(tmp_path: Path) -> None:
 
 def test_missing_prediction_and_missing_option(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "p.jsonl", [{"instance_id": "a", "model_patch": PATCH}])
-    with pytest.raises(AgentUnavailable, match=r"no prediction for item-1 or inst-1 in .*p.jsonl"):
+    with pytest.raises(AgentUnavailable, match=r"no prediction for item-1 \(inst-1\) in .*p.jsonl"):
         PredictionsAgent().run(context(path, "inst-1", item_id="item-1"))
-    with pytest.raises(AgentUnavailable, match="needs --isobench-predictions=FILE"):
+    with pytest.raises(AgentUnavailable, match=r"needs --isobench-predictions=FILE\|DIR"):
         PredictionsAgent().check({})
 
 

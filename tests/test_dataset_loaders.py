@@ -141,7 +141,9 @@ def test_project_vllm_facts_match_the_real_commits() -> None:
     assert result.errors == []
     assert len(result.tasks) == 99
     assert len({t.head_commit for t in result.tasks}) == 99
-    assert all(t.shape == "commit" and t.base_commit is None for t in result.tasks)
+    # the baseline is ISO-Bench's `pre` commit of its published runs (parent_commit), a full sha
+    assert all(t.shape == "commit" and len(t.base_commit or "") == 40 for t in result.tasks)
+    assert not any(t.base_is_parent for t in result.tasks)
     assert sum(1 for t in result.tasks if t.perf_tests) == 61
     if PERF_COMMITS.is_file():
         real = load_source(str(PERF_COMMITS)).tasks

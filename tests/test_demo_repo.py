@@ -148,8 +148,9 @@ def _run_perf(checkout: Path, name: str, script: str) -> tuple[float, str]:
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     value = json.loads(last)
-    assert set(value) == {"time_s", "digest"}, last
+    assert set(value) == {"time_s", "loops", "digest"}, last
     assert isinstance(value["time_s"], float) and value["time_s"] > 0
+    assert isinstance(value["loops"], int) and value["loops"] >= 1
     assert len(value["digest"]) == 64
     return value["time_s"], value["digest"]
 

@@ -51,7 +51,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
             "  --isobench-agent=NAME",
             "*agent whose patch is measured against the human commit*",
             "  --isobench-model=MODEL",
-            "  --isobench-predictions=FILE",
+            "  --isobench-predictions=FILE|DIR",
             "  --isobench-dataset=PATH_OR_HF",
             "*collect a dataset without a suite file (.jsonl, .json,*",
             "  --isobench-shard=K/N  keep shard K of N (1-based) of the tasks, the same on",
@@ -60,6 +60,8 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
             "*sandbox backend: docker, local (not isolated) or auto*",
             "  --isobench-image=IMAGE",
             "  --isobench-gpus=SPEC  GPUs for each sandbox: all, a count, or device ids like",
+            "  --isobench-lock-clocks",
+            "  --isobench-lock-clocks-mhz=MHZ",
             "  --isobench-min-rounds=N",
             "  --isobench-max-time=SECONDS",
             "  --isobench-target-ci=FRACTION",
@@ -89,7 +91,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     group = text.split("ISO-Bench: agents on real performance commits:", 1)[1].split("\n\n", 1)[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
-    assert len(flags) == 23
+    assert len(flags) == 25
     assert all(flag.startswith("--isobench-") for flag in flags)
 
 
@@ -124,7 +126,7 @@ def test_bad_backend_is_a_usage_error(guarded: pytest.Pytester) -> None:
         ("--isobench-warmup=-1", "ERROR: --isobench-warmup: '-1' is not a whole number >= 0"),
         ("--isobench-durations=absent.json", "ERROR: --isobench-durations: *absent.json is not a file"),
         ("--isobench-resume=absent-dir", "ERROR: --isobench-resume: *absent-dir is not a directory"),
-        ("--isobench-agent=predictions", "ERROR: --isobench-agent=predictions needs --isobench-predictions=FILE"),
+        ("--isobench-agent=predictions", "ERROR: --isobench-agent=predictions needs --isobench-predictions=FILE|DIR"),
     ],
 )  # fmt: skip
 def test_other_bad_values_are_usage_errors(guarded: pytest.Pytester, arg: str, line: str) -> None:

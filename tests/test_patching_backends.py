@@ -124,9 +124,7 @@ CASES = {
         before="sed -i 's/^c = 3$/c = 30/' m.py",
     ),
     # Lines moved and a context line changed, no blob ids: only fuzz places it.
-    "fuzzy": Case(
-        "c2", lambda r: _without_blob_ids(r.patch(r.c1, _replace("m.py", "g = 6", "g = 60"))), METHOD_PATCH
-    ),
+    "fuzzy": Case("c2", lambda r: _without_blob_ids(r.patch(r.c1, _replace("m.py", "g = 6", "g = 60"))), METHOD_PATCH),
     # patch --fuzz creates pkg/sub/new.py before failing on m.py: the undo must remove it.
     "rejected": Case("c1", lambda r: REJECTED, None),
     "new-files": Case("c1", lambda r: r.patch(r.c1, _new_files), METHOD_GIT_APPLY),
@@ -280,6 +278,7 @@ def test_a_patch_larger_than_the_kept_output_is_captured_whole_and_applies(
     assert captured.endswith("+ROW_0399999 = 'ä 399999'\n")
     other = local(repo.c1)
     assert other.apply_patch(captured).method == METHOD_GIT_APPLY
-    assert other.exec("sha256sum big/table.py", 60).stdout.split()[0] == sandbox.exec(
-        "sha256sum big/table.py", 60
-    ).stdout.split()[0]
+    assert (
+        other.exec("sha256sum big/table.py", 60).stdout.split()[0]
+        == sandbox.exec("sha256sum big/table.py", 60).stdout.split()[0]
+    )

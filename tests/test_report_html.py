@@ -92,7 +92,6 @@ def report_records() -> list[dict[str, Any]]:
 
 
 def test_html_is_self_contained_with_task_files(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
     records = report_records()
     trae = write_dir(tmp_path / "trae", records[:5])
     codex = write_dir(tmp_path / "codex", records[5:])  # one results dir per session, as pytest writes them
@@ -122,7 +121,6 @@ def test_html_without_plots_or_records_still_renders() -> None:
 @pytest.mark.slow
 def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     chromium()
-    pytest.importorskip("matplotlib")
     import numpy as np
     from matplotlib.image import imread
 

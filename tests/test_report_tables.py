@@ -268,7 +268,6 @@ def test_bad_results_dirs_reported_file_by_file(tmp_path: Path, capsys: pytest.C
 
 
 def test_markdown_report_has_tables_and_figures(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
     trae = write_dir(tmp_path / "trae", demo_records())
     codex = write_dir(tmp_path / "codex", [make_record("aaaa1111", category="worse", agent="codex", agent_x=1.2)])
     path = tmp_path / "out" / "report.md"

@@ -42,6 +42,7 @@ class AgentRun:
     cost_usd: float | None = None
     model: str | None = None
     timed_out: bool = False
+    warnings: list[str] = field(default_factory=list)  # e.g. harness files removed from the patch
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class AgentRun:
             "model": self.model,
             "timed_out": self.timed_out,
             "patch_bytes": len(self.patch.encode()),
+            "warnings": list(self.warnings),
         }
 
 

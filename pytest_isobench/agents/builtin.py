@@ -4,11 +4,12 @@ validate the harness end to end) and ``predictions`` (patches from a SWE-bench s
 
 from __future__ import annotations
 
-import json
+import functools
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .base import Agent, AgentContext, AgentRun, AgentUnavailable
+from .predictions import PredictionTable, load_predictions
 
 
 class NoopAgent(Agent):
@@ -40,49 +41,49 @@ class HumanAgent(Agent):
 
 
 class PredictionsAgent(Agent):
-    """Patches from ``--isobench-predictions`` (JSONL of instance_id, model_patch, ...)."""
+    """Patches from ``--isobench-predictions``: a SWE-bench style JSONL/JSON file, or a
+    directory of ISO-Bench run folders (see :mod:`pytest_isobench.agents.predictions`)."""
 
     name: ClassVar[str] = "predictions"
     needs_sandbox: ClassVar[bool] = False
 
     def check(self, ctx_options: dict[str, Any]) -> None:
         if not ctx_options.get("predictions"):
-            raise AgentUnavailable("--isobench-agent=predictions needs --isobench-predictions=FILE")
+            raise AgentUnavailable("--isobench-agent=predictions needs --isobench-predictions=FILE|DIR")
 
     def doctor(self) -> tuple[bool, str]:
-        return True, "reads patches from --isobench-predictions=FILE (SWE-bench JSONL)"
+        return True, "reads patches from --isobench-predictions=FILE|DIR (SWE-bench JSONL or ISO-Bench runs)"
 
     def run(self, ctx: AgentContext) -> AgentRun:
-        table = load_predictions(Path(ctx.options["predictions"]))
-        keys = [ctx.options.get("item_id", ""), ctx.task.instance_id]
-        for key in keys:
-            if key in table:
-                entry = table[key]
-                return AgentRun(patch=str(entry.get("model_patch") or ""), model=entry.get("model_name_or_path"))
-        raise AgentUnavailable(f"no prediction for {' or '.join(k for k in keys if k)} in {ctx.options['predictions']}")
+        path = Path(ctx.options["predictions"])
+        table = predictions_table(path)
+        found, how = table.match(
+            item_id=str(ctx.options.get("item_id", "")),
+            instance_id=ctx.task.instance_id,
+            head=ctx.head_sha or ctx.task.head_commit,
+            base=ctx.base_sha or ctx.task.base_commit,
+        )
+        if found is None:
+            raise AgentUnavailable(how)
+        warnings = list(found.warnings)
+        if found.missing:
+            warnings.append(found.missing)
+        return AgentRun(
+            patch=found.patch,
+            model=found.model,
+            logs=f"prediction from {found.source} (matched by {how})",
+            warnings=warnings,
+        )
 
 
-def load_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """``instance_id`` -> prediction; errors name the file and line."""
-    table: dict[str, dict[str, Any]] = {}
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        data = json.loads(text)
-        rows = data if isinstance(data, list) else list(data.values())
-        lines = [(i + 1, r) for i, r in enumerate(rows)]
-    else:
-        lines = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    lines.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
-    for number, row in lines:
-        if not isinstance(row, dict) or "instance_id" not in row or "model_patch" not in row:
-            raise ValueError(f"{path}:{number}: expected instance_id and model_patch")
-        table[str(row["instance_id"])] = row
-    return table
+@functools.cache
+def _table(path: str, mtime_ns: int) -> PredictionTable:
+    return load_predictions(Path(path))
+
+
+def predictions_table(path: Path) -> PredictionTable:
+    """The predictions at ``path``, read once per process while the file is unchanged."""
+    return _table(str(path.resolve()), path.stat().st_mtime_ns)
 
 
 BUILTIN: dict[str, type[Agent]] = {a.name: a for a in (NoopAgent, HumanAgent, PredictionsAgent)}

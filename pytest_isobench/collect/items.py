@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..dataset import DatasetError, DatasetUnavailable, Task, load_refs
-from ..keys import MARKERS_KEY, REF_KEY, SESSION_KEY, SUITE_KEY, TASK_KEY, TESTGEN_KEY
+from ..keys import MARKERS_KEY, REF_KEY, SESSION_KEY, SOURCE_NOTES_KEY, SUITE_KEY, TASK_KEY, TESTGEN_KEY
 from ..sandbox.repo import RepoCache
 from ..suite import Suite, SuiteError, default_suite, load_suite
 from ..testgen import GenJob, RepoContext, cache, generate_missing, repo_context
@@ -106,15 +106,27 @@ class ProblemItem(pytest.Item):
 
 
 def _task_items(parent: pytest.Collector, suite: Suite) -> Iterator[pytest.Item]:
+    config = parent.config
+    notes = config.stash.setdefault(SOURCE_NOTES_KEY, [])
     try:
-        loaded = load_refs(suite.dataset, base_dir=suite.base_dir)
+        try:
+            loaded = load_refs(suite.dataset, base_dir=suite.base_dir)
+            if suite.dataset_fallback is not None:
+                notes.append(f"isobench: suite {suite.name}: dataset {suite.dataset} ({len(loaded.refs)} tasks)")
+        except DatasetUnavailable:
+            if suite.dataset_fallback is None:
+                raise
+            loaded = load_refs(suite.dataset_fallback, base_dir=suite.base_dir)
+            notes.append(
+                f"isobench: suite {suite.name}: {suite.dataset} unavailable (not reachable, not cached); "
+                f"using the shipped {suite.dataset_fallback} ({len(loaded.refs)} tasks)"
+            )
     except DatasetUnavailable as exc:
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-unavailable", problem=str(exc), skip=True)
         return
     except DatasetError as exc:
         yield ProblemItem.from_parent(parent, name=f"{suite.name}-dataset", problem=str(exc))
         return
-    config = parent.config
     suite_mark = marker_name(suite.name)
     _register_marker(config, "isobench", "an ISO-Bench task item")
     _register_marker(config, suite_mark, f"tasks of the {suite.name} suite")

@@ -143,6 +143,7 @@ _INSTANCE_USED = frozenset(
 _COMMIT_USED = frozenset(
     {
         "commit_hash",
+        "parent_commit",
         "commit_subject",
         "repo",
         "perf_command",
@@ -173,8 +174,12 @@ _GSO_USED = frozenset(
 
 
 def _commit(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Task:
-    """ISO-Bench commit-level records and Hugging Face rows: the base is the first parent."""
+    """ISO-Bench commit-level records and Hugging Face rows: the base is ``parent_commit``
+    when the record names it (facts taken from ISO-Bench's runs), else the first parent."""
     head = _require(raw, "commit_hash", where)
+    parent = raw.get("parent_commit")
+    if parent is not None and (not isinstance(parent, str) or not parent.strip()):
+        raise RecordError(f"{where}: field 'parent_commit' must be a commit sha, got {parent!r}")
     shape = "hf-isobench" if "test_script" in raw else "commit"
     perf = _scripts(raw.get("test_script"), "test") + _perf_command(raw.get("perf_command"))
     subject = raw.get("commit_subject") or str(raw.get("commit_message") or "").split("\n", 1)[0]
@@ -186,7 +191,7 @@ def _commit(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Tas
         shape=shape,
         instance_id=str(raw.get("instance_id") or head),
         head=head,
-        base=None,
+        base=parent.strip() if isinstance(parent, str) else None,
         perf=perf,
         subject=str(subject),
         apis=_strs(raw.get("apis")),

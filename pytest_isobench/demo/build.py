@@ -52,9 +52,13 @@ __all__ = [
     "BRANCH",
     "DATASET_REPO",
     "EXPECTED_HEAD",
+    "GPU_PROJECT",
     "HISTORY_DIR",
     "PERF_DIR",
+    "PROJECTS",
+    "TEXTKIT",
     "DemoTask",
+    "Project",
     "Step",
     "build_demo_repo",
     "commit_shas",
@@ -80,6 +84,35 @@ DATASET_REPO = "isobench:demo"
 
 #: SHA of the last commit of the demo history; a build that ends elsewhere is an error.
 EXPECTED_HEAD = "5d08a88f8a97f2a09b35ae0d1f6c8300be7cc75d"
+
+
+@dataclass(frozen=True)
+class Project:
+    """One bundled demo project: where its history and perf tests are, and who wrote it."""
+
+    name: str  # instance ids are ``<name>-<slug>``
+    history: Path
+    perf: Path
+    dataset_repo: str  # the ``repo`` of its dataset records
+    expected_head: str
+    author_name: str
+    author_email: str
+    cache_name: str  # the built repository's folder in the cache
+
+
+TEXTKIT = Project("demo", HISTORY_DIR, PERF_DIR, DATASET_REPO, EXPECTED_HEAD, AUTHOR_NAME, AUTHOR_EMAIL, "demo-repo")
+#: ``tinylm``: a small PyTorch project whose performance commits need a GPU (``tasks/demo-gpu.yaml``).
+GPU_PROJECT = Project(
+    "demo-gpu",
+    HERE / "gpu" / "history",
+    HERE / "gpu" / "perf",
+    "isobench:demo-gpu",
+    "257fe2b6f475c92008d02a26537b2e6fcabe58cd",
+    "Tinylm Maintainers",
+    "maintainers@tinylm.invalid",
+    "demo-gpu-repo",
+)
+PROJECTS = {p.dataset_repo: p for p in (TEXTKIT, GPU_PROJECT)}
 
 _CONTROL_FILES = frozenset({"MESSAGE", "DELETE", "TASK.json"})
 _PAYLOAD_SUFFIX = ".in"
@@ -136,10 +169,11 @@ class DemoTask:
     files_changed: tuple[str, ...]
     perf_script: Path
     human_performance: float | None
+    project: str = "demo"
 
     @property
     def instance_id(self) -> str:
-        return f"demo-{self.slug}"
+        return f"{self.project}-{self.slug}"
 
     @property
     def perf_name(self) -> str:
@@ -201,16 +235,16 @@ def load_steps(history: Path = HISTORY_DIR) -> list[Step]:
     return steps
 
 
-def _git_env(date: str | None = None) -> dict[str, str]:
+def _git_env(date: str | None = None, project: Project = TEXTKIT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_TERMINAL_PROMPT="0",
-        GIT_AUTHOR_NAME=AUTHOR_NAME,
-        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
-        GIT_COMMITTER_NAME=AUTHOR_NAME,
-        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+        GIT_AUTHOR_NAME=project.author_name,
+        GIT_AUTHOR_EMAIL=project.author_email,
+        GIT_COMMITTER_NAME=project.author_name,
+        GIT_COMMITTER_EMAIL=project.author_email,
         LC_ALL="C",
         TZ="UTC",
     )
@@ -250,7 +284,7 @@ def _apply(repo: Path, step: Step) -> None:
         target.chmod(0o644)
 
 
-def build_demo_repo(dest: Path, *, verify: bool = True) -> Path:
+def build_demo_repo(dest: Path, *, verify: bool = True, project: Project = TEXTKIT) -> Path:
     """Create the demo repository at *dest* (absent or an empty directory); return *dest*.
 
     Raises :class:`RuntimeError` when the resulting head is not :data:`EXPECTED_HEAD`
@@ -265,7 +299,7 @@ def build_demo_repo(dest: Path, *, verify: bool = True) -> Path:
     # Local settings for whoever uses the checkout later; they do not change any SHA.
     _git(dest, "config", "core.autocrlf", "false")
     _git(dest, "config", "commit.gpgsign", "false")
-    for step in load_steps():
+    for step in load_steps(project.history):
         _apply(dest, step)
         _git(dest, "add", "-A")
         message = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed just below
@@ -283,14 +317,14 @@ def build_demo_repo(dest: Path, *, verify: bool = True) -> Path:
                 "--cleanup=strip",
                 "-F",
                 message.name,
-                env=_git_env(step.date),
+                env=_git_env(step.date, project),
             )
         finally:
             os.unlink(message.name)
     head = _git(dest, "rev-parse", "HEAD")
-    if verify and head != EXPECTED_HEAD:
+    if verify and head != project.expected_head:
         raise RuntimeError(
-            f"the demo repository built at {dest} ends at {head}, expected {EXPECTED_HEAD}: "
+            f"the demo repository built at {dest} ends at {head}, expected {project.expected_head}: "
             "the build is not deterministic (or EXPECTED_HEAD is out of date)"
         )
     return dest
@@ -305,17 +339,18 @@ def _branch_head(repo: Path) -> str | None:
         return None
 
 
-def demo_repo(cache_dir: Path) -> Path:
-    """``cache_dir/"demo-repo"``, built on first use (atomically) and reused after."""
+def demo_repo(cache_dir: Path, project: Project = TEXTKIT) -> Path:
+    """``cache_dir/"demo-repo"`` (the project's folder), built on first use (atomically) and reused after."""
     cache_dir = Path(cache_dir)
-    target = cache_dir / "demo-repo"
-    if _branch_head(target) == EXPECTED_HEAD:
+    target = cache_dir / project.cache_name
+    expected = project.expected_head
+    if _branch_head(target) == expected:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix=".demo-repo-", dir=cache_dir))
     try:
-        build_demo_repo(fresh)
-        if target.exists() and _branch_head(target) != EXPECTED_HEAD:
+        build_demo_repo(fresh, project=project)
+        if target.exists() and _branch_head(target) != expected:
             stale = Path(tempfile.mkdtemp(prefix=".demo-repo-stale-", dir=cache_dir))
             with contextlib.suppress(FileNotFoundError):  # another process moved it first
                 os.replace(target, stale / "repo")
@@ -324,7 +359,7 @@ def demo_repo(cache_dir: Path) -> Path:
             os.rename(fresh, target)
         except OSError:
             # Another process won the race; its repository is as good as ours.
-            if _branch_head(target) != EXPECTED_HEAD:
+            if _branch_head(target) != expected:
                 raise
     finally:
         if fresh.exists():
@@ -337,13 +372,13 @@ def commit_shas(repo: Path) -> list[str]:
     return _git(repo, "rev-list", "--reverse", f"refs/heads/{BRANCH}").split()
 
 
-def _perf_script(slug: str) -> Path:
-    return PERF_DIR / (slug.replace("-", "_") + ".py")
+def _perf_script(slug: str, project: Project = TEXTKIT) -> Path:
+    return project.perf / (slug.replace("-", "_") + ".py")
 
 
-def demo_tasks(repo: Path) -> list[DemoTask]:
+def demo_tasks(repo: Path, project: Project = TEXTKIT) -> list[DemoTask]:
     """The performance commits of the built demo repository *repo*, oldest first."""
-    steps = load_steps()
+    steps = load_steps(project.history)
     shas = commit_shas(repo)
     if len(shas) != len(steps):
         raise RuntimeError(f"{repo} has {len(shas)} commits, the history {len(steps)}")
@@ -361,21 +396,22 @@ def demo_tasks(repo: Path) -> list[DemoTask]:
                 subject=_git(repo, "log", "-1", "--format=%s", sha),
                 apis=step.apis,
                 files_changed=tuple(sorted(changed)),
-                perf_script=_perf_script(step.slug),
+                perf_script=_perf_script(step.slug, project),
                 human_performance=step.human_performance,
+                project=project.name,
             )
         )
     return tasks
 
 
-def dataset_records(repo: Path) -> list[dict[str, Any]]:
+def dataset_records(repo: Path, project: Project = TEXTKIT) -> list[dict[str, Any]]:
     """One canonical dataset record per task of the built demo repository *repo*."""
     records: list[dict[str, Any]] = []
-    for task in demo_tasks(repo):
+    for task in demo_tasks(repo, project):
         records.append(
             {
                 "instance_id": task.instance_id,
-                "repo": DATASET_REPO,
+                "repo": project.dataset_repo,
                 "base_commit": task.base_commit,
                 "head_commit": task.head_commit,
                 "subject": task.subject,
@@ -393,14 +429,14 @@ def dataset_records(repo: Path) -> list[dict[str, Any]]:
     return records
 
 
-def write_dataset(out: Path, repo: Path | None = None) -> Path:
+def write_dataset(out: Path, repo: Path | None = None, project: Project = TEXTKIT) -> Path:
     """Write the demo dataset (JSONL) to *out*, from *repo* or a freshly built repository."""
     out = Path(out)
     if repo is None:
         with tempfile.TemporaryDirectory(prefix="isobench-demo-") as tmp:
-            records = dataset_records(build_demo_repo(Path(tmp) / "repo"))
+            records = dataset_records(build_demo_repo(Path(tmp) / "repo", project=project), project)
     else:
-        records = dataset_records(repo)
+        records = dataset_records(repo, project)
     out.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(record) + "\n" for record in records)
     out.write_text(text, encoding="utf-8", newline="\n")
@@ -468,20 +504,22 @@ def measure_task(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``build DEST``, ``dataset OUT`` or ``measure [--runs N]``."""
     parser = argparse.ArgumentParser(prog="python -m pytest_isobench.demo.build")
+    parser.add_argument("--project", choices=["demo", "demo-gpu"], default="demo", help="which bundled project")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build the demo repository").add_argument("dest", type=Path)
     sub.add_parser("dataset", help="write the demo dataset").add_argument("out", type=Path)
     measure = sub.add_parser("measure", help="time every task's base and head")
     measure.add_argument("--runs", type=int, default=15)
     args = parser.parse_args(argv)
+    project = TEXTKIT if args.project == "demo" else GPU_PROJECT
     if args.command == "build":
-        print(build_demo_repo(args.dest, verify=False), _git(args.dest, "rev-parse", "HEAD"))
+        print(build_demo_repo(args.dest, verify=False, project=project), _git(args.dest, "rev-parse", "HEAD"))
     elif args.command == "dataset":
-        print(write_dataset(args.out))
+        print(write_dataset(args.out, project=project))
     else:
         with tempfile.TemporaryDirectory(prefix="isobench-demo-") as tmp:
-            repo = build_demo_repo(Path(tmp) / "repo")
-            for task in demo_tasks(repo):
+            repo = build_demo_repo(Path(tmp) / "repo", project=project)
+            for task in demo_tasks(repo, project):
                 base, head = measure_task(repo, task, args.runs)
                 b, h = statistics.median(base), statistics.median(head)
                 print(

@@ -43,7 +43,9 @@ class Measurement:
 
     ``value`` is the perf test's own figure (seconds, or a metric), ``None`` when it
     reported none; ``wall_s`` times the whole execution; ``error`` is the tail of a
-    crash or timeout; ``warning`` something the caller wants reported, once.
+    crash or timeout; ``warning`` something the caller wants reported, once; ``loops``
+    the repetitions of the timed region behind ``value`` when the perf test reports them
+    (``value`` is then per loop).
     """
 
     value: float | None
@@ -51,6 +53,7 @@ class Measurement:
     digest: str | None = None
     error: str | None = None
     warning: str | None = None
+    loops: int | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from ..results.record import TaskRecord
 from .plots import figure_svg, report_figures
+from .published import PUBLISHED_HEADER, PUBLISHED_NOTE, AgentRow, published_cells
 from .tables import GROUP_HEADER, Report, TaskRow, fmt_estimate, group_cells, group_key
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -308,6 +309,14 @@ def render_html(
     for task in report.tasks:
         parts.append(_task_row_html(task, task_links.get(task.key, {}), base, report.soft.get(task.key), with_soft))
     parts.append("</tbody></table></section>")
+    if report.published:
+        parts.append('<section id="published"><h2>Published agents (ISO-Bench runs)</h2>')
+        parts.append(f'<p class="meta">{escape(PUBLISHED_NOTE)}</p>')
+        parts.append('<table id="published-table" class="sortable"><thead><tr>')
+        parts.append("".join(f"<th>{escape(h)}</th>" for h in PUBLISHED_HEADER) + "</tr></thead><tbody>")
+        for row in report.published:
+            parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in published_cells(AgentRow(**row))) + "</tr>")
+        parts.append("</tbody></table></section>")
     if report.duplicates:
         parts.append('<section id="duplicates"><h2>Duplicates (counted once)</h2><ul class="problems">')
         parts += [f"<li>{escape(d)}</li>" for d in report.duplicates]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .plots import figure_png, report_figures
+from .published import PUBLISHED_HEADER, PUBLISHED_NOTE, AgentRow, published_cells
 from .tables import GROUP_HEADER, Report, fmt_estimate, group_cells
 
 
@@ -108,6 +109,10 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
             ),
             rows,
         )
+        out.append("")
+    if report.published:
+        out += ["## Published agents (ISO-Bench runs)", "", PUBLISHED_NOTE, ""]
+        out += _table(PUBLISHED_HEADER, [published_cells(AgentRow(**row)) for row in report.published])
         out.append("")
     if report.duplicates:
         out += ["## Duplicates (counted once)", ""] + [f"- {d}" for d in report.duplicates] + [""]

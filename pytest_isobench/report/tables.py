@@ -243,6 +243,7 @@ class Report:
     passk: list[dict[str, Any]] = field(default_factory=list)
     soft: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: list[TaskRecord] = field(default_factory=list)
+    published: list[dict[str, Any]] = field(default_factory=list)  # rows of report.published
 
     def as_dict(self, with_records: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -252,6 +253,7 @@ class Report:
             "duplicates": list(self.duplicates),
             "passk": list(self.passk),
             "soft": dict(self.soft),
+            "published": list(self.published),
         }
         if with_records:
             data["records"] = [r.to_json() for r in self.records]

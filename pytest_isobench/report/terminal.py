@@ -42,4 +42,17 @@ def summary_lines(records: Sequence[TaskRecord]) -> tuple[list[str], dict[str, i
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row) for row in rows]
     lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    lines += noise_lines(records)
     return lines, dict(totals)
+
+
+def noise_lines(records: Sequence[TaskRecord]) -> list[str]:
+    """The noise guard's warnings, one line per task that has any (busy machine, values
+    under 1 ms, large spread); nothing when every task was measured cleanly."""
+    noisy = [(r.item_id, r.noise.warnings if r.noise is not None else []) for r in records]
+    noisy = [(item, found) for item, found in noisy if found]
+    if not noisy:
+        return []
+    lines = [f"noise: {len(noisy)} of {len(records)} task(s) measured with warnings (the record's noise)"]
+    lines += [f"  {item}: " + "; ".join(found) for item, found in noisy]
+    return lines

@@ -72,6 +72,7 @@ class VariantRecord(_Open):
     walls: list[float] = Field(default_factory=list)
     digests: list[str] = Field(default_factory=list)
     warmup: list[float | None] = Field(default_factory=list)
+    loops: list[int | None] = Field(default_factory=list)  # loops per value (ISOBENCH_MIN_TIME_S)
     stats: dict[str, Any] | None = None  # pytest-benchmark's stats object
     error: str | None = None
 
@@ -106,6 +107,14 @@ class CorrectnessRecord(_Open):
     scores: dict[str, float] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
     failed: dict[str, str] = Field(default_factory=dict)
+
+
+class NoiseRecord(_Open):
+    """The noise guard around the timing: machine snapshots at start and end, and every warning."""
+
+    start: dict[str, Any] = Field(default_factory=dict)
+    end: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class MachineRecord(_Open):
@@ -149,6 +158,8 @@ class TaskRecord(_Open):
     perf_tests: list[PerfTestRecord] = Field(default_factory=list)
     serving: dict[str, Any] = Field(default_factory=dict)
     direction: str | None = None
+    noise: NoiseRecord | None = None
+    gpu: dict[str, Any] | None = None  # GPU provenance: nvidia-smi snapshots around the timing, warnings
     resumed: bool = False
     run_label: str | None = Field(default=None, exclude=True)  # ``isobench report --runs-as-k``: which run
 

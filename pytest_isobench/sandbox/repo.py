@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import file_lock
-from ..demo.build import demo_repo
+from ..demo.build import PROJECTS, demo_repo
 from .base import SandboxError
 
 DEMO = "isobench:demo"
@@ -42,9 +42,12 @@ class RepoCache:
 
     def ensure(self, repo: str, commits: Sequence[str]) -> Path:
         """A clone holding every commit in ``commits`` (``<sha>^`` allowed); clone or fetch."""
-        if repo == DEMO:
-            with file_lock(self.root / "demo.lock"):
-                return demo_repo(self.root)
+        if repo.startswith("isobench:"):
+            project = PROJECTS.get(repo)
+            if project is None:
+                raise SandboxError(f"unknown bundled project {repo!r}: expected one of {', '.join(sorted(PROJECTS))}")
+            with file_lock(self.root / f"{project.cache_name}.lock"):
+                return demo_repo(self.root, project)
         url = repo_url(repo)
         local = Path(url).expanduser()
         if local.exists():

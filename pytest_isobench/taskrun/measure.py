@@ -13,15 +13,17 @@ import contextlib
 import logging
 import random
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from .. import perftest
+from .. import noise, perftest
 from ..correctness import check as check_correctness
 from ..dataset.models import MetricSpec, PerfTest
 from ..measure.protocol import Measurement, ProtocolResult, ProtocolSettings, run_protocol
 from ..measure.stats import Direction
 from ..measure.verdict import SuccessRule, decided
+from ..provenance import gpu
 from ..sandbox.base import Sandbox, Variant
 from ..serving import modes
 from ..serving.runner import ServingSpec, measure_variants
@@ -144,6 +146,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
     rule = success_rule(run.suite)
     seed = random.Random(f"{run.settings.run_id}:{run.task.instance_id}").randrange(2**31)
     perf = run.suite.perf
+    min_time = perf.min_time_s or None
     for test in tests:
         served = _serving_test(run, sandboxes, test, rule, seed)
         if served is not None:
@@ -158,7 +161,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             sandbox.set_network(False)
 
         def run_one(name: str, _test: PerfTest = test, _metric: MetricSpec | None = metric) -> Measurement:
-            return perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric)
+            return perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
 
         def is_decided(values: Mapping[str, list[float]], _direction: Direction = direction) -> bool:
             return decided(values, rule, _direction)
@@ -208,6 +211,21 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         if run.suite.correctness is not None:
             correctness, human_correct = _correctness(run, ready)
         setup_s = prepared.setup_s + time.perf_counter() - begin
+        devices = gpu.device_ids(run.gpus)
+        gpu_start, noise_start = gpu.snapshot(devices), noise.snapshot()
         measured = time_variants(run, ready, tests)
+        measured.noise = noise_report(run, measured, noise_start)
+        uses_gpu = run.gpus is not None or run.suite.gpus_required > 0
+        measured.gpu = gpu.task_gpu_record(gpu_start, gpu.snapshot(devices), uses_gpu=uses_gpu)
     measured.correctness, measured.human_correct, measured.setup_s = correctness, human_correct, setup_s
     return measured
+
+
+def noise_report(run: TaskInput, measured: Measured, start: noise.NoiseSnapshot) -> dict[str, Any]:
+    """The noise guard's end snapshot and checks, each warning also raised as a ``NoiseWarning``."""
+    metrics = {t.name: t.metric or run.suite.perf.metric for t in measured.perf_tests}
+    tests = [(name, r, metrics.get(name) is None and name not in measured.serving) for name, r in measured.results]
+    report = noise.task_report(start, noise.snapshot(), tests)
+    for text in report["warnings"]:
+        warnings.warn(noise.NoiseWarning(f"{run.item_id}: {text}"), stacklevel=1)
+    return report

@@ -105,6 +105,8 @@ class Measured:
     human_correct: bool | None = None
     perf_tests: list[PerfTest] = field(default_factory=list)
     setup_s: float = 0.0
+    noise: dict[str, Any] | None = None  # the noise guard's report (noise.task_report)
+    gpu: dict[str, Any] | None = None  # GPU provenance around the timing (provenance.gpu)
 
 
 @dataclass

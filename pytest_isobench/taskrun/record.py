@@ -21,6 +21,7 @@ from ..results.record import (
     AgentRunRecord,
     CorrectnessRecord,
     MachineRecord,
+    NoiseRecord,
     PerfTestRecord,
     Status,
     TaskRecord,
@@ -59,6 +60,7 @@ def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
             walls=result.walls(variant),
             digests=sorted(d for d in result.digests(variant) if d is not None),
             warmup=[s.m.value for s in result.samples if s.variant == variant and s.round < 0],
+            loops=[s.m.loops for s in result.samples if s.variant == variant and s.round >= 0 and s.m.error is None],
             stats=summarize(values).as_dict() if values else None,
             error=result.failures.get(variant),
         )
@@ -163,6 +165,8 @@ def build_record(
             serving=measured.serving,
             direction=measured.direction,
             human_correct=measured.human_correct,
+            noise=NoiseRecord.model_validate(measured.noise) if measured.noise is not None else None,
+            gpu=measured.gpu,
         )
         correctness = measured.correctness if correctness is None else correctness
     if correctness is not None:

@@ -1,18 +1,20 @@
 """Perf test of demo-template-cache: ``textkit.template.render``, few templates, many contexts.
 
 Run from the checkout root (``python3 _isobench_perf_template-cache.py``). The last
-line printed is ``{"time_s": <seconds of the timed region>, "digest": <sha256 hex of the
-rendered texts>}``.
+line printed is ``{"time_s": <seconds per loop>, "loops": <loops per pass>, "digest":
+<sha256 hex of the rendered texts>}``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import random
-import statistics
 import string
 import time
+from collections.abc import Callable
 
 from textkit.template import render  # type: ignore[import-not-found]
 
@@ -73,23 +75,52 @@ def run(contexts: list[dict[str, object]]) -> list[str]:
     return [render(template, context) for context in contexts for template in TEMPLATES]
 
 
-# The timed region runs REPEATS times and reports the median: one preempted pass on a
-# busy machine then moves the report by nothing, and the harness's rounds stay precise.
-REPEATS = 5
+# ISOBENCH_MIN_TIME_S (the harness's perf-test protocol) is the least time one value may
+# take: each pass repeats the timed region ``loops`` times, loops calibrated so that a pass
+# lasts at least that long, and the report gives the time per loop and ``loops``. Of
+# PASSES passes the fastest is reported: on a CPU-bound region other work on the machine
+# only ever adds time, so the fastest pass is the least disturbed one.
+PASSES = 3
+MAX_LOOPS = 1_000_000
+
+
+def min_time_s() -> float:
+    """The least seconds per pass the harness asks for (0.1 when unset, like pyperf)."""
+    raw = os.environ.get("ISOBENCH_MIN_TIME_S", "")
+    try:
+        return max(0.0, float(raw)) if raw else 0.1
+    except ValueError:
+        return 0.1
+
+
+def timed(region: Callable[[], object], loops: int) -> float:
+    start = time.perf_counter()
+    for _ in range(loops):
+        region()
+    return time.perf_counter() - start
+
+
+def measure(region: Callable[[], object]) -> tuple[float, int]:
+    """``(seconds per loop of the fastest pass, loops per pass)``; the first call is an untimed warm-up."""
+    region()
+    least = min_time_s()
+    loops, elapsed = 1, timed(region, 1)
+    while elapsed < least and loops < MAX_LOOPS:
+        # Scale to the target with a margin, at least doubling; the pass that reaches it is kept.
+        wanted = math.ceil(loops * least * 1.2 / max(elapsed, 1e-9))
+        loops = min(MAX_LOOPS, max(2 * loops, wanted))
+        elapsed = timed(region, loops)
+    passes = [elapsed] + [timed(region, loops) for _ in range(PASSES - 1)]
+    return min(passes) / loops, loops
 
 
 def main() -> None:
     contexts = make_contexts(SEED)
-    run(contexts)  # warm-up, untimed
-    timings = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = run(contexts)
-        timings.append(time.perf_counter() - start)
-    elapsed = statistics.median(timings)
+    per_loop, loops = measure(lambda: run(contexts))
+    result = run(contexts)
     digest = hashlib.sha256("\x00".join(result).encode("utf-8")).hexdigest()
     print(f"{len(result)} renders")
-    print(json.dumps({"time_s": elapsed, "digest": digest}))
+    print(json.dumps({"time_s": per_loop, "loops": loops, "digest": digest}))
 
 
 if __name__ == "__main__":
