@@ -259,11 +259,16 @@ class SoftMetrics:
 
 
 def soft_metrics(record: TaskRecord | dict[str, Any], judge: Judge | None = None) -> SoftMetrics:
-    """The soft metrics of one record; never raises for a bad patch or a failing judge."""
+    """The soft metrics of one task record; never raises for a bad patch or a failing judge."""
     [record] = as_records([record])
-    result = SoftMetrics(item_id=record.item_id)
-    agent_patch = record.patch
-    human_patch = human_patch_of(record)
+    return patch_metrics(record.item_id, record.patch, human_patch_of(record), judge)
+
+
+def patch_metrics(
+    item_id: str, agent_patch: str | None, human_patch: str | None, judge: Judge | None = None
+) -> SoftMetrics:
+    """The soft metrics of an agent's patch against the human's (any source of the two)."""
+    result = SoftMetrics(item_id=item_id)
     if not isinstance(agent_patch, str) or not agent_patch.strip():
         result.missing = "no agent patch in the record"
         return result
