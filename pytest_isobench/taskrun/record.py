@@ -173,7 +173,9 @@ def build_record(
         updates["correctness"] = CorrectnessRecord.model_validate(correctness)
     if verdict is not None:
         updates["verdict"] = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
-    return record.model_copy(update=updates)
+    # Through JSON once, so the record in memory is exactly what a reader of the file gets
+    # (tuples become lists, floats and nested models as they will be read back).
+    return TaskRecord.from_json(record.model_copy(update=updates).to_json())
 
 
 def verdict_record(verdict: Verdict) -> VerdictRecord:
