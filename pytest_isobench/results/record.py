@@ -20,8 +20,8 @@ RECORD_SCHEMA = "isobench.record/1"
 Status = Literal["passed", "failed", "skipped", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 
-# Fields that differ between two runs of the same task by timing alone.
-TIMING_FIELDS = frozenset({"setup_s", "run_id", "resumed", "versions", "machine"})
+# Fields that differ between two runs of the same task by timing and machine state alone.
+TIMING_FIELDS = frozenset({"setup_s", "run_id", "resumed", "versions", "machine", "noise", "gpu"})
 
 
 class _Open(BaseModel):
