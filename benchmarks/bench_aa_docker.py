@@ -70,9 +70,11 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
-def suite_run(out: Path, index: int, ids: list[str], extra: list[str]) -> int:
+def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "bench.json").write_text(json.dumps({"load": load, "args": extra}) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="isobench-aa-") as tmp:
         root = Path(tmp)
         for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
@@ -103,6 +105,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     extra = [] if args.max_time is None else [f"--isobench-max-time={args.max_time}"]
 
+    load = "none" if args.no_load else "bursty, one worker per core"
     done = read_records(out)
     wanted = 0 if args.report else max(0, args.tasks - len(done))
     if wanted:
@@ -119,7 +122,7 @@ def main() -> None:
             index = max((int(p.name.split("-")[1]) for p in out.glob("run-*")), default=0) + 1
             while wanted > 0:
                 ids = list(IDS[: min(wanted, len(IDS))])
-                suite_run(out, index, ids, extra)
+                suite_run(out, index, ids, extra, load)
                 index += 1
                 now = len(read_records(out))
                 if now == len(done):
@@ -133,8 +136,15 @@ def main() -> None:
                 if worker.is_alive():
                     worker.terminate()
     records = read_records(out)
-    load = "none" if args.no_load else "bursty, one worker per core"
-    print(f"\nA/A, demo suite, Docker, --isobench-agent=human; load: {load}; results: {out}")
+    runs = {}
+    for run in sorted(out.glob("run-*")):
+        try:
+            runs[run.name] = json.loads((run / "bench.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            runs[run.name] = {"load": "bursty, one worker per core (not recorded)", "args": []}
+    loads = sorted({str(r["load"]) + (" " + " ".join(r["args"]) if r["args"] else "") for r in runs.values()})
+    print(f"\nA/A, demo suite, Docker, --isobench-agent=human; {len(runs)} suite runs; load: {'; '.join(loads)}")
+    print(f"results: {out}")
     print("\n".join(aa_lines([aa_task(r) for r in records])))
 
 

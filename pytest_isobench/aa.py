@@ -42,6 +42,8 @@ class AATask:
     rounds: int
     round_spread: float | None
     noisy: bool
+    stop_reason: str = "?"
+    elapsed_s: float = 0.0
 
     @property
     def half_width(self) -> float | None:
@@ -79,6 +81,8 @@ def aa_task(record: dict[str, Any]) -> AATask:
         rounds=int(tests[0].get("rounds") or 0),
         round_spread=_round_spread(tests[0]),
         noisy=bool((record.get("noise") or {}).get("warnings")),
+        stop_reason=str(tests[0].get("stop_reason", "?")),
+        elapsed_s=float(tests[0].get("elapsed_s") or 0.0),
     )
 
 
@@ -92,8 +96,8 @@ def aa_lines(tasks: list[AATask], tolerance: float = 0.05) -> list[str]:
         spread = "-" if t.round_spread is None else f"{t.round_spread:.1%}"
         lines.append(
             f"{t.item_id}: {t.category or t.status:<12} agent/human {t.point:.3f}x [{t.low:.3f}, {t.high:.3f}] "
-            f"width {t.high - t.low:.3f}  rounds {t.rounds}  per-round spread {spread}"
-            + ("  (noise warned)" if t.noisy else "")
+            f"width {t.high - t.low:.3f}  rounds {t.rounds} ({t.stop_reason}, {t.elapsed_s:.0f} s)  "
+            f"per-round spread {spread}" + ("  (noise warned)" if t.noisy else "")
         )
     n = len(tasks)
     if not n:

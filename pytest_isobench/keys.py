@@ -35,5 +35,8 @@ RECORD_KEY: pytest.StashKey[TaskRecord] = pytest.StashKey()
 #: Which dataset source each suite used (config stash; shown after collection).
 SOURCE_NOTES_KEY: pytest.StashKey[list[str]] = pytest.StashKey()
 
+#: The attribute of a task's call report that carries its record (as JSON, so xdist ships it).
+RECORD_ATTR = "isobench_record"
+
 #: Marker names already registered by collection (config stash).
 MARKERS_KEY: pytest.StashKey[set[str]] = pytest.StashKey()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from .collect.shard import ShardSpecError, parse_shard
+from .measure.protocol import ProtocolSettings
 from .sandbox.gpus import parse_gpus
 
 BACKENDS = ("auto", "docker", "local")
@@ -150,14 +151,16 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=positive_int("--isobench-min-rounds"),
             metavar="N",
-            help="rounds of interleaved timing at least (default 5)",
+            help=f"rounds of interleaved timing at least (default {ProtocolSettings.min_rounds})",
         ),
     ),
     (
         "--isobench-max-time",
         "isobench_max_time",
         dict(
-            type=positive_float("--isobench-max-time"), metavar="SECONDS", help="timing budget per task (default 120)"
+            type=positive_float("--isobench-max-time"),
+            metavar="SECONDS",
+            help=f"timing budget per task (default {ProtocolSettings.max_time_s:g})",
         ),
     ),
     (
@@ -166,14 +169,16 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=positive_float("--isobench-target-ci"),
             metavar="FRACTION",
-            help="stop adding rounds once each speedup's interval is within this relative half-width (default 0.02)",
+            help=f"stop adding rounds once each speedup's interval is within this relative half-width (default {ProtocolSettings.target_rel_width:g})",
         ),
     ),
     (
         "--isobench-warmup",
         "isobench_warmup",
         dict(
-            type=non_negative_int("--isobench-warmup"), metavar="N", help="untimed warm-up runs per variant (default 1)"
+            type=non_negative_int("--isobench-warmup"),
+            metavar="N",
+            help=f"untimed warm-up runs per variant (default {ProtocolSettings.warmup})",
         ),
     ),
     (
@@ -200,6 +205,15 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         "--isobench-agent-timeout",
         "isobench_agent_timeout",
         dict(type=positive_float("--isobench-agent-timeout"), metavar="SECONDS", help="agent budget (default 7200)"),
+    ),
+    (
+        "--isobench-review-factor",
+        "isobench_review_factor",
+        dict(
+            type=positive_float("--isobench-review-factor"),
+            metavar="X",
+            help="flag agent speedups above X times the human's for review (default 10)",
+        ),
     ),
     (
         "--isobench-generate",

@@ -23,8 +23,9 @@ from .collect.predictions_map import collection_lines
 from .collect.shard import select
 from .keys import SESSION_KEY
 from .provenance.plugin import GpuProvenance
+from .run_guard import RunGuard
 from .sandbox.base import Sandbox, SandboxSpec
-from .session import IsobenchSession, build_settings, known_agents
+from .session import IsobenchSession, build_settings, ensure_results_dir, known_agents
 from .xdist_hooks import XdistHooks
 
 _DATA_SUFFIXES = (".jsonl", ".parquet")
@@ -42,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     run_id = workerinput.get("isobench_run_id") if workerinput else None
     settings = build_settings(config, run_id)
+    if workerinput is None and not config.option.help:
+        ensure_results_dir(config, settings)
     if settings.agent:
         known = known_agents(config)
         if settings.agent not in known:
@@ -52,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(fixtures, "isobench-fixtures")
     config.pluginmanager.register(session, "isobench-session")
+    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "isobench-xdist")

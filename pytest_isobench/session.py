@@ -26,19 +26,18 @@ from .agents.base import Agent
 from .collect.items import TaskItem, task_of
 from .collect.shard import ShardSpecError, load_durations
 from .executors.base import Executor
-from .keys import RECORD_KEY, SUITE_KEY, TASK_KEY
+from .keys import RECORD_ATTR, RECORD_KEY, SUITE_KEY, TASK_KEY
 from .report.terminal import summary_lines
 from .results.benchmark_json import write_benchmark_json
 from .results.record import TaskRecord
-from .results.store import atomic_write, read_records, write_record
+from .results.store import ResultsWriteError, atomic_write, read_records, write_failure, write_record
 from .sandbox.base import Sandbox, SandboxError, SandboxSpec
 from .sandbox.factory import BuiltinSandboxes, resolve_backend
 from .settings import Settings, new_run_id
+from .signals import shielded
 from .taskrun.record import bare_record, with_status
 
 __all__ = ["IsobenchSession", "Settings", "build_settings", "new_run_id"]
-
-RECORD_ATTR = "isobench_record"  # a finished task's record on its call report (JSON, so xdist carries it)
 
 
 def _path(value: Any, rootdir: Path) -> Path | None:
@@ -49,13 +48,14 @@ def _path(value: Any, rootdir: Path) -> Path | None:
 
 
 def _check_writable(flag: str, path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise pytest.UsageError(f"{flag}: {path} is not a writable directory ({exc.strerror})") from None
+    """``path`` is, or can be made, a writable directory; checked without creating anything."""
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise pytest.UsageError(f"{flag}: {path} cannot be a directory: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise pytest.UsageError(f"{flag}: {path} is not writable (no write permission on {existing})")
 
 
 def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
@@ -81,6 +81,7 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         or root / ".isobench" / "cache",
         rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
         agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
+        review_factor=get(config, "--isobench-review-factor", "isobench_review_factor"),
         testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
         testgen_concurrency=get(config, "--isobench-testgen-concurrency", "isobench_testgen_concurrency", 8),
         testgen_attempts=get(config, "--isobench-testgen-attempts", "isobench_testgen_attempts", 3),
@@ -114,9 +115,19 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
     return settings
 
 
-def ensure_results_dir(settings: Settings) -> None:
-    """Results must be writable before anything runs (only checked when tasks will run)."""
-    _check_writable("--isobench-results", settings.results_dir)
+def ensure_results_dir(config: pytest.Config, settings: Settings) -> None:
+    """Results must be writable before anything runs: a ``UsageError`` naming the directory.
+
+    Checked when this run names ISO-Bench work (a results directory, an agent, a dataset,
+    a resume, suite or data files on the command line, or suite files under the rootdir),
+    so a project that merely has the plugin installed is never stopped by it.
+    """
+    explicit = opt.get(config, "--isobench-results", "isobench_results") is not None
+    named = settings.agent or settings.datasets or settings.resume_dir is not None
+    files = any(str(a).split("::")[0].endswith((".yaml", ".yml", ".jsonl", ".parquet")) for a in config.args)
+    suites = any(next(config.rootpath.glob(p), None) for p in config.getini("isobench_suites"))
+    if explicit or named or files or suites:
+        _check_writable("--isobench-results", settings.results_dir)
 
 
 def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
@@ -126,6 +137,13 @@ def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
         for name, cls in (mapping or {}).items():
             merged.setdefault(name, cls)
     return merged
+
+
+def _stop_run(item: pytest.Item, report: pytest.TestReport, exc: Exception) -> None:
+    """A record that cannot be written fails its item and stops the run: never pretend."""
+    report.outcome = "failed"
+    report.longrepr = str(exc)
+    item.session.shouldstop = str(exc)
 
 
 def _reason(report: pytest.TestReport) -> str:
@@ -274,7 +292,10 @@ class IsobenchSession:
         item.config.hook.pytest_isobench_record(record=data, task=task)
         record = TaskRecord.from_json(data)
         item.stash[RECORD_KEY] = record
-        write_record(self.settings.results_dir, record)
+        try:
+            write_record(self.settings.results_dir, record)
+        except ResultsWriteError as exc:
+            _stop_run(item, report, exc)
         setattr(report, RECORD_ATTR, record.to_json())
         return report
 
@@ -293,7 +314,10 @@ class IsobenchSession:
             return
         records = [self.records[k] for k in sorted(self.records)]
         out = self.settings.results_dir
-        write_benchmark_json(out / "benchmark.json", records)
+        try:
+            write_benchmark_json(out / "benchmark.json", records)
+        except OSError as exc:
+            terminalreporter.write_line(f"error: {write_failure(out, 'benchmark.json', exc)}", red=True)
         lines, totals = summary_lines(records)
         summary = {
             "run_id": self.settings.run_id,
@@ -309,7 +333,10 @@ class IsobenchSession:
                 for r in records
             ],
         }
-        atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        try:
+            atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        except OSError as exc:
+            terminalreporter.write_line(f"error: {write_failure(out, 'summary.json', exc)}", red=True)
         terminalreporter.section("isobench")
         for line in lines:
             terminalreporter.write_line(line)
@@ -319,8 +346,9 @@ class IsobenchSession:
 
     # -- cleanup ---------------------------------------------------------------
     def pytest_unconfigure(self) -> None:
-        for sandbox in list(self.live):
-            with contextlib.suppress(Exception):
-                sandbox.close()
-        if self._builtin is not None:
-            self._builtin.close()
+        with shielded():  # a second Ctrl-C must not leave a sandbox behind
+            for sandbox in list(self.live):
+                with contextlib.suppress(Exception):
+                    sandbox.close()
+            if self._builtin is not None:
+                self._builtin.close()

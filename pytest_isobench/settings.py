@@ -26,7 +26,7 @@ class Settings:
     backend: str = "auto"
     image: str | None = None
     gpus: str | None = None
-    # None: the suite's ``timing`` section decides (its defaults: 5, 120 s, 0.02, 1).
+    # None: the suite's ``timing`` section decides (its defaults are ProtocolSettings').
     min_rounds: int | None = None
     max_time_s: float | None = None
     target_ci: float | None = None
@@ -36,6 +36,7 @@ class Settings:
     cache_dir: Path = Path(".isobench/cache")
     rerun_agent: bool = False
     agent_timeout_s: float | None = None
+    review_factor: float | None = None
     generate: str = "never"
     testgen_model: str | None = None
     testgen_concurrency: int = 8

@@ -17,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
+from .measure.protocol import ProtocolSettings
+from .measure.rule import SuccessRule
+from .provenance.imported import PackageCheck
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MARKER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SuiteError(Exception):
@@ -45,7 +49,9 @@ class Resources(BaseModel):
     cpuset: str | None = None
     memory: str | None = None
     gpus: str | None = Field(default=None, description="'all', a count, or device ids")
-    network_during_setup: bool = True
+    network_during_setup: bool = Field(
+        default=True, description="false: setup commands run offline (docker backend; local cannot switch)"
+    )
 
 
 class Timeouts(BaseModel):
@@ -56,27 +62,21 @@ class Timeouts(BaseModel):
 
 
 class Timing(BaseModel):
-    """Defaults of the timing protocol; ``--isobench-*`` options and ini keys override them."""
+    """The suite's timing protocol; ``--isobench-*`` options and ini keys override it.
+
+    Its defaults are the measure layer's (``ProtocolSettings``), defined there once.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    warmup: int = Field(default=1, ge=0)
-    min_rounds: int = Field(default=5, ge=2)
-    max_time_s: float = Field(default=120.0, gt=0)
-    target_ci: float = Field(default=0.02, gt=0, lt=1)
+    warmup: int = Field(default=ProtocolSettings.warmup, ge=0)
+    min_rounds: int = Field(default=ProtocolSettings.min_rounds, ge=2)
+    max_time_s: float = Field(default=ProtocolSettings.max_time_s, gt=0)
+    target_ci: float = Field(default=ProtocolSettings.target_rel_width, gt=0, lt=1)
 
 
-class Success(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rule: Literal["isobench", "gso"] = "isobench"
-    similar_tolerance: float = Field(default=0.05, ge=0, lt=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    gso_human_fraction: float = Field(default=0.95, gt=0)
-    gso_min_speedup: float = Field(default=1.2, gt=0)
-    estimator: Literal["hodges-lehmann", "median-bootstrap"] = Field(
-        default="hodges-lehmann", description="speedup estimator: Hodges-Lehmann with a rank interval, or median ratio"
-    )
+Success = SuccessRule
+"""The ``success:`` section is the verdict's rule itself (one type, no copy)."""
 
 
 class Rebuild(BaseModel):
@@ -102,21 +102,30 @@ class Suite(BaseModel):
     )
     repo: str | None = None
     image: str | None = Field(
-        default=None, description="image name; may use {commit} / {short}: baseline and agent use the baseline's"
+        default=None,
+        description="image name; may use {commit}, {short}, {parent}, {parent12}: the agent uses the baseline's",
+    )
+    images: dict[Literal["baseline", "human"], str] = Field(
+        default_factory=dict, description="per-variant image templates (the agent uses the baseline's); else image"
+    )
+    package: PackageCheck | None = Field(
+        default=None, description="the installed package each variant must import its own code of (vllm, sglang)"
     )
     gpus_required: int = Field(default=0, ge=0)
     resources: Resources = Field(default_factory=Resources)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     perf: PerfDefaults = Field(default_factory=PerfDefaults)
     timing: Timing = Field(default_factory=Timing)
-    success: Success = Field(default_factory=Success)
+    success: SuccessRule = Field(default_factory=SuccessRule)
     rebuild: Rebuild | None = None
     correctness: CorrectnessSpec | None = None
     serving: WorkloadDefaults | None = Field(
         default=None, description="serving/offline benchmark defaults (vLLM, SGLang); None: commands run as scripts"
     )
     setup_commands: list[str] = Field(default_factory=list)
-    markers: list[str] = Field(default_factory=list)
+    markers: list[str] = Field(
+        default_factory=list, description="marker names put on every task item of the suite (select with -m)"
+    )
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("name")
@@ -124,6 +133,14 @@ class Suite(BaseModel):
     def _name_ok(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("must be letters, digits, '-', '_' or '.' (it prefixes item ids)")
+        return value
+
+    @field_validator("markers")
+    @classmethod
+    def _markers_ok(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _MARKER.match(name):
+                raise ValueError(f"{name!r} is not a marker name (letters, digits and '_', not starting with a digit)")
         return value
 
     @property

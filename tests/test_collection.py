@@ -188,6 +188,19 @@ def test_markers_select(two_suites: pytest.Pytester, expr: str, count: int) -> N
         result.stdout.fnmatch_lines([f"*({101 - count} deselected)*"])
 
 
+def test_suite_markers_are_put_on_its_items(two_suites: pytest.Pytester) -> None:
+    put(
+        two_suites,
+        "tasks/cpu-suite.v1.yaml",
+        "name: cpu-suite.v1\ndataset: ../data/cpu.jsonl\nmarkers: [nightly, cpu_bound]\n",
+    )
+    result = two_suites.runpytest("--collect-only", "-q", "--strict-markers", "-m", "nightly and cpu_bound")
+    assert names(result) == ["cpu-suite.v1-c0ffee00", "cpu-suite.v1-c0ffee11"]
+    assert listed(two_suites.runpytest("--collect-only", "-q", "--strict-markers", "-m", "not nightly")) == [
+        f"tasks/vllm.yaml::{name}" for name in names(two_suites.runpytest("--collect-only", "-q", "-m", "vllm"))
+    ]
+
+
 def test_marker_name() -> None:
     assert marker_name("vllm") == "vllm"
     assert marker_name("cpu-suite.v1") == "cpu_suite_v1"

@@ -96,7 +96,7 @@ def test_commit_level_long_fields_stay_on_disk_but_read_back() -> None:
 @needs_shared
 def test_commit_level_known_record_is_mapped_field_by_field() -> None:
     task = by_head(load_source(str(PERF_COMMITS)).tasks, "8aa1485f")
-    assert task.short_head == "8aa1485f"
+    assert task.head_commit[:8] == "8aa1485f"
     assert task.subject.startswith("[Perf] Disable chunked local attention by default")
     assert [p.command for p in task.perf_tests] == [
         "python benchmarks/benchmark_serving.py --model meta-llama/Llama-4-Scout-17B-16E-Instruct"
@@ -112,7 +112,7 @@ def test_canonical_sample_maps_scripts_human_figures_and_fork_repo() -> None:
     raws = raw_records(CANONICAL)
     assert result.errors == []
     first, second = result.tasks
-    assert [t.short_head for t in result.tasks] == ["8d75fe48", "0f40557a"]
+    assert [t.head_commit[:8] for t in result.tasks] == ["8d75fe48", "0f40557a"]
     for task, raw in zip(result.tasks, raws, strict=True):
         assert task.shape == "instance"
         assert task.instance_id == raw["instance_id"]
@@ -301,7 +301,7 @@ def test_canonical_records_in_other_formats(tmp_path: Path, suffix: str) -> None
     path = write_rows(tmp_path / f"canon{suffix}", rows)
     result = load_source(str(path))
     assert result.errors == []
-    assert [t.short_head for t in result.tasks] == ["8d75fe48", "0f40557a"]
+    assert [t.head_commit[:8] for t in result.tasks] == ["8d75fe48", "0f40557a"]
     second = result.tasks[1]
     assert second.base_commit is not None and second.base_commit.endswith("^")
     assert second.human is not None
@@ -372,7 +372,7 @@ def test_canonical_without_head_commit_names_field_and_record(tmp_path: Path) ->
     del rows[1]["head_commit"]
     path = write_rows(tmp_path / "canon.jsonl", rows)
     result = load_source(str(path))
-    assert [t.short_head for t in result.tasks] == ["8d75fe48"]
+    assert [t.head_commit[:8] for t in result.tasks] == ["8d75fe48"]
     (error,) = result.errors
     assert error.startswith(f"{path}:2:")
     assert "'head_commit'" in error and "missing" in error

@@ -71,7 +71,7 @@ def test_history_shape(built_repo: Path) -> None:
     steps = load_steps()
     shas = commit_shas(built_repo)
     assert len(shas) == len(steps) == 10
-    assert sum(step.is_task for step in steps) == 4
+    assert sum(step.apis is not None for step in steps) == 4
     log = _git(built_repo, "log", "--reverse", "--format=%an|%ae|%cn|%ce|%ad|%cd|%s", "--date=iso")
     for number, (line, step) in enumerate(zip(log.splitlines(), steps, strict=True), start=1):
         name, email, cname, cemail, adate, cdate, subject = line.split("|")

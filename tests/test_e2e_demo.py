@@ -130,18 +130,30 @@ def test_local_agent_human_every_task_similar(pytester: pytest.Pytester, demo_ca
     assert_no_worktree(demo_cache)
 
 
-def test_local_agent_noop_every_task_fails_worse(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
+def test_local_agent_noop_every_task_fails(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
+    """A do-nothing agent never passes: every task fails, "worse" or "inconclusive".
+
+    Margin, not a seed (real processes): the humans are 1.5x to 270x, so the noop's true
+    agent/human ratio is at most 0.66, and a pass needs its agent/human interval to lie
+    wholly above 0.95, a miss of more than 35% on one side. Each interval misses on one
+    side with probability at most 1.25% (the sequential design's final level 0.0375, or
+    less), and a miss of that size needs the interval's centre many half-widths off as
+    well; so this fails far less than once in 10,000 runs. It used to assert "worse",
+    which a short budget on a busy machine turned into a chance failure (and the old
+    verdict called the noop "similar" and passed it).
+    """
     results = tmp_path / "results"
     result = _run(pytester, demo_cache, results, "--isobench-backend=local", "--isobench-agent=noop", *QUICK)
     result.assert_outcomes(failed=4)
-    message = re.compile(rf"agent {ESTIMATE} vs human {ESTIMATE}: worse \(needs >= \d+\.\d\dx\)")
+    message = re.compile(rf"agent {ESTIMATE} vs human {ESTIMATE}: (worse|inconclusive) \(needs >= \d+\.\d\dx\)")
     assert len(message.findall(result.stdout.str())) >= 4, result.stdout.str()
     records = read_records(results)
     assert sorted(records) == list(DEMO_IDS)
     for item_id, record in records.items():
         verdict = record["verdict"]
         assert record["status"] == "failed", item_id
-        assert verdict["category"] == "worse", (item_id, verdict["message"])
+        assert verdict["category"] in ("worse", "inconclusive"), (item_id, verdict["message"])
+        assert verdict["agent_vs_human"]["low"] < 0.95, (item_id, verdict["message"])
         assert message.search(verdict["message"]), verdict["message"]
     assert_no_worktree(demo_cache)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -170,3 +171,12 @@ def test_record_carries_gpu_state_and_lock(
     lock = calls.index("-i 0,1 -lgc 1755,1755")
     assert calls.index("-i 0,1 -rgc") > lock
     assert shutil.which("nvidia-smi") is not None
+    # The device check's figures read the same record.
+    figures = subprocess.run(
+        [sys.executable, str(HERE.parent / "scripts" / "device_figures.py"), str(pytester.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "== results" in figures and "g-" in figures and "| human " in figures
+    assert '"clocks_locked_mhz": 1755' in figures

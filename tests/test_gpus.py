@@ -141,3 +141,31 @@ def test_visible_gpus_is_zero_when_nvidia_smi_fails_or_is_absent(
     assert gpus.visible_gpus() == 0
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert gpus.visible_gpus() == 0
+
+
+def test_local_sandbox_sees_only_its_gpus(tmp_path: Path) -> None:
+    """The local backend has no device requests: explicit GPU ids become CUDA_VISIBLE_DEVICES."""
+    import os
+
+    from gitutil import git
+
+    from pytest_isobench.sandbox.local import LocalSandbox
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "a").write_text("1\n")
+    git(repo, "add", "a")
+    git(repo, "commit", "-qm", "a")
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    seen = {}
+    for spec_gpus in ("device=1", "0,2", "all", None):
+        spec = SandboxSpec(task_id="t", variant="baseline", repo_dir=repo, commit=sha, limits=Limits(gpus=spec_gpus))
+        box = LocalSandbox(spec, tmp_path / "wt")
+        box.start()
+        try:
+            seen[spec_gpus] = box.exec("echo ${CUDA_VISIBLE_DEVICES-unset}", 10).stdout.strip()
+        finally:
+            box.close()
+    assert seen["device=1"] == "1" and seen["0,2"] == "0,2"
+    assert seen["all"] == seen[None] == os.environ.get("CUDA_VISIBLE_DEVICES", "unset")

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from pytest_isobench.measure.paired import paired_speedup
 from pytest_isobench.measure.stats import estimate_speedup, speedup_ci, speedup_hl
 
 
@@ -45,7 +46,8 @@ def test_constant_samples_pin_the_interval() -> None:
 
 def test_estimator_choice() -> None:
     base, head = bimodal(0.027, 30, 3), bimodal(0.020, 30, 4)
-    assert estimate_speedup(base, head, "lower") == speedup_hl(base, head, "lower")
+    assert estimate_speedup(base, head, "lower", estimator="hodges-lehmann") == speedup_hl(base, head, "lower")
+    assert estimate_speedup(base, head, "lower") == paired_speedup(base, head, "lower")
     assert estimate_speedup(base, head, "lower", estimator="median-bootstrap") == speedup_ci(base, head, "lower")
     with pytest.raises(ValueError, match="estimator"):
         estimate_speedup(base, head, "lower", estimator="mean")  # type: ignore[arg-type]

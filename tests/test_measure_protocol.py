@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -90,8 +91,8 @@ def test_warmup_is_kept_apart_from_the_statistics() -> None:
     assert res.digests("human") == {"digest-human"}
 
 
-def test_noise_free_speedups_converge_at_min_rounds() -> None:
-    bench = FakeBench({"baseline": 1.0, "human": 0.5, "agent": 0.8})
+def test_precise_speedups_converge_at_the_first_look() -> None:
+    bench = FakeBench({"baseline": 1.0, "human": 0.5, "agent": 0.8}, noise=0.001)
     seen: list[tuple[int, int]] = []
 
     def on_round(r: int, values: Mapping[str, list[float]]) -> None:
@@ -99,9 +100,33 @@ def test_noise_free_speedups_converge_at_min_rounds() -> None:
 
     res = run_protocol(VARIANTS, bench.run_one, settings(), clock=bench.clock, on_round=on_round)
     assert res.stop_reason == "converged"
-    assert res.rounds == 5  # converged from the first check, but not before min_rounds
-    assert seen == [(i, i + 1) for i in range(5)]
-    assert res.elapsed_s == pytest.approx(18.0)  # (1 warm-up + 5 rounds) x 3 runs x 1 s
+    # The first look: enough rounds for an interval at the interim level, at a block end.
+    assert res.looks == (12,) and res.rounds == 12
+    assert seen == [(i, i + 1) for i in range(12)]
+    assert res.elapsed_s == pytest.approx(39.0)  # (1 warm-up + 12 rounds) x 3 runs x 1 s
+
+
+def test_rounds_come_in_counterbalanced_blocks() -> None:
+    bench = FakeBench({"baseline": 1.0, "human": 0.7, "agent": 0.8}, noise=0.3)
+    res = run_protocol(VARIANTS, bench.run_one, settings(max_rounds=18, warmup=0), clock=bench.clock)
+    orders = [tuple(s.variant for s in sorted((x for x in res.samples if x.round == r), key=lambda x: x.order))
+              for r in range(res.rounds)]  # fmt: skip
+    for block in range(3):
+        # Every order of the three variants once per block of six rounds: each variant
+        # takes each position twice.
+        assert sorted(orders[6 * block : 6 * block + 6]) == sorted(itertools.permutations(VARIANTS))
+    assert orders[:6] != orders[6:12]  # shuffled within each block
+
+
+def test_identical_values_are_ties_that_never_converge() -> None:
+    """A timer too coarse for the test: every value equal. The old protocol called that
+    converged at min_rounds (a zero-width interval); now it warns and runs on."""
+    bench = FakeBench({"baseline": 1.0, "human": 0.5, "agent": 0.8})
+    res = run_protocol(VARIANTS, bench.run_one, settings(max_time_s=60), clock=bench.clock)
+    assert res.stop_reason == "max_time"
+    assert sorted(res.tied()) == sorted(VARIANTS)
+    assert sum("values tied" in w for w in res.warnings) == 3  # once per variant
+    assert any("values tied" in w and "loops" in w for w in res.warnings)
 
 
 def test_noisy_speedups_run_until_converged_past_min_rounds() -> None:
@@ -114,18 +139,22 @@ def test_noisy_speedups_run_until_converged_past_min_rounds() -> None:
 
 def test_max_time_stops_after_min_rounds() -> None:
     bench = FakeBench({"baseline": 1.0, "human": 0.9}, noise=0.5, cost_s=10.0)
-    s = settings(max_time_s=100.0, min_rounds=3, target_rel_width=0.001)
+    s = settings(max_time_s=200.0, min_rounds=3, target_rel_width=0.001)
     res = run_protocol(["baseline", "human"], bench.run_one, s, clock=bench.clock)
     assert res.stop_reason == "max_time"
-    # 20 s per round, 20 s of warm-up: time is up after round 4 (100 s).
-    assert res.rounds == 4
+    # 20 s per round, 20 s of warm-up: time is up after round 9 (200 s).
+    assert res.rounds == 9
 
 
 def test_min_rounds_are_run_even_past_max_time() -> None:
     bench = FakeBench({"baseline": 1.0, "human": 0.9}, noise=0.5, cost_s=100.0)
-    s = settings(max_time_s=1.0, min_rounds=4, target_rel_width=0.001)
+    s = settings(max_time_s=1.0, min_rounds=7, target_rel_width=0.001)
     res = run_protocol(["baseline", "human"], bench.run_one, s, clock=bench.clock)
-    assert (res.stop_reason, res.rounds) == ("max_time", 4)
+    assert (res.stop_reason, res.rounds) == ("max_time", 7)
+    # Fewer rounds than an interval at the final level needs are raised to that number.
+    s = settings(max_time_s=1.0, min_rounds=2, target_rel_width=0.001)
+    res = run_protocol(["baseline", "human"], bench.run_one, s, clock=bench.clock)
+    assert (res.stop_reason, res.rounds) == ("max_time", s.design(2).min_rounds) == ("max_time", 6)
 
 
 def test_max_rounds_stops() -> None:
@@ -138,6 +167,7 @@ def test_max_rounds_stops() -> None:
 def test_failed_variant_is_dropped_and_reported() -> None:
     bench = FakeBench(
         {"baseline": 1.0, "human": 0.5, "agent": 0.8},
+        noise=0.001,
         fail={"agent": (3, "Traceback ...\nRuntimeError: boom")},
     )
     res = run_protocol(VARIANTS, bench.run_one, settings(), clock=bench.clock)
@@ -145,8 +175,8 @@ def test_failed_variant_is_dropped_and_reported() -> None:
     assert bench.calls.count("agent") == 3  # warm-up, round 0, failing round 1; then dropped
     assert len(res.values("agent")) == 1
     assert res.stop_reason == "converged"
-    assert res.rounds == 5
-    assert bench.calls.count("human") == 6
+    assert res.rounds == 12
+    assert bench.calls.count("human") == 13
 
 
 def test_baseline_failure_stops() -> None:
@@ -171,9 +201,10 @@ def test_missing_value_falls_back_to_wall_time_with_one_warning() -> None:
         wall = 2.0 if variant == "baseline" else 1.0
         return Measurement(None, wall, None, warning="no JSON report: fell back to process time")
 
-    res = run_protocol(["baseline", "human"], run_one, settings())
+    res = run_protocol(["baseline", "human"], run_one, settings(max_time_s=1.0))
     assert res.values("human") == [1.0] * res.rounds
-    assert sorted(res.warnings) == [
+    fallbacks = [w for w in res.warnings if "values tied" not in w]
+    assert sorted(fallbacks) == [
         "baseline: no JSON report: fell back to process time",
         "human: no JSON report: fell back to process time",
     ]
@@ -206,6 +237,7 @@ def test_non_positive_value_is_a_failure() -> None:
         ({"confidence": 1.0}, "confidence"),
         ({"direction": "up"}, "direction"),
         ({"seed": 1.5}, "seed"),
+        ({"interim_share": 1.0}, "interim_share"),
     ],
 )
 def test_settings_are_validated(kw: dict[str, object], name: str) -> None:

@@ -123,15 +123,28 @@ def test_estimate_helpers() -> None:
 def test_combine_geometric_and_harmonic() -> None:
     a = Estimate(1.0, 0.5, 2.0)
     b = Estimate(4.0, 2.0, 8.0)
-    assert combine([a, b], "geometric") == pytest.approx(Estimate(2.0, 1.0, 4.0))
-    h = combine([a, b], "harmonic")
+    # Conservative: the means of the bounds.
+    assert combine([a, b], "geometric", "conservative") == pytest.approx(Estimate(2.0, 1.0, 4.0))
+    h = combine([a, b], "harmonic", "conservative")
     assert h.point == pytest.approx(1.6)
     assert h.low == pytest.approx(0.8)
+    # Independent (the default): half-widths add in quadrature in log space, sqrt(2)/2 of
+    # the conservative log half-width for two equally precise tests.
+    g = combine([a, b], "geometric")
+    assert g.point == pytest.approx(2.0)
+    assert g.low == pytest.approx(2.0 * math.exp(-math.log(2) / math.sqrt(2)))
+    assert g.high == pytest.approx(2.0 * math.exp(math.log(2) / math.sqrt(2)))
+    hi = combine([a, b], "harmonic")
+    # Weights (1/s_i) / sum(1/s_j): 0.8 and 0.2.
+    assert hi.point == pytest.approx(1.6)
+    assert hi.low == pytest.approx(1.6 * math.exp(-math.log(2) * math.hypot(0.8, 0.2)))
     assert combine([a], "harmonic") == a
     with pytest.raises(ValueError, match="estimates"):
         combine([], "geometric")
     with pytest.raises(ValueError, match="how"):
         combine([a], "arithmetic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="assume"):
+        combine([a, b], "geometric", "hopeful")  # type: ignore[arg-type]
 
 
 def test_mann_whitney_small_for_a_real_shift_large_for_none() -> None:

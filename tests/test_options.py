@@ -91,7 +91,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     group = text.split("ISO-Bench: agents on real performance commits:", 1)[1].split("\n\n", 1)[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
-    assert len(flags) == 25
+    assert len(flags) == 26
     assert all(flag.startswith("--isobench-") for flag in flags)
 
 
@@ -225,3 +225,25 @@ def test_fixtures_are_prefixed_and_documented(pytester: pytest.Pytester) -> None
         assert re.search(rf"^isobench_{name}( |$).*\n    \S", out, re.MULTILINE), f"isobench_{name} undocumented"
     names = {line.split()[0] for line in out.splitlines() if line and not line.startswith((" ", "-", "="))}
     assert not names & {"baseline", "human", "agent"}, "unprefixed fixtures leak into every project"
+def test_an_unwritable_results_dir_is_a_usage_error_naming_it(guarded: pytest.Pytester) -> None:
+    (guarded.path / "taken").write_text("a file where the results would go\n")
+    target = guarded.path / "taken" / "results"
+    result = guarded.runpytest(f"--isobench-results={target}")
+    assert_nothing_ran(guarded, result)
+    result.stderr.fnmatch_lines([f"*--isobench-results: {target} cannot be a directory: {guarded.path / 'taken'}*"])
+    assert not target.exists()
+
+
+def test_the_results_dir_is_checked_for_suites_under_the_rootdir(guarded: pytest.Pytester) -> None:
+    (guarded.path / "tasks").mkdir()
+    (guarded.path / "tasks" / "x.yaml").write_text("name: x\ndataset: x.jsonl\n")
+    (guarded.path / ".isobench").write_text("")  # the default results dir cannot be made
+    result = guarded.runpytest()
+    assert_nothing_ran(guarded, result)
+    result.stderr.fnmatch_lines(["*--isobench-results: *.isobench*results* cannot be a directory*"])
+
+
+def test_a_project_without_isobench_work_is_not_stopped_by_the_results_dir(pytester: pytest.Pytester) -> None:
+    (pytester.path / ".isobench").write_text("")  # the default results dir cannot be made, unused
+    pytester.makepyfile(test_plain="def test_ok():\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)

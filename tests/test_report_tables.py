@@ -144,7 +144,7 @@ def test_group_counts_rates_and_geomeans() -> None:
     assert len(report.groups) == 1
     g = report.groups[0]
     assert (g.tasks, g.run, g.passed, g.errors, g.skipped) == (5, 4, 2, 1, 0)
-    assert g.categories == {"beats": 1, "similar": 1, "worse": 1, "failed": 1}
+    assert g.categories == {"beats": 1, "similar": 1, "worse": 1, "inconclusive": 0, "failed": 1}
     assert g.success_rate == 0.5
     assert (g.success_low, g.success_high) == pytest.approx(wilson_interval(2, 4))
     assert g.geomean_agent == pytest.approx((2.0 * 1.5 * 1.1) ** (1 / 3))
@@ -273,10 +273,37 @@ def test_markdown_report_has_tables_and_figures(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.md"
     assert main(["report", str(trae), str(codex), "--markdown", str(path)]) == 0
     text = path.read_text()
-    assert "| group | tasks | run | passed | beats | similar | worse | failed |" in text
+    assert "| group | tasks | run | passed | beats | similar | worse | inconclusive | failed |" in text
     assert "demo / trae" in text and "demo / codex" in text
     figures = sorted(p.name for p in (tmp_path / "out" / "report_files").glob("*.png"))
     assert figures == ["comparison.png", "intervals.png", "ratios.png", "speedups.png"]
     for name in figures:
         assert f"report_files/{name}" in text
         assert (tmp_path / "out" / "report_files" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_inconclusive_is_counted_apart_everywhere() -> None:
+    """Issue 12: "we could not tell" is its own count in the group table, the markdown
+    table and the terminal summary, for agent runs and human-only runs alike."""
+    from pytest_isobench.report.markdown import render_markdown
+    from pytest_isobench.report.terminal import summary_lines
+
+    records = [
+        make_record("aaaa1111", category="similar"),
+        make_record("bbbb2222", category="inconclusive"),
+        make_record("cccc3333", category="inconclusive"),
+    ]
+    report = build_report(records)
+    (group,) = report.groups
+    assert group.categories["inconclusive"] == 2
+    assert group.categories["similar"] == 1
+    assert group.passed == 1
+    assert "| 3 | 3 | 1 | 0 | 1 | 0 | 2 | 0 |" in render_markdown(report, figures=[])
+    lines, totals = summary_lines(records)
+    assert any("inconclusive" in line for line in lines[2:])
+    assert totals == {"similar": 1, "inconclusive": 2}
+    human_only = make_record("dddd4444", agent=None, human_significant=False)
+    human_only["verdict"]["human_verdict"] = "inconclusive"
+    _, totals = summary_lines([human_only])
+    assert totals == {"inconclusive": 1}
+    assert build_report([human_only]).tasks[0].label == "inconclusive"

@@ -213,6 +213,17 @@ def test_network_is_off_while_timing_and_can_come_back(
     assert back and all(name.startswith("eth") for name in back)
 
 
+@pytest.mark.parametrize("allowed", [True, False])
+def test_network_during_setup_follows_the_spec_and_comes_back_after(
+    make_sandbox: Callable[..., DockerSandbox], allowed: bool
+) -> None:
+    sb = make_sandbox(setup_commands=["ls /sys/class/net > _isobench_net.txt"], network_during_setup=allowed)
+    during = set(sb.exec("cat _isobench_net.txt", 10).stdout.split())
+    assert (during - {"lo"} != set()) is allowed, during
+    assert sb.network_enabled
+    assert set(sb.exec("ls /sys/class/net", 10).stdout.split()) - {"lo"}  # on again for the agent
+
+
 def test_limits_and_labels_are_applied(make_sandbox: Callable[..., DockerSandbox]) -> None:
     sb = make_sandbox(variant="human", limits=Limits(cpuset="0", memory="256m"))
     sb.container.reload()

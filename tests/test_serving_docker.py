@@ -12,6 +12,7 @@ container or server process is left behind.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import uuid
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from pytest_isobench.sandbox.base import LABEL, LABEL_RUN, SandboxSpec, Variant
 from pytest_isobench.serving import modes, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants
 from pytest_isobench.serving.server import ModelServer, ServerError
+from pytest_isobench.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,7 +150,7 @@ def test_standin_serving_task_end_to_end(
 
     plan = modes.serving_plan(TASK_COMMAND, DEFAULTS)
     assert plan.serve_command == f"python3 {standin.SERVER_FILE} serve demo/tiny-llm --port 8000"
-    spec = ServingSpec.from_plan(plan, poll_s=0.1)
+    spec = ServingSpec.from_plan(plan, server=dataclasses.replace(plan.server, poll_s=0.1))
     settings = ProtocolSettings(
         warmup=1, min_rounds=5, max_rounds=12, max_time_s=90, target_rel_width=0.03, direction=spec.direction, seed=3
     )
@@ -191,7 +193,7 @@ def test_server_never_healthy_is_killed_with_its_log(
     path, base, _ = repo
     box = start_variant(open_sandbox, client, run_id, path, "baseline", base)
     hang = standin.serve_command("demo/tiny-llm", 8000, "python3", "--startup-s", "inf")
-    server = ModelServer(box, hang, startup_timeout_s=2.5, poll_s=0.25)
+    server = ModelServer(box, hang, settings=ServingSettings(startup_timeout_s=2.5, poll_s=0.25))
     with pytest.raises(ServerError, match=r"within its start-up limit of 2.5 s and was killed") as info:
         server.start()
     assert "Loading model weights..." in info.value.log
@@ -200,7 +202,10 @@ def test_server_never_healthy_is_killed_with_its_log(
 
     # Through a session: every run is a failed measurement carrying the reason and the log.
     spec = ServingSpec(
-        mode="serving", client_command="python3 never-run.py", serve_command=hang, startup_timeout_s=2, poll_s=0.25
+        mode="serving",
+        client_command="python3 never-run.py",
+        serve_command=hang,
+        server=ServingSettings(startup_timeout_s=2, poll_s=0.25),
     )
     with ServingSession(box, spec) as session:
         m = session.run_once()
@@ -215,7 +220,7 @@ def test_server_that_crashes_is_reported_at_once(
     path, base, _ = repo
     box = start_variant(open_sandbox, client, run_id, path, "baseline", base)
     crash = "echo 'RuntimeError: CUDA out of memory (stand-in)'; exit 1"
-    server = ModelServer(box, crash, startup_timeout_s=30, poll_s=0.2)
+    server = ModelServer(box, crash, settings=ServingSettings(startup_timeout_s=30, poll_s=0.2))
     with pytest.raises(ServerError, match=r"exited before it became healthy[\s\S]*CUDA out of memory"):
         server.start()
     assert server.polls <= 3

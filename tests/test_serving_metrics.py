@@ -31,6 +31,7 @@ from pytest_isobench.sandbox.base import ExecResult
 from pytest_isobench.serving import metrics, modes, secrets, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants, run_client
 from pytest_isobench.serving.server import ModelServer, ServerError
+from pytest_isobench.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
     from pytest_isobench.sandbox.base import Sandbox
@@ -260,12 +261,9 @@ def test_every_vllm_perf_command_is_classified() -> None:
 def test_three_variants_get_identical_commands_but_for_the_checkout() -> None:
     defaults = modes.WorkloadDefaults(num_prompts=300, request_rate="4", seed=7, max_model_len=4096)
     command = "python benchmarks/benchmark_serving.py --model meta-llama/Llama-3.1-8B-Instruct --dtype float16"
-    workdirs = {"baseline": "/work/base", "human": "/work/human", "agent": "/work/agent"}
-    per_variant = modes.variant_commands(command, defaults, workdirs)
-    stripped = {v: c.replace(workdirs[v], "<checkout>") for v, c in per_variant.items()}
-    assert len(set(stripped.values())) == 1
-    assert len(set(per_variant.values())) == 3
+    # One plan for every variant (the runner builds it once); each runs it in its own checkout.
     plan = modes.serving_plan(command, defaults)
+    assert modes.serving_plan(command, defaults) == plan
     for key, value in (
         ("--num-prompts", "300"),
         ("--request-rate", "4"),
@@ -335,13 +333,6 @@ def test_token_goes_to_the_downloader_only() -> None:
     assert secrets.redact("token=hf_secret!", "hf_secret") == "token=***!"
 
 
-def test_load_format_dummy() -> None:
-    assert secrets.with_load_format("vllm serve m --port 1", True) == "vllm serve m --port 1 --load-format dummy"
-    assert secrets.with_load_format("x --load-format safetensors", True) == "x --load-format dummy"
-    assert secrets.with_load_format("x --load-format dummy --y", False) == "x --y"
-    assert secrets.with_load_format("x --load-format safetensors", False) == "x --load-format safetensors"
-
-
 # -- server and session, with a scripted sandbox ----------------------------------------
 
 
@@ -395,8 +386,7 @@ def test_server_never_healthy_is_killed_at_its_limit_with_its_log() -> None:
     server = ModelServer(
         sandbox,
         "vllm serve m --port 8000",
-        startup_timeout_s=10,
-        poll_s=1,
+        settings=ServingSettings(startup_timeout_s=10, poll_s=1),
         clock=clock,
         sleep=clock.sleep,
         env={"HF_TOKEN": "t"},
@@ -417,7 +407,9 @@ def test_server_that_exits_is_reported_at_once() -> None:
         ("tail", ok("CUDA out of memory")),
     )
     clock = FakeClock()
-    server = ModelServer(sandbox, "vllm serve m", startup_timeout_s=100, clock=clock, sleep=clock.sleep)
+    server = ModelServer(
+        sandbox, "vllm serve m", settings=ServingSettings(startup_timeout_s=100), clock=clock, sleep=clock.sleep
+    )
     with pytest.raises(ServerError, match=r"exited before it became healthy.*\n.*CUDA out of memory"):
         server.start()
     assert server.polls == 1 and clock.now == 0
@@ -428,7 +420,10 @@ def test_session_failed_start_gives_failed_measurements_and_keeps_the_log() -> N
         ("setsid", ok("5\n")), ("kill -0 -5 2>/dev/null ||", ExecResult(3, "", "", 0.0)), ("tail", ok("boom"))
     )
     spec = ServingSpec(
-        mode="serving", client_command="python3 client.py", serve_command="vllm serve m", startup_timeout_s=5
+        mode="serving",
+        client_command="python3 client.py",
+        serve_command="vllm serve m",
+        server=ServingSettings(startup_timeout_s=5),
     )
     with ServingSession(sandbox, spec) as session:
         m = session.run_once()
@@ -543,3 +538,17 @@ def test_vllm_gpu_tasks_skip_without_gpu_and_start_nothing(
     assert len(skips) == 99
     assert all(line.endswith("needs 1 GPU(s), 0 visible here") for line in skips)
     assert started == []
+
+
+def test_serving_settings_are_defined_once_and_reach_the_server() -> None:
+    """The suite's flat keys, the plan, the spec and the server share one ``ServingSettings``."""
+    defaults = modes.WorkloadDefaults(port=8123, startup_timeout_s=42, health_path="/ready")
+    plan = modes.serving_plan("vllm bench serve --model m", defaults)
+    assert plan.server == ServingSettings(port=8123, startup_timeout_s=42, health_path="/ready")
+    spec = ServingSpec.from_plan(plan)
+    assert spec.server is plan.server
+    assert modes.WorkloadDefaults().server == ServingSettings()
+    server = ModelServer(box(), "vllm serve m", settings=spec.server)
+    assert server.url == "http://127.0.0.1:8123/ready"
+    with pytest.raises(ValueError, match="health_path"):
+        ServingSettings(health_path="ready")

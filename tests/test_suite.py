@@ -124,6 +124,8 @@ def test_missing_dataset_is_named(tmp_path: Path) -> None:
         ("perf: {metric: {name: t, pattern: 'no group'}}", "perf.metric.pattern"),
         ("perf: {metric: {name: t, pattern: '([0-9]+'}}", "perf.metric.pattern"),
         ("setup_commands: echo", "setup_commands"),
+        ("markers: [nightly, 'not a marker']", "markers"),
+        ("markers: [2fast]", "markers"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, key: str) -> None:

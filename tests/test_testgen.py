@@ -56,7 +56,7 @@ def make_task(number: int = 0, **kwargs: Any) -> Task:
 
 def job(number: int = 0, **kwargs: Any) -> GenJob:
     task = make_task(number)
-    return GenJob(item_id=f"demo-{task.short_head}", suite="demo", task=task, allowed_imports=["pkg"], **kwargs)
+    return GenJob(item_id=f"demo-{task.head_commit[:8]}", suite="demo", task=task, allowed_imports=["pkg"], **kwargs)
 
 
 def gen(jobs: list[GenJob], server: FakeOpenAI, root: Path, **kwargs: Any) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def _demo_job(repo: Path, record: dict[str, Any]) -> GenJob:
     task = Task(**{k: v for k, v in record.items() if k not in ("perf_tests", "human_performance")})
     assert not task.perf_tests
     return GenJob(
-        item_id=f"demo-{task.short_head}",
+        item_id=f"demo-{task.head_commit[:8]}",
         suite="demo",
         task=task,
         python=sys.executable,

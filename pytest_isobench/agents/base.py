@@ -16,7 +16,15 @@ if TYPE_CHECKING:
 
 
 class AgentUnavailable(Exception):
-    """The agent cannot run here (binary or key missing): the task is skipped with the fix."""
+    """The agent cannot run here (its key is missing): the task is skipped with the fix."""
+
+
+class AgentError(Exception):
+    """The agent's infrastructure failed (endpoint down, tool missing, usage error, crash).
+
+    An error of the item, never the agent's "no change", and never cached: the next run
+    tries again.
+    """
 
 
 @dataclass
@@ -42,6 +50,13 @@ class AgentRun:
     cost_usd: float | None = None
     model: str | None = None
     timed_out: bool = False
+    # Token counts by kind (input, output, cache_read, cache_write; reasoning when told),
+    # and the tool's own usage report as it printed it: nothing recomputed.
+    usage: dict[str, int] = field(default_factory=dict)
+    reported: dict[str, Any] = field(default_factory=dict)
+    # Set when the run did not end normally (usage error, API failure the tool reported,
+    # non-zero exit): the run is an infrastructure error and is not cached.
+    error: str | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. harness files removed from the patch
 
     def as_dict(self) -> dict[str, Any]:
@@ -49,6 +64,8 @@ class AgentRun:
             "exit_status": self.exit_status,
             "duration_s": round(self.duration_s, 3),
             "tokens": self.tokens,
+            "usage": dict(self.usage),
+            "reported_usage": self.reported,
             "cost_usd": self.cost_usd,
             "model": self.model,
             "timed_out": self.timed_out,

@@ -1,40 +1,65 @@
 """Run an agent for a task, once, and keep its patch in a cache.
 
 The patch of a run is cached by (agent, model, task, prompt version) so that re-measuring
-never re-runs a two-hour agent unless asked (``--isobench-rerun-agent``). Nothing here
-times anything or knows pytest.
+never re-runs a two-hour agent unless asked (``--isobench-rerun-agent``). Only runs that
+ended normally are cached: a run the tool itself reports as failed (usage error, API
+outage, non-zero exit) raises :class:`AgentError` (an error of the item) and the next
+pytest run tries again; a timed-out run is the agent's failure but is not kept either.
+Nothing here times anything or knows pytest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import time
 from pathlib import Path
 
-from .base import Agent, AgentContext, AgentRun
+from .base import Agent, AgentContext, AgentError, AgentRun
 from .prompt import PROMPT_VERSION
+
+# Bumped when what a cached run holds changes (or older caches could hold failed runs).
+CACHE_VERSION = "2"
+_FIELDS = {f.name for f in dataclasses.fields(AgentRun)}
 
 
 def cache_path(cache_dir: Path, agent: str, model: str | None, task_key: str) -> Path:
-    key = hashlib.sha256(json.dumps([agent, model, task_key, PROMPT_VERSION]).encode()).hexdigest()[:16]
-    return cache_dir / "patches" / agent / f"{key}.json"
+    key = hashlib.sha256(json.dumps([agent, model, task_key, PROMPT_VERSION, CACHE_VERSION]).encode()).hexdigest()
+    return cache_dir / "patches" / agent / f"{key[:16]}.json"
+
+
+def _cached(path: Path) -> AgentRun | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # missing or unreadable: run the agent again
+    if not isinstance(data, dict) or data.get("error") or data.get("timed_out"):
+        return None
+    return AgentRun(**{k: v for k, v in data.items() if k in _FIELDS})
 
 
 def run_agent(agent: Agent, ctx: AgentContext, cache_dir: Path, rerun: bool) -> AgentRun:
-    """The agent's run for ``ctx``: from the cache when allowed, else run and cache it."""
+    """The agent's run for ``ctx``: from the cache when allowed, else run and cache it.
+
+    Raises :class:`AgentError` when the run did not end normally (nothing is cached).
+    """
     cacheable = agent.needs_sandbox  # built-ins are instant and never cached
     cached = cache_path(cache_dir, agent.name, ctx.model, f"{ctx.task.instance_id}@{ctx.head_sha}")
-    if cacheable and cached.exists() and not rerun:
-        return AgentRun(**json.loads(cached.read_text(encoding="utf-8")))
+    if cacheable and not rerun:
+        found = _cached(cached)
+        if found is not None:
+            return found
     begin = time.perf_counter()
     run = agent.run(ctx)
     run.duration_s = run.duration_s or time.perf_counter() - begin
+    if run.error is not None:
+        raise AgentError(f"agent {agent.name} did not end normally: {run.error}\n{run.logs[-3000:]}".strip())
     if cacheable and not run.timed_out:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(run.__dict__), encoding="utf-8")
+        tmp.write_text(json.dumps(dataclasses.asdict(run)), encoding="utf-8")
         tmp.replace(cached)
     return run
 

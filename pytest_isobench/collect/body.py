@@ -21,6 +21,9 @@ def run_task(isobench_record: TaskRecord, request: pytest.FixtureRequest) -> Non
             estimate = getattr(verdict, key)
             if estimate is not None:
                 item.user_properties.append((f"isobench_{key}_speedup", f"{estimate.point:.4f}"))
-        item.user_properties.append(("isobench_verdict", verdict.label()))
+        label = verdict.category or verdict.human_verdict or "not significant"
+        item.user_properties.append(("isobench_verdict", label))
+    if record.review:
+        item.user_properties.append(("isobench_review", record.review))
     if record.status != "passed":
         pytest.fail(record.reason or record.message, pytrace=False)

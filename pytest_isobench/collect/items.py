@@ -131,7 +131,9 @@ def _task_items(parent: pytest.Collector, suite: Suite) -> Iterator[pytest.Item]
     _register_marker(config, "isobench", "an ISO-Bench task item")
     _register_marker(config, suite_mark, f"tasks of the {suite.name} suite")
     _register_marker(config, "gpu", "tasks that need a GPU")
-    marks = [pytest.mark.isobench, getattr(pytest.mark, suite_mark)]
+    for name in suite.markers:
+        _register_marker(config, name, f"set by the markers key of the {suite.name} suite")
+    marks = [pytest.mark.isobench, getattr(pytest.mark, suite_mark), *(getattr(pytest.mark, m) for m in suite.markers)]
     gpu_mark = pytest.mark.gpu
     ids = task_ids(suite.name, [t.head_commit for t in loaded.refs])
     shared: Any = None  # every item of a collector has the same function: one fixture closure

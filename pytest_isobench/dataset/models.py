@@ -49,11 +49,6 @@ class PerfTest(BaseModel):
     command: str | None = Field(default=None, description="shell command run in the checkout")
     metric: MetricSpec | None = None
 
-    def describe(self) -> str:
-        if self.command:
-            return self.command
-        return f"python <{self.name}.py>"
-
 
 class HumanFigures(BaseModel):
     """Timings the dataset recorded for the human commit (informative, never trusted)."""
@@ -126,11 +121,6 @@ class Task(BaseModel):
         if not value:
             raise ValueError("must not be empty")
         return value
-
-    @property
-    def short_head(self) -> str:
-        """The first 8 characters of the human commit: the greppable part of the item id."""
-        return self.head_commit[:8].lower()
 
     @property
     def base_is_parent(self) -> bool:

@@ -145,10 +145,6 @@ class Step:
     human_performance: float | None
 
     @property
-    def is_task(self) -> bool:
-        return self.apis is not None
-
-    @property
     def subject(self) -> str:
         return self.message.strip().splitlines()[0]
 

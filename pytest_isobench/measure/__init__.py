@@ -7,6 +7,8 @@ import pytest or docker, and scipy is imported only inside the functions that us
 
 from __future__ import annotations
 
+from pytest_isobench.measure.gso import GsoResult, gso_opt
+from pytest_isobench.measure.paired import paired_speedup
 from pytest_isobench.measure.protocol import (
     Measurement,
     ProtocolResult,
@@ -15,6 +17,8 @@ from pytest_isobench.measure.protocol import (
     StopReason,
     run_protocol,
 )
+from pytest_isobench.measure.rule import SuccessRule
+from pytest_isobench.measure.sequential import SequentialDesign, design
 from pytest_isobench.measure.stats import (
     Direction,
     Estimate,
@@ -29,8 +33,8 @@ from pytest_isobench.measure.verdict import (
     AGENT,
     HUMAN,
     Category,
-    SuccessRule,
     Verdict,
+    categorize,
     format_estimate,
     format_pvalue,
     judge,
@@ -42,19 +46,25 @@ __all__ = [
     "Category",
     "Direction",
     "Estimate",
+    "GsoResult",
     "Measurement",
     "ProtocolResult",
     "ProtocolSettings",
     "Sample",
+    "SequentialDesign",
     "StopReason",
     "SuccessRule",
     "VariantStats",
     "Verdict",
+    "categorize",
     "combine",
+    "design",
     "faster_pvalue",
     "format_estimate",
     "format_pvalue",
+    "gso_opt",
     "judge",
+    "paired_speedup",
     "run_protocol",
     "speedup",
     "speedup_ci",

@@ -1,9 +1,12 @@
-"""The timing protocol: warm up, then interleave the variants round by round until the
-speedups are known well enough, time runs out, or the round limit is reached.
+"""The timing protocol: warm up, then run the variants round by round in counterbalanced
+blocks, and stop at a scheduled look when the speedups are known well enough or the
+verdict is decided, or when time or rounds run out.
 
 It decides what to run and when to stop; the caller's ``run_one`` callable does the
-running. It must not start processes, touch sandboxes, or import pytest or docker, so
-that it can be driven in tests by a fake ``run_one`` and a fake clock.
+running. Each look judges at the level the sequential design gives it
+(:mod:`~pytest_isobench.measure.sequential`), so stopping early keeps its error rate.
+It must not start processes, touch sandboxes, or import pytest or docker, so that it can
+be driven in tests by a fake ``run_one`` and a fake clock.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from pytest_isobench.measure.stats import Direction, Estimator, estimate_speedup
+from pytest_isobench.measure.sequential import INTERIM_SHARE, SequentialDesign, block_orders, design
+from pytest_isobench.measure.stats import PAIRED, Direction, Estimate, Estimator, estimate_speedup
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -30,11 +34,19 @@ __all__ = [
 
 StopReason = Literal["converged", "decided", "max_time", "max_rounds", "baseline_failed", "all_failed"]
 """Why measuring stopped. ``all_failed``: every variant but the baseline failed;
-``decided``: the caller's ``decided`` check found every interval clear of its thresholds."""
+``decided``: the caller's ``decided`` check found the verdict settled at a look;
+``converged``: every interval narrow enough at a look."""
+
+INTERIM_STOPS: tuple[str, ...] = ("converged", "decided")
+"""Stops at an interim look: their intervals are judged at the design's interim level."""
 
 STOP_CHECK_RESAMPLES = 1000
-"""Bootstrap resamples for the per-round stopping check: cheap, and precise enough to
-decide whether to run another round (the verdict recomputes with more)."""
+"""Bootstrap resamples for a look's check under ``median-bootstrap``: cheap, and precise
+enough to decide whether to run on (the verdict recomputes with more)."""
+
+MIN_DISTINCT_FRACTION = 0.5
+"""A variant whose values are less than this fraction distinct is "tied": its timer is
+too coarse for the test, and its intervals mean nothing."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class ProtocolSettings:
 
     ``target_rel_width`` is the half-width of each speedup's confidence interval
     relative to its point (0.02: +-2%). ``seed`` seeds the round order shuffle.
+    ``confidence`` is ``1 - alpha``, the overall level the sequential design keeps
+    over all looks; ``interim_share`` the part of ``alpha`` spent on interim looks (0:
+    never stop early).
     """
 
     warmup: int = 1
@@ -83,7 +98,8 @@ class ProtocolSettings:
     confidence: float = 0.95
     direction: Direction = "lower"
     seed: int | None = None
-    estimator: Estimator = "hodges-lehmann"
+    estimator: Estimator = "paired-hodges-lehmann"
+    interim_share: float = INTERIM_SHARE
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ValueError:
@@ -106,6 +122,13 @@ class ProtocolSettings:
             raise bad("direction", "'lower' or 'higher'")
         if self.seed is not None and not _is_int(self.seed):
             raise bad("seed", "an integer or None")
+        if not _is_number(self.interim_share) or not 0 <= self.interim_share < 1:
+            raise bad("interim_share", "a fraction in [0, 1)")
+
+    def design(self, n_variants: int, alpha: float | None = None) -> SequentialDesign:
+        """The sequential design of a run of ``n_variants`` (``alpha``: 1 - confidence)."""
+        level = 1 - self.confidence if alpha is None else alpha
+        return design(level, self.min_rounds, self.max_rounds, n_variants, interim_share=self.interim_share)
 
 
 def _is_int(x: object) -> bool:
@@ -128,10 +151,57 @@ class ProtocolResult:
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    looks: tuple[int, ...] = ()
 
     @property
     def baseline(self) -> str:
         return self.variants[0]
+
+    @property
+    def interim(self) -> bool:
+        """Whether it stopped at an interim look (judged at the interim level)."""
+        return self.stop_reason in INTERIM_STOPS
+
+    def level(self, alpha: float | None = None) -> float:
+        """The two-sided level its intervals are judged at, by its design for ``alpha``
+        (default: ``1 - settings.confidence``)."""
+        return self.settings.design(len(self.variants), alpha).level(self.interim)
+
+    def paired(self, a: str, b: str) -> tuple[list[float], list[float]]:
+        """Values of ``a`` and ``b`` from the kept rounds in which both succeeded, by round."""
+        va = {s.round: _value(s.m, self.settings.direction) for s in self._kept(a)}
+        vb = {s.round: _value(s.m, self.settings.direction) for s in self._kept(b)}
+        rounds = sorted(va.keys() & vb.keys())
+        return [va[r] for r in rounds], [vb[r] for r in rounds]
+
+    def speedup(
+        self,
+        base: str,
+        other: str,
+        confidence: float,
+        estimator: Estimator | None = None,
+        direction: Direction | None = None,
+        *,
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> Estimate:
+        """``other`` over ``base`` at ``confidence``, paired by round when the estimator is."""
+        est = estimator if estimator is not None else self.settings.estimator
+        d = direction if direction is not None else self.settings.direction
+        if est in PAIRED:
+            b, o = self.paired(base, other)
+        else:
+            b, o = self.values(base), self.values(other)
+        return estimate_speedup(b, o, d, confidence, est, n_resamples, seed)
+
+    def tied(self) -> list[str]:
+        """Variants whose kept values are mostly repeats (a timer too coarse for the test)."""
+        out = []
+        for v in self.variants:
+            vals = self.values(v)
+            if len(vals) >= 4 and len(set(vals)) < MIN_DISTINCT_FRACTION * len(vals):
+                out.append(v)
+        return out
 
     def _kept(self, variant: str) -> list[Sample]:
         return [s for s in self.samples if s.variant == variant and s.round >= 0 and s.m.error is None]
@@ -159,6 +229,15 @@ def _value(m: Measurement, direction: Direction) -> float:
     raise ValueError("a measurement without a value has no metric to fall back to")
 
 
+def tie_warning(variant: str, values: Sequence[float]) -> str:
+    """What to tell the user when a variant's values are tied."""
+    return (
+        f"{variant}: values tied ({len(set(values))} distinct in {len(values)} rounds): the timer is too coarse "
+        "for this test, so its intervals cannot converge; make the perf test repeat its timed region "
+        "(a loop, reported as `loops`) until each value takes >= 100 ms"
+    )
+
+
 def run_protocol(
     variants: Sequence[str],
     run_one: Callable[[str], Measurement],
@@ -167,20 +246,22 @@ def run_protocol(
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_round: Callable[[int, Mapping[str, list[float]]], None] | None = None,
-    decided: Callable[[Mapping[str, list[float]]], bool] | None = None,
+    decided: Callable[[ProtocolResult], bool] | None = None,
 ) -> ProtocolResult:
-    """Time ``variants`` (the first is the baseline) interleaved, in a fresh random
-    order each round, so that drift in the machine hits all of them alike.
+    """Time ``variants`` (the first is the baseline) round by round, in counterbalanced
+    blocks (every order of the variants once per block, shuffled), so that drift and
+    "first in the round" effects hit all of them alike and the per-round ratios pair.
 
-    Stops, once ``min_rounds`` kept rounds are done, when every other variant's
-    speedup over the baseline has a confidence interval within ``target_rel_width``
-    (``converged``), when ``max_time_s`` has passed, or at ``max_rounds``. A variant
-    whose run errs is dropped from later rounds and reported in ``failures``; a
-    failing baseline stops everything at once. ``decided``, when given, may also stop
-    it after ``min_rounds``: it gets the kept values per variant and returns True when
-    no further round could change the verdict (every interval clear of its thresholds).
-    Under ``direction="lower"`` a run without a value counts its wall time, with a warning; under ``"higher"`` it
-    counts as a failure.
+    The protocol only stops early at the looks of its sequential design
+    (``settings.design``): at a look, ``converged`` when every pair of active variants
+    has an interval (at the look's level) within ``target_rel_width``, or ``decided``
+    when the caller's ``decided`` check, given the result so far, says no further round
+    could change the verdict. Tied values (a coarse timer) never stop it early: they are
+    warned about instead. Otherwise it runs until ``max_time_s`` has passed (after at
+    least the design's ``min_rounds``) or ``max_rounds``. A variant whose run errs is
+    dropped from later rounds and reported in ``failures``; a failing baseline stops
+    everything at once. Under ``direction="lower"`` a run without a value counts its wall
+    time, with a warning; under ``"higher"`` it counts as a failure.
     """
     names = list(variants)
     if not names:
@@ -189,24 +270,41 @@ def run_protocol(
         raise ValueError(f"variants: expected distinct names, got {names!r}")
     baseline = names[0]
     rng = rng if rng is not None else random.Random(settings.seed)
+    plan = settings.design(len(names))
+    min_rounds = min(plan.min_rounds, settings.max_rounds)
+    looks = set(plan.looks)
     start = clock()
     samples: list[Sample] = []
     failures: dict[str, str] = {}
     warnings: list[str] = []
     active = list(names)
     values: dict[str, list[float]] = {v: [] for v in names}
+    block: list[list[str]] = []
+    block_of: list[str] = []
+
+    def next_order() -> list[str]:
+        nonlocal block, block_of
+        if not block or block_of != active:
+            block_of = list(active)
+            block = block_orders(active, rng)
+        return block.pop()
+
+    def warn(text: str) -> None:
+        if text not in warnings:
+            warnings.append(text)
 
     def run_round(round_no: int) -> bool:
         """Run each active variant once; False when the baseline failed."""
-        order = list(active)
-        rng.shuffle(order)
+        if round_no < 0:
+            order = list(active)
+            rng.shuffle(order)
+        else:
+            order = next_order()
         for pos, variant in enumerate(order):
             m = _checked(run_one(variant), settings.direction)
             samples.append(Sample(variant, round_no, pos, m))
             if m.warning is not None:
-                text = f"{variant}: {m.warning}"
-                if text not in warnings:
-                    warnings.append(text)
+                warn(f"{variant}: {m.warning}")
             if m.error is not None:
                 failures[variant] = m.error
                 active.remove(variant)
@@ -226,10 +324,25 @@ def run_protocol(
             failures=failures,
             warnings=warnings,
             elapsed_s=clock() - start,
+            looks=tuple(n for n in plan.looks if n <= rounds),
         )
 
     def others_failed() -> bool:
         return len(names) > 1 and active == [baseline]
+
+    def look(rounds: int) -> StopReason | None:
+        tied = [v for v in active if v in result(rounds, "converged").tied()]
+        for v in tied:
+            if not any(w.startswith(f"{v}: values tied") for w in warnings):
+                warn(tie_warning(v, values[v]))
+        if tied:
+            return None
+        partial = result(rounds, "converged")
+        if _converged(partial, active, 1 - plan.interim_level):
+            return "converged"
+        if decided is not None and decided(result(rounds, "decided")):
+            return "decided"
+        return None
 
     for w in range(settings.warmup):
         if not run_round(-(w + 1)):
@@ -247,16 +360,12 @@ def run_protocol(
             on_round(rounds - 1, {v: list(vals) for v, vals in values.items()})
         if others_failed():
             return result(rounds, "all_failed")
-        if rounds < settings.min_rounds:
-            continue
-        if _converged(active, baseline, values, settings):
-            return result(rounds, "converged")
-        if decided is not None and decided({v: values[v] for v in active}):
-            return result(rounds, "decided")
-        if clock() - start >= settings.max_time_s:
-            return result(rounds, "max_time")
+        if rounds in looks and (reason := look(rounds)) is not None:
+            return result(rounds, reason)
         if rounds >= settings.max_rounds:
             return result(rounds, "max_rounds")
+        if rounds >= min_rounds and clock() - start >= settings.max_time_s:
+            return result(rounds, "max_time")
 
 
 def _checked(m: Measurement, direction: Direction) -> Measurement:
@@ -275,25 +384,14 @@ def _checked(m: Measurement, direction: Direction) -> Measurement:
     return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning)
 
 
-def _converged(
-    active: list[str],
-    baseline: str,
-    values: Mapping[str, list[float]],
-    settings: ProtocolSettings,
-) -> bool:
-    seed = settings.seed if settings.seed is not None else 0
-    for variant in active:
-        if variant == baseline:
-            continue
-        est = estimate_speedup(
-            values[baseline],
-            values[variant],
-            settings.direction,
-            confidence=settings.confidence,
-            estimator=settings.estimator,
-            n_resamples=STOP_CHECK_RESAMPLES,
-            seed=seed,
-        )
-        if est.rel_half_width > settings.target_rel_width:
-            return False
+def _converged(partial: ProtocolResult, active: list[str], confidence: float) -> bool:
+    """Every pair of active variants has an interval within the target width."""
+    if len(active) < 2:
+        return False
+    seed = partial.settings.seed if partial.settings.seed is not None else 0
+    for i, a in enumerate(active):
+        for b in active[i + 1 :]:
+            est = partial.speedup(a, b, confidence, n_resamples=STOP_CHECK_RESAMPLES, seed=seed)
+            if est.rel_half_width > partial.settings.target_rel_width:
+                return False
     return True

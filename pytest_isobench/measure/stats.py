@@ -17,10 +17,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_benchmark.stats import Stats
 
+from pytest_isobench.measure.estimate import Direction, Estimate
+from pytest_isobench.measure.paired import paired_speedup
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 __all__ = [
+    "ESTIMATORS",
+    "Combination",
     "Direction",
     "Estimate",
     "Estimator",
@@ -34,9 +39,6 @@ __all__ = [
     "summarize",
 ]
 
-Direction = Literal["lower", "higher"]
-"""``"lower"``: the value is a time, lower is better. ``"higher"``: a rate, e.g. tokens/s."""
-
 _DIRECTIONS: tuple[str, ...] = ("lower", "higher")
 
 # pytest-benchmark's Stats is unannotated; going through Any keeps mypy --strict quiet.
@@ -46,69 +48,24 @@ _new_stats: Callable[[], Any] = Stats
 @dataclass(frozen=True)
 class VariantStats:
     """pytest-benchmark's summary of one variant's kept rounds, plus the coefficient of
-    variation. Outliers are counted (``outliers`` is ``"<stddev>;<iqr>"``), never removed."""
+    variation. Outliers are counted (``outliers`` is ``"<stddev>;<iqr>"``), never removed.
 
-    min: float
-    max: float
-    mean: float
-    stddev: float
-    median: float
-    iqr: float
-    q1: float
-    q3: float
-    rounds: int
-    iqr_outliers: int
-    stddev_outliers: int
-    outliers: str
-    ld15iqr: float
-    hd15iqr: float
-    ops: float
-    total: float
+    ``fields`` is pytest-benchmark's ``Stats.as_dict()`` (its ``Stats.fields``: min, max,
+    mean, stddev, median, ...), each also readable as an attribute (``s.median``).
+    """
+
+    fields: dict[str, Any]
     cv: float
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``stats`` object of a pytest-benchmark JSON benchmark entry."""
-        return {
-            "min": self.min,
-            "max": self.max,
-            "mean": self.mean,
-            "stddev": self.stddev,
-            "rounds": self.rounds,
-            "median": self.median,
-            "iqr": self.iqr,
-            "q1": self.q1,
-            "q3": self.q3,
-            "iqr_outliers": self.iqr_outliers,
-            "stddev_outliers": self.stddev_outliers,
-            "outliers": self.outliers,
-            "ld15iqr": self.ld15iqr,
-            "hd15iqr": self.hd15iqr,
-            "ops": self.ops,
-            "total": self.total,
-            "iterations": 1,
-        }
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a confidence interval ``[low, high]``."""
-
-    point: float
-    low: float
-    high: float
-
-    @property
-    def rel_half_width(self) -> float:
-        """Half the interval's width relative to the point: 0.02 means about +-2%."""
-        if self.point == 0:
-            return math.inf
-        return (self.high - self.low) / 2 / abs(self.point)
-
-    def contains(self, x: float) -> bool:
-        return self.low <= x <= self.high
-
-    def as_dict(self) -> dict[str, float]:
-        return {"point": self.point, "low": self.low, "high": self.high}
+        return {**self.fields, "iterations": 1}
 
 
 def _check(values: Sequence[float], name: str) -> list[float]:
@@ -132,27 +89,8 @@ def summarize(values: Sequence[float]) -> VariantStats:
     st = _new_stats()
     for v in data:
         st.update(v)
-    mean = float(st.mean)
-    stddev = float(st.stddev)
-    return VariantStats(
-        min=float(st.min),
-        max=float(st.max),
-        mean=mean,
-        stddev=stddev,
-        median=float(st.median),
-        iqr=float(st.iqr),
-        q1=float(st.q1),
-        q3=float(st.q3),
-        rounds=int(st.rounds),
-        iqr_outliers=int(st.iqr_outliers),
-        stddev_outliers=int(st.stddev_outliers),
-        outliers=str(st.outliers),
-        ld15iqr=float(st.ld15iqr),
-        hd15iqr=float(st.hd15iqr),
-        ops=float(st.ops),
-        total=float(st.total),
-        cv=stddev / mean,
-    )
+    fields: dict[str, Any] = st.as_dict()
+    return VariantStats(fields=fields, cv=float(st.stddev) / float(st.mean))
 
 
 def _median(data: list[float]) -> float:
@@ -234,8 +172,12 @@ def speedup_ci(
     return Estimate(point, min(low, point), max(high, point))
 
 
-Estimator = Literal["hodges-lehmann", "median-bootstrap"]
+Estimator = Literal["paired-hodges-lehmann", "hodges-lehmann", "median-bootstrap"]
 """How a speedup and its interval are estimated (see :func:`estimate_speedup`)."""
+
+ESTIMATORS: tuple[str, ...] = ("paired-hodges-lehmann", "hodges-lehmann", "median-bootstrap")
+PAIRED: tuple[str, ...] = ("paired-hodges-lehmann",)
+"""Estimators that need the values of the same rounds, in round order."""
 
 
 def speedup_hl(
@@ -256,8 +198,9 @@ def speedup_hl(
     o = _check(other, "other")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    from statistics import NormalDist
+
     import numpy as np
-    from scipy import stats
 
     lb, lo = np.log(np.asarray(b)), np.log(np.asarray(o))
     diffs = (lb[:, None] - lo[None, :]).ravel() if direction == "lower" else (lo[None, :] - lb[:, None]).ravel()
@@ -266,7 +209,7 @@ def speedup_hl(
     n1, n2 = len(b), len(o)
     if n1 < 2 or n2 < 2 or diffs[0] == diffs[-1]:
         return Estimate(point, point, point)
-    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     k = math.floor(n1 * n2 / 2 - z * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12))
     k = min(max(k, 0), (len(diffs) - 1) // 2)
     low, high = float(np.exp(diffs[k])), float(np.exp(diffs[len(diffs) - 1 - k]))
@@ -278,19 +221,25 @@ def estimate_speedup(
     other: Sequence[float],
     direction: Direction,
     confidence: float = 0.95,
-    estimator: Estimator = "hodges-lehmann",
+    estimator: Estimator = "paired-hodges-lehmann",
     n_resamples: int = 2000,
     seed: int = 0,
 ) -> Estimate:
     """The speedup of ``other`` over ``base`` by the chosen estimator.
 
-    ``hodges-lehmann`` (the default): :func:`speedup_hl`. ``median-bootstrap``: the
-    ratio of medians with a percentile bootstrap interval (:func:`speedup_ci`).
+    ``paired-hodges-lehmann`` (the default): the per-round log ratios' Hodges-Lehmann
+    estimate with the exact signed-rank interval (:func:`~.paired.paired_speedup`);
+    ``base[i]`` and ``other[i]`` must come from round i. ``hodges-lehmann``: the
+    unpaired two-sample version (:func:`speedup_hl`). ``median-bootstrap``: the ratio of
+    medians with a percentile bootstrap interval (:func:`speedup_ci`).
     """
+    if estimator == "paired-hodges-lehmann":
+        _check_direction(direction)
+        return paired_speedup(_check(base, "base"), _check(other, "other"), direction, confidence)
     if estimator == "median-bootstrap":
         return speedup_ci(base, other, direction, confidence, n_resamples, seed)
     if estimator != "hodges-lehmann":
-        raise ValueError(f"estimator: expected 'hodges-lehmann' or 'median-bootstrap', got {estimator!r}")
+        raise ValueError(f"estimator: expected one of {', '.join(map(repr, ESTIMATORS))}, got {estimator!r}")
     return speedup_hl(base, other, direction, confidence)
 
 
@@ -300,17 +249,30 @@ def _mean(values: list[float], how: Literal["geometric", "harmonic"]) -> float:
     return len(values) / sum(1 / v for v in values)
 
 
-def combine(estimates: Sequence[Estimate], how: Literal["geometric", "harmonic"] = "geometric") -> Estimate:
+Combination = Literal["independent", "conservative"]
+
+
+def combine(
+    estimates: Sequence[Estimate],
+    how: Literal["geometric", "harmonic"] = "geometric",
+    assume: Combination = "independent",
+) -> Estimate:
     """Combine per-test speedups of one task into one figure.
 
-    The mean is applied to the points, the lows and the highs separately. For the
-    bounds this is an approximation (it is exact only when the tests' errors are
-    perfectly correlated, so it overstates the width for independent tests), which
-    keeps the result conservative and needs no joint resampling across tests.
-    ``"geometric"`` is ISO-Bench's summary; ``"harmonic"`` is GSO's.
+    ``"geometric"`` is ISO-Bench's summary; ``"harmonic"`` is GSO's. The point is that
+    mean of the points. ``assume="independent"`` (the default) treats the tests' errors
+    as independent (each perf test is its own protocol run, so its noise is its own): in
+    log space each interval's lower and upper half-widths are taken as ``z`` standard
+    errors and added in quadrature with the mean's weights (``1/k`` for the geometric
+    mean, ``(1/s_i) / sum(1/s_j)`` for the harmonic mean, its derivative in log space).
+    ``assume="conservative"`` applies the mean to the lows and the highs separately,
+    which is exact only when the tests' errors are perfectly correlated and otherwise
+    overstates the width (1.4-2.2x for independent tests); it needs no assumption.
     """
     if how not in ("geometric", "harmonic"):
         raise ValueError(f"how: expected 'geometric' or 'harmonic', got {how!r}")
+    if assume not in ("independent", "conservative"):
+        raise ValueError(f"assume: expected 'independent' or 'conservative', got {assume!r}")
     if not estimates:
         raise ValueError("estimates: expected at least one estimate, got none")
     if len(estimates) == 1:
@@ -318,7 +280,21 @@ def combine(estimates: Sequence[Estimate], how: Literal["geometric", "harmonic"]
     points = _check([e.point for e in estimates], "estimates (point)")
     lows = _check([e.low for e in estimates], "estimates (low)")
     highs = _check([e.high for e in estimates], "estimates (high)")
-    return Estimate(_mean(points, how), _mean(lows, how), _mean(highs, how))
+    center = _mean(points, how)
+    if assume == "conservative":
+        return Estimate(center, min(_mean(lows, how), center), max(_mean(highs, how), center))
+    if how == "geometric":
+        weights = [1 / len(points)] * len(points)
+    else:
+        inv = [1 / p for p in points]
+        weights = [v / sum(inv) for v in inv]
+    down = math.sqrt(
+        sum((w * (math.log(p) - math.log(lo))) ** 2 for w, p, lo in zip(weights, points, lows, strict=True))
+    )
+    up = math.sqrt(
+        sum((w * (math.log(hi) - math.log(p))) ** 2 for w, p, hi in zip(weights, points, highs, strict=True))
+    )
+    return Estimate(center, center * math.exp(-down), center * math.exp(up))
 
 
 def faster_pvalue(base: Sequence[float], other: Sequence[float], direction: Direction) -> float:

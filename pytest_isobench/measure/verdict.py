@@ -2,20 +2,26 @@
 human speedup itself real?
 
 A verdict is a pure function of the protocol's samples and a :class:`SuccessRule`;
-every threshold is a parameter of the rule, none is hidden here. This module must not
-import pytest or docker, run anything, or decide pytest outcomes (the plugin maps a
-verdict onto passed / failed / error).
+every threshold is a parameter of the rule, none is hidden here. Every decision is read
+off one kind of interval (paired by round by default), computed at the level the
+protocol's sequential design gives the look it stopped at, so ``alpha`` is the error
+rate of every decision. This module must not import pytest or docker, run anything, or
+decide pytest outcomes (the plugin maps a verdict onto passed / failed / error).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_isobench.measure.stats import Estimate, Estimator, combine, estimate_speedup, faster_pvalue
+from pytest_isobench.measure.gso import GsoResult, gso_opt
+from pytest_isobench.measure.paired import log_ratios, signed_rank_pvalue
+from pytest_isobench.measure.rule import CATEGORIES, Category, SuccessRule
+from pytest_isobench.measure.stats import PAIRED, Estimate, combine, faster_pvalue
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from pytest_isobench.measure.protocol import ProtocolResult
     from pytest_isobench.measure.stats import Direction
@@ -25,8 +31,11 @@ __all__ = [
     "CATEGORIES",
     "HUMAN",
     "Category",
+    "HumanVerdict",
     "SuccessRule",
     "Verdict",
+    "categorize",
+    "decided",
     "format_estimate",
     "format_pvalue",
     "judge",
@@ -35,45 +44,9 @@ __all__ = [
 HUMAN = "human"
 AGENT = "agent"
 
-Category = Literal["beats", "similar", "worse", "failed"]
-CATEGORIES: tuple[Category, ...] = ("beats", "similar", "worse", "failed")
-
-
-@dataclass(frozen=True)
-class SuccessRule:
-    """What counts as success.
-
-    ``isobench``: the agent's category (from its speedup relative to the human's,
-    within ``similar_tolerance``) must be in ``pass_categories``. ``gso``: the agent's
-    speedup must reach ``gso_human_fraction`` of the human's (harmonic mean over tests)
-    and ``gso_min_speedup`` over the baseline (geometric mean over tests).
-    """
-
-    rule: Literal["isobench", "gso"] = "isobench"
-    similar_tolerance: float = 0.05
-    alpha: float = 0.05
-    gso_human_fraction: float = 0.95
-    gso_min_speedup: float = 1.2
-    pass_categories: tuple[str, ...] = ("beats", "similar")
-    estimator: Estimator = "hodges-lehmann"
-
-    def __post_init__(self) -> None:
-        def bad(name: str, expected: str) -> ValueError:
-            return ValueError(f"{name}: expected {expected}, got {getattr(self, name)!r}")
-
-        if self.rule not in ("isobench", "gso"):
-            raise bad("rule", "'isobench' or 'gso'")
-        if not 0 <= self.similar_tolerance < 1:
-            raise bad("similar_tolerance", "a fraction in [0, 1), e.g. 0.05 for +-5%")
-        if not 0 < self.alpha < 1:
-            raise bad("alpha", "a significance level in (0, 1)")
-        if not self.gso_human_fraction > 0:
-            raise bad("gso_human_fraction", "a fraction > 0, e.g. 0.95")
-        if not self.gso_min_speedup > 0:
-            raise bad("gso_min_speedup", "a speedup > 0, e.g. 1.2")
-        unknown = [c for c in self.pass_categories if c not in CATEGORIES[:3]]
-        if unknown or not self.pass_categories:
-            raise bad("pass_categories", "a non-empty subset of 'beats', 'similar', 'worse'")
+HumanVerdict = Literal["significant", "inconclusive", "slower", "tied"]
+"""The human speedup's own verdict: its interval above 1, straddling 1, below 1, or the
+values too coarse to judge."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +57,11 @@ class Verdict:
     by geometric mean (``human`` and ``agent`` by harmonic mean under the GSO rule;
     ``agent_vs_human`` always geometric). ``category`` is ``None`` without an agent,
     and when the task itself could not be measured (baseline or human failed: not the
-    agent's fault).
+    agent's fault). ``human_verdict`` is the human speedup's own verdict.
     ``equivalent`` is about the agent's output, ``human_equivalent`` the human's.
-    ``needed`` is the agent speedup the rule asked for.
+    ``needed`` is the agent speedup the rule asked for. ``level`` is the two-sided
+    error level the intervals were computed at (the design's, for the stop);
+    ``gso`` GSO's figures under the ``gso`` rule.
     """
 
     passed: bool
@@ -102,6 +77,10 @@ class Verdict:
     message: str
     human_equivalent: bool = True
     needed: float | None = None
+    human_verdict: HumanVerdict | None = None
+    level: float | None = None
+    rounds: int | None = None
+    gso: GsoResult | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able copy (estimates become ``{"point", "low", "high"}`` objects)."""
@@ -121,6 +100,10 @@ class Verdict:
             "equivalent": self.equivalent,
             "human_equivalent": self.human_equivalent,
             "needed": self.needed,
+            "human_verdict": self.human_verdict,
+            "level": self.level,
+            "rounds": self.rounds,
+            "gso": None if self.gso is None else self.gso.as_dict(),
             "reason": self.reason,
             "message": self.message,
         }
@@ -171,6 +154,86 @@ def _fail(reason: str, category: Category | None, *, equivalent: bool = True, hu
     )
 
 
+def categorize(ratio: Estimate, tolerance: float) -> Category:
+    """The agent's category from its speedup over the human's, with ``tol = tolerance``:
+
+    - ``"similar"``: the interval lies inside the band ``[1 - tol, 1 + tol]``;
+    - ``"beats"``: the interval is above 1 (measurably faster than the human) and the
+      point above the band;
+    - ``"worse"``: the interval is below 1 and the point below the band;
+    - ``"inconclusive"``: anything else: the interval straddles an edge of the band,
+      so more rounds would be needed to tell.
+    """
+    if 1 - tolerance <= ratio.low and ratio.high <= 1 + tolerance:
+        return "similar"
+    if ratio.low > 1.0 and ratio.point > 1 + tolerance:
+        return "beats"
+    if ratio.high < 1.0 and ratio.point < 1 - tolerance:
+        return "worse"
+    return "inconclusive"
+
+
+def human_verdict(human: Estimate) -> HumanVerdict:
+    if human.low > 1.0:
+        return "significant"
+    if human.high < 1.0:
+        return "slower"
+    return "inconclusive"
+
+
+def _needed_half_width(e: Estimate, edges: Sequence[float]) -> float:
+    """The log half-width at which ``e``'s interval would clear every edge it straddles,
+    with its point where it is: the distance from the point to the nearest such edge."""
+    lp = math.log(e.point)
+    crossed = [abs(lp - math.log(x)) for x in edges if e.low <= x <= e.high]
+    return min(crossed) if crossed else 0.0
+
+
+def _budget_note(e: Estimate, edges: Sequence[float], tests: Sequence[ProtocolResult]) -> str:
+    """``after N rounds (+-W%); about M rounds (~T) would be needed``."""
+    rounds = min(t.rounds for t in tests)
+    elapsed = sum(t.elapsed_s for t in tests)
+    half = (math.log(e.high) - math.log(e.low)) / 2
+    text = f"after {rounds} rounds (+-{100 * (math.exp(half) - 1):.0f}%)"
+    need = _needed_half_width(e, edges)
+    if half <= 0 or rounds <= 0:
+        return text
+    factor = (half / need) ** 2 if need > 0 else math.inf
+    if not math.isfinite(factor) or factor > 100:
+        return text + "; more than 100x this budget would be needed (the point sits on an edge)"
+    more = max(rounds + 1, math.ceil(rounds * factor))
+    when = f", ~{elapsed * factor:.0f} s" if elapsed > 0 else ""
+    return text + f"; about {more} rounds{when} would be needed to decide"
+
+
+def _test_estimates(
+    t: ProtocolResult, a: str, b: str, rule: SuccessRule, d: Direction, n_resamples: int, seed: int
+) -> tuple[Estimate, float]:
+    conf = 1 - t.level(rule.alpha)
+    est = t.speedup(a, b, conf, rule.estimator, d, n_resamples=n_resamples, seed=seed)
+    if rule.estimator in PAIRED:
+        x, y = t.paired(a, b)
+        p = signed_rank_pvalue(log_ratios(x, y, d))
+    else:
+        p = faster_pvalue(t.values(a), t.values(b), d)
+    return est, p
+
+
+def _gso(tests: Sequence[ProtocolResult], rule: SuccessRule, direction: Direction | None) -> GsoResult:
+    def times(t: ProtocolResult, v: str) -> list[float]:
+        d = direction if direction is not None else t.settings.direction
+        vals = t.values(v)
+        return vals if d == "lower" else [1 / x for x in vals]
+
+    return gso_opt(
+        [times(t, t.baseline) for t in tests],
+        [times(t, AGENT) for t in tests],
+        [times(t, HUMAN) for t in tests],
+        human_fraction=rule.gso_human_fraction,
+        min_speedup=rule.gso_min_speedup,
+    )
+
+
 def judge(
     tests: Sequence[ProtocolResult],
     rule: SuccessRule | None = None,
@@ -187,23 +250,18 @@ def judge(
 
     Order of checks: a failed baseline or human is a task problem (``category=None``);
     a failed agent run is ``"failed"``; an agent whose digests differ from the
-    baseline's is ``"failed"`` (correctness). Then, with ``r`` the agent-over-human
-    ratio and ``tol`` the rule's tolerance:
+    baseline's is ``"failed"`` (correctness). Then each test's speedups are estimated by
+    ``rule.estimator`` at the level of the look its protocol stopped at
+    (:meth:`ProtocolResult.level`), combined over tests by ``rule.combine``, and the
+    agent-over-human interval is categorised by :func:`categorize`. Values that are
+    mostly ties (a coarse timer) give ``"inconclusive"``: such intervals mean nothing.
 
-    - ``"beats"``: ``r.point > 1 + tol`` and ``r.low > 1`` (the agent is measurably
-      faster than the human, not just by a noisy point estimate);
-    - ``"worse"``: ``r.point < 1 - tol`` and ``r.high < 1`` (measurably slower than
-      the human: identical code is never called worse by noise alone);
-    - ``"similar"``: everything else: ``|r.point - 1| <= tol``, or a point outside the
-      band whose interval still reaches 1.0 (the agent cannot be told apart from the
-      human). The adaptive rounds narrow such intervals until the verdict is decided
-      or the time budget is spent; the message always shows the interval.
-
-    The human is significant when, in every test, the one-sided Mann-Whitney p-value
-    is below ``alpha`` (``human_pvalue`` is the largest, an intersection-union test
-    needing no correction), and the combined interval's low bound is above 1.
-    Under the ``gso`` rule the category is moved to ``"worse"`` when GSO fails and
-    to ``"similar"`` when GSO passes an agent ISO-Bench would call worse.
+    The human is significant when its combined interval lies above 1 (``alpha / 2``
+    false alarms at most); ``human_pvalue`` is the one-sided p-value at the final
+    round count, for information (it ignores the looks). Under ``isobench`` the item
+    passes when the category is in ``rule.pass_categories``; under ``gso`` when GSO's
+    own test (:func:`~pytest_isobench.measure.gso.gso_opt`) passes, the category
+    still describing the statistics.
     """
     rule = rule if rule is not None else SuccessRule()
     if not tests:
@@ -237,31 +295,39 @@ def judge(
     ratios: list[Estimate] = []
     human_ps: list[float] = []
     agent_ps: list[float] = []
+    tied: list[str] = []
     for t in tests:
         d = direction if direction is not None else t.settings.direction
-        conf = t.settings.confidence
-        b, h = t.values(t.baseline), t.values(HUMAN)
-        humans.append(estimate_speedup(b, h, d, conf, rule.estimator, n_resamples, seed))
-        human_ps.append(faster_pvalue(b, h, d))
+        h, hp = _test_estimates(t, t.baseline, HUMAN, rule, d, n_resamples, seed)
+        humans.append(h)
+        human_ps.append(hp)
+        tied += [v for v in t.tied() if v in (t.baseline, *needed_variants) and v not in tied]
         if has_agent:
-            a = t.values(AGENT)
-            agents.append(estimate_speedup(b, a, d, conf, rule.estimator, n_resamples, seed))
-            ratios.append(estimate_speedup(h, a, d, conf, rule.estimator, n_resamples, seed))
-            agent_ps.append(faster_pvalue(b, a, d))
+            a, ap = _test_estimates(t, t.baseline, AGENT, rule, d, n_resamples, seed)
+            agents.append(a)
+            agent_ps.append(ap)
+            ratios.append(_test_estimates(t, HUMAN, AGENT, rule, d, n_resamples, seed)[0])
 
-    human = combine(humans, "geometric")
+    level = max(t.level(rule.alpha) for t in tests)
+    rounds = min(t.rounds for t in tests)
+    human = combine(humans, "geometric", rule.combine)
     human_p = max(human_ps)
-    significant = human_p < rule.alpha and human.low > 1.0
+    hv: HumanVerdict = "tied" if tied else human_verdict(human)
+    significant = hv == "significant"
+    tie_note = f"values tied in {', '.join(tied)} (timer too coarse: make the perf test loop its timed region)"
 
     if not has_agent:
-        verdict_word = "significant" if significant else "not significant"
-        message = f"human {format_estimate(human)} p={format_pvalue(human_p)}: {verdict_word}"
-        reason = verdict_word
+        message = f"human {format_estimate(human)} p={format_pvalue(human_p)}: {hv}"
+        reason: str = hv
         if not human_eq:
             reason = "human output differs from the baseline's (digest mismatch)"
             message += f"; {reason}"
-        elif not significant:
-            message += f" (needs p < {rule.alpha:g} and a CI above 1.00x)"
+        elif hv == "tied":
+            message += f" ({tie_note})"
+        elif hv == "inconclusive":
+            message += f" ({_budget_note(human, [1.0], tests)})"
+        elif hv == "slower":
+            message += " (its interval lies below 1.00x)"
         return Verdict(
             passed=significant and human_eq,
             category=None,
@@ -275,20 +341,29 @@ def judge(
             human_equivalent=human_eq,
             reason=reason,
             message=message,
+            human_verdict=hv,
+            level=level,
+            rounds=rounds,
         )
 
     gso = rule.rule == "gso"
     # GSO summarises a task by the harmonic mean, so that is what its verdict shows.
     if gso:
-        human = combine(humans, "harmonic")
-    agent = combine(agents, "harmonic" if gso else "geometric")
-    agent_geo = combine(agents, "geometric")
-    ratio = combine(ratios, "geometric")
+        human = combine(humans, "harmonic", rule.combine)
+    agent = combine(agents, "harmonic" if gso else "geometric", rule.combine)
+    ratio = combine(ratios, "geometric", rule.combine)
     agent_p = max(agent_ps)
     tol = rule.similar_tolerance
     head = f"agent {format_estimate(agent)} vs human {format_estimate(human)}"
 
-    def verdict(passed: bool, category: Category, reason: str, message: str, needed: float | None) -> Verdict:
+    def verdict(
+        passed: bool,
+        category: Category,
+        reason: str,
+        message: str,
+        needed: float | None,
+        gso_result: GsoResult | None = None,
+    ) -> Verdict:
         return Verdict(
             passed=passed,
             category=category,
@@ -303,32 +378,35 @@ def judge(
             reason=reason,
             message=message,
             needed=needed,
+            human_verdict=hv,
+            level=level,
+            rounds=rounds,
+            gso=gso_result,
         )
 
     if not agent_eq:
         return verdict(False, "failed", mismatch, f"{head}: failed ({mismatch})", None)
 
-    category: Category
-    if ratio.point > 1 + tol:
-        category = "beats" if ratio.low > 1.0 else "similar"
-    elif ratio.point >= 1 - tol:
-        category = "similar"
-    else:
-        category = "worse" if ratio.high < 1.0 else "similar"
+    category: Category = "inconclusive" if tied else categorize(ratio, tol)
+    why = f"agent/human {format_estimate(ratio)} (tolerance +-{tol:g})"
+    if tied:
+        why = f"{why}; {tie_note}"
+    elif category == "inconclusive":
+        why = f"{why} {_budget_note(ratio, [1 - tol, 1.0, 1 + tol], tests)}"
 
     needed: float | None
+    gso_result: GsoResult | None = None
     if gso:
+        gso_result = _gso(tests, rule, direction)
         needed = max(rule.gso_human_fraction * human.point, rule.gso_min_speedup)
-        passed = agent.point >= rule.gso_human_fraction * human.point and agent_geo.point >= rule.gso_min_speedup
-        if not passed and category != "worse":
-            category = "worse"
-        elif passed and category == "worse":
-            category = "similar"
+        passed = gso_result.opt_commit
         reason = (
-            f"gso: agent {agent.point:.3f}x vs {rule.gso_human_fraction:g} x human "
-            f"{human.point:.3f}x (harmonic means), agent {agent_geo.point:.3f}x vs "
-            f"{rule.gso_min_speedup:g}x (geometric mean)"
+            f"gso {'pass' if passed else 'fail'}: human/agent time HM {gso_result.hm_patch_commit:.3f} "
+            f"(> {rule.gso_human_fraction:g}), agent GM {gso_result.gm_patch_base:.3f} "
+            f"(rounded >= {rule.gso_min_speedup:g}), mean base {gso_result.base_mean:.4g} "
+            f"> mean agent {gso_result.patch_mean:.4g}; {category}: {why}"
         )
+        message = f"{head}: {'passed' if passed else 'failed'} GSO's test (needs >= {needed:.2f}x); {category}"
     else:
         passed = category in rule.pass_categories
         if "worse" in rule.pass_categories:
@@ -337,43 +415,32 @@ def judge(
             needed = human.point * (1 - tol)
         else:
             needed = human.point * (1 + tol)
-        reason = f"{category}: agent/human {format_estimate(ratio)} (tolerance +-{tol:g})"
+        reason = f"{category}: {why}"
+        message = f"{head}: {category}"
+        if needed is not None:
+            message += f" (needs >= {needed:.2f}x)"
+    if category == "inconclusive" and not gso:
+        message += f"; {why}"
+    return verdict(passed, category, reason, message, needed, gso_result)
 
-    message = f"{head}: {category}"
-    if needed is not None:
-        message += f" (needs >= {needed:.2f}x)"
-    return verdict(passed, category, reason, message, needed)
 
-
-def decided(
-    values: Mapping[str, list[float]],
-    rule: SuccessRule,
-    direction: Direction,
-    confidence: float = 0.95,
-    n_resamples: int = 1000,
-) -> bool:
+def decided(partial: ProtocolResult, rule: SuccessRule, direction: Direction | None = None) -> bool:
     """True when more rounds could not change the verdict of one perf test.
 
-    Every interval must be clear of its decision thresholds: the human speedup's
-    interval excludes 1.0 (significant, or significantly slower), and with an agent,
-    the agent-over-human interval lies wholly inside the ``similar`` band or wholly
-    outside it. The protocol uses this, after ``min_rounds``, as an early stop.
+    Given the protocol's result at a look (judged at the look's level): the human's
+    interval excludes 1.0, and with an agent, the agent-over-human interval falls in a
+    category other than ``"inconclusive"``. The protocol calls it only at its scheduled
+    looks, whose level keeps the error rate whatever the number of looks.
     """
-    base = values.get("baseline")
-    human = values.get(HUMAN)
-    if not base or not human or len(base) < 2 or len(human) < 2:
+    variants = partial.variants
+    if HUMAN not in variants or partial.failures:
         return False
-    h = estimate_speedup(base, human, direction, confidence, rule.estimator, n_resamples)
+    d = direction if direction is not None else partial.settings.direction
+    conf = 1 - partial.level(rule.alpha)
+    h = partial.speedup(partial.baseline, HUMAN, conf, rule.estimator, d, n_resamples=1000)
     if h.low <= 1.0 <= h.high:
         return False
-    agent = values.get(AGENT)
-    if agent is None:
+    if AGENT not in variants:
         return True
-    if len(agent) < 2:
-        return False
-    r = estimate_speedup(human, agent, direction, confidence, rule.estimator, n_resamples)
-    tol = rule.similar_tolerance
-    inside = r.low >= 1 - tol and r.high <= 1 + tol
-    below = r.high < 1 - tol
-    above = r.low > 1 + tol
-    return inside or below or above
+    r = partial.speedup(HUMAN, AGENT, conf, rule.estimator, d, n_resamples=1000)
+    return categorize(r, rule.similar_tolerance) != "inconclusive"

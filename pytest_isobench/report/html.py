@@ -38,7 +38,7 @@ table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tbody tr:nth-child(even){background:#fafbfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .beats{color:#1a7f37;font-weight:600}.similar{color:#2f5fa8;font-weight:600}
-.worse{color:#c4501c;font-weight:600}.failed,.error{color:#c62828;font-weight:600}
+.worse{color:#c4501c;font-weight:600}.inconclusive{color:#777;font-weight:600}.failed,.error{color:#c62828;font-weight:600}
 .skipped,.missing{color:#888}
 figure.plot{display:inline-block;margin:8px 16px 8px 0;vertical-align:top}
 figure.plot svg{max-width:100%;height:auto}

@@ -18,7 +18,7 @@ from typing import Any
 from ..results.record import TaskRecord, as_records
 
 # Best first: a passed run beats any failed one; then by how the agent compared.
-_CATEGORY_RANK = {"beats": 4, "similar": 3, "worse": 2, "failed": 1}
+_CATEGORY_RANK = {"beats": 5, "similar": 4, "inconclusive": 3, "worse": 2, "failed": 1, "tampering": 0}
 MISSING = "missing"
 
 

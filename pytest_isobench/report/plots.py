@@ -19,6 +19,7 @@ _COLOURS = {
     "beats": "#1a9850",
     "similar": "#4575b4",
     "worse": "#f46d43",
+    "inconclusive": "#bbbbbb",
     "failed": "#d73027",
     "significant": "#4575b4",
     "not significant": "#999999",

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..results.record import EstimateRecord, TaskRecord, as_records
 
-CATEGORY_ORDER = ("beats", "similar", "worse", "failed")
+CATEGORY_ORDER = ("beats", "similar", "worse", "inconclusive", "failed")
 # Records whose status says the agent was never judged: they stay out of success rates.
 NOT_RUN = ("error", "skipped")
 
@@ -119,6 +119,7 @@ class TaskRow:
     agent_vs_human: dict[str, float] | None
     human_significant: bool | None
     message: str
+    human_verdict: str | None = None
     run: str | None = None
     has_patch: bool = False
 
@@ -135,8 +136,16 @@ class TaskRow:
         if self.category:
             return self.category
         if self.human_significant is not None and self.agent is None:
+            if self.human_verdict and not self.human_significant:
+                return self.human_verdict  # inconclusive, slower or tied
             return "significant" if self.human_significant else "not significant"
         return self.status
+
+
+def _message(record: TaskRecord) -> str:
+    """The verdict's message (or the agent's failure), after a request for review if any."""
+    message = (record.verdict.message if record.verdict else "") or record.agent_failure or ""
+    return f"REVIEW: {record.review}; {message}" if record.review else message
 
 
 def task_row(record: TaskRecord) -> TaskRow:
@@ -155,7 +164,8 @@ def task_row(record: TaskRecord) -> TaskRow:
         agent_speedup=_estimate(verdict.agent if verdict else None),
         agent_vs_human=_estimate(verdict.agent_vs_human if verdict else None),
         human_significant=verdict.human_significant if verdict else None,
-        message=(verdict.message if verdict else "") or record.agent_failure or "",
+        human_verdict=verdict.human_verdict if verdict else None,
+        message=_message(record),
         run=key.run,
         has_patch=bool(record.patch),
     )

@@ -26,6 +26,8 @@ def summary_lines(records: Sequence[TaskRecord]) -> tuple[list[str], dict[str, i
         verdict = record.verdict
         label = record.label()
         totals[label] += 1
+        if record.review:
+            label += " (review)"  # a speedup far above the human's: look at the patch
         if record.resumed:
             label += " (resumed)"
         rows.append(

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,12 @@ from ..atomic import atomic_write
 from .record import TaskRecord
 
 
-def machine_info(gpu: str | None = None) -> dict[str, Any]:
-    uname = platform.uname()
-    return {
-        "node": uname.node,
-        "processor": uname.processor or uname.machine,
-        "machine": uname.machine,
-        "python_compiler": platform.python_compiler(),
-        "python_implementation": platform.python_implementation(),
-        "python_implementation_version": platform.python_version(),
-        "python_version": platform.python_version(),
-        "python_build": list(platform.python_build()),
-        "release": uname.release,
-        "system": uname.system,
-        "cpu": {"count": __import__("os").cpu_count()},
-        "gpu": gpu,
-    }
+def machine_info() -> dict[str, Any]:
+    """pytest-benchmark's own description of this machine (its CPU info included)."""
+    from pytest_benchmark import plugin
+
+    generate: Callable[[], dict[str, Any]] = plugin.pytest_benchmark_generate_machine_info  # unannotated there
+    return generate()
 
 
 def benchmarks_of(record: TaskRecord) -> list[dict[str, Any]]:
@@ -69,7 +58,14 @@ def write_benchmark_json(path: Path, records: Sequence[TaskRecord], commit_info:
         "commit_info": commit_info or {},
         "benchmarks": [b for r in records for b in benchmarks_of(r)],
         "datetime": _dt.datetime.now(_dt.UTC).isoformat(),
-        "version": "5.1.0",
+        "version": _format_version(),
     }
     atomic_write(path, json.dumps(doc, indent=1, default=str) + "\n")
     return path
+
+
+def _format_version() -> str:
+    """The version of the pytest-benchmark whose format this is: the installed one."""
+    from pytest_benchmark import __version__
+
+    return str(__version__)

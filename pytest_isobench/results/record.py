@@ -53,16 +53,23 @@ class VerdictRecord(_Open):
     reason: str = ""
     message: str = ""
 
+    human_verdict: str | None = None  # significant, inconclusive, slower or tied
+    level: float | None = None
+    rounds: int | None = None
+    gso: dict[str, Any] | None = None
+
     @classmethod
-    def failed(cls, reason: str, message: str) -> VerdictRecord:
-        """The agent failed before anything could be timed (patch, build, correctness ...)."""
-        return cls(passed=False, category="failed", reason=reason, message=message)
+    def failed(cls, reason: str, message: str, tampered: bool = False) -> VerdictRecord:
+        """The agent failed before anything could be timed (patch, build, correctness, tampering ...)."""
+        return cls(passed=False, category="tampering" if tampered else "failed", reason=reason, message=message)
 
     def label(self) -> str:
-        """The category, or for a run without agent whether the human speedup is significant."""
+        """The category, or for a run without agent what came of the human speedup."""
         if self.category:
             return self.category
-        return "significant" if self.human_significant else "not significant"
+        if self.human_significant:
+            return "significant"
+        return self.human_verdict or "not significant"
 
 
 class VariantRecord(_Open):
@@ -85,6 +92,7 @@ class PerfTestRecord(_Open):
     stop_reason: str = ""
     elapsed_s: float = 0.0
     warnings: list[str] = Field(default_factory=list)
+    looks: list[int] = Field(default_factory=list)  # the rounds at which the sequential stop looked
     order: list[list[str]] = Field(default_factory=list)
     variants: dict[str, VariantRecord] = Field(default_factory=dict)
 
@@ -155,12 +163,15 @@ class TaskRecord(_Open):
     human_patch: str | None = None
     correctness: CorrectnessRecord | None = None
     human_correct: bool | None = None
+    imported: dict[str, Any] | None = None  # what each variant imported (suite ``package``)
+    review: str | None = None  # why a human should look at the patch (a speedup far above the human's)
     perf_tests: list[PerfTestRecord] = Field(default_factory=list)
     serving: dict[str, Any] = Field(default_factory=dict)
     direction: str | None = None
     noise: NoiseRecord | None = None
     gpu: dict[str, Any] | None = None  # GPU provenance: nvidia-smi snapshots around the timing, warnings
     resumed: bool = False
+    lost: bool = False  # its process died under it (an xdist worker): an error record stands in
     run_label: str | None = Field(default=None, exclude=True)  # ``isobench report --runs-as-k``: which run
 
     _path: str | None = PrivateAttr(default=None)  # where it was read from, for messages

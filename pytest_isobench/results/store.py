@@ -8,6 +8,7 @@ a complete record instead of trusting or dropping it silently. No statistics her
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ..atomic import atomic_write
 from ..redact import redact
 from .record import RECORD_SCHEMA, TaskRecord
 
-__all__ = ["RECORD_SCHEMA", "atomic_write", "read_records", "write_record"]
+__all__ = ["RECORD_SCHEMA", "ResultsWriteError", "atomic_write", "read_records", "write_record"]
 
 RECORDS_DIR = "tasks"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -30,13 +31,30 @@ def record_filename(item_id: str) -> str:
     return _SAFE.sub("_", item_id) + ".json"
 
 
+class ResultsWriteError(Exception):
+    """The results directory took no more (full, read-only, over quota): the run must stop."""
+
+
+def write_failure(results_dir: Path, what: str, exc: OSError) -> ResultsWriteError:
+    """The error that names the directory, the cause and what was not written."""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    cause = "is full" if full else "cannot be written"
+    return ResultsWriteError(
+        f"results directory {results_dir} {cause} ({exc.strerror or exc}): {what} was not written; "
+        f"every record written before is complete. Free space, then run again with --isobench-resume={results_dir}"
+    )
+
+
 def write_record(results_dir: Path, record: TaskRecord | dict[str, Any]) -> Path:
-    """Write one task's record (secrets masked); returns its path."""
+    """Write one task's record (secrets masked); returns its path. ``ResultsWriteError`` when the disk refuses."""
     if not isinstance(record, TaskRecord):
         record = TaskRecord.from_json(record)
     data = redact(record.to_json())
     path = results_dir / RECORDS_DIR / record_filename(record.item_id)
-    atomic_write(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+    try:
+        atomic_write(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+    except OSError as exc:
+        raise write_failure(results_dir, f"the record of {record.item_id}", exc) from exc
     return path
 
 

@@ -56,12 +56,11 @@ class ExecResult:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resources granted to a sandbox while timing."""
+    """Resources granted to a sandbox while timing (the network is off then: ``set_network``)."""
 
     cpuset: str | None = None
     memory: str | None = None
     gpus: str | None = None  # "all", a count ("2") or device ids ("0,1"); None: no GPU
-    network: bool = False
 
 
 @dataclass
@@ -78,6 +77,9 @@ class SandboxSpec:
     run_id: str = "adhoc"
     env: dict[str, str] = field(default_factory=dict)
     setup_timeout_s: float = 1800.0
+    # False: the setup commands run offline (network back on after them). The local backend
+    # cannot switch the network and runs them as they are.
+    network_during_setup: bool = True
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from pytest_isobench.sandbox.base import (
 )
 from pytest_isobench.sandbox.bounded import BoundedBuffer
 from pytest_isobench.sandbox.patching import check_relpath
+from pytest_isobench.sandbox.run_sweep import wait_for_engine
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,16 +87,6 @@ def engine_client(timeout: float = 5) -> docker.DockerClient:
         raise SandboxError(f"Docker engine not answering ({exc}): start dockerd or set DOCKER_HOST") from exc
     client.api.timeout = DEFAULT_TIMEOUT_SECONDS
     return client
-
-
-def engine_available() -> bool:
-    """Whether a Docker engine answers a ping (for skips and ``doctor``)."""
-    try:
-        client = engine_client()
-    except SandboxError:
-        return False
-    client.close()
-    return True
 
 
 @contextlib.contextmanager
@@ -170,6 +161,9 @@ class DockerSandbox:
             self._checkout()
             self.checkout_s = time.perf_counter() - t0
             t0 = time.perf_counter()
+            offline = bool(self.spec.setup_commands) and not self.spec.network_during_setup
+            if offline:
+                self.set_network(False)
             for command in self.spec.setup_commands:
                 res = self.exec(command, self.spec.setup_timeout_s)
                 if not res.ok:
@@ -179,6 +173,8 @@ class DockerSandbox:
                         else f"exit status {res.exit_code}"
                     )
                     raise SandboxError(f"setup command failed ({why}) in {self.spec.image}: {command}\n{res.tail()}")
+            if offline:
+                self.set_network(True)
             self.setup_s = time.perf_counter() - t0
         except BaseException:
             with contextlib.suppress(SandboxError):
@@ -195,6 +191,7 @@ class DockerSandbox:
                 "(set it in the suite or with an option)"
             )
         limits = self.spec.limits
+        wait_for_engine(self.client)  # an engine restarting between tasks is waited for, briefly
         with _engine_errors("Docker engine not answering"):
             try:
                 self.client.images.get(image)

@@ -18,12 +18,25 @@ import threading
 import time
 from pathlib import Path
 
+from ..signals import shielded
 from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
 
-# Variables a perf test may legitimately need; everything else of ours stays out.
-_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED", "TZ")
+# Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything
+# else of ours stays out.
+_PASSTHROUGH = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "PYTHONHASHSEED",
+    "TZ",
+    "LD_LIBRARY_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_HOME",
+)
 
 
 def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,6 +45,13 @@ def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra or {})
     return env
+
+
+def _cuda_devices(gpus: str | None) -> dict[str, str]:
+    """Explicit device ids (``device=1``, ``0,1``) become ``CUDA_VISIBLE_DEVICES``; all or a count: unchanged."""
+    if gpus is None or gpus == "all" or gpus.isdigit():
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": gpus.removeprefix("device=")}
 
 
 def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str], *, bound: bool = True) -> ExecResult:
@@ -65,10 +85,11 @@ def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _kill_group(proc)
-        proc.wait()
-        for reader in readers:
-            reader.join(timeout=_READER_GRACE_S)
+        with shielded():  # an interrupt here must not leave the group running
+            _kill_group(proc)
+            proc.wait()
+            for reader in readers:
+                reader.join(timeout=_READER_GRACE_S)
     wall = time.perf_counter() - start
     return ExecResult(
         exit_code=proc.returncode if not timed_out else 124,
@@ -140,7 +161,7 @@ class LocalSandbox:
         self.start_s = time.perf_counter() - begin
 
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
-        merged = minimal_env({**self.spec.env, **(env or {})})
+        merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
         return run_process(["sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:

@@ -16,6 +16,7 @@ module is pure: it parses and formats strings, it runs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .settings import ServingSettings
 
 Mode = Literal["serving", "latency", "throughput", "script"]
 MODES: tuple[Mode, ...] = ("serving", "latency", "throughput", "script")
@@ -130,15 +133,22 @@ class WorkloadDefaults(BaseModel):
     serve_command: str = "{python} -m vllm.entrypoints.openai.api_server --model {model} --port {port}"
     server_args: list[str] = Field(default_factory=list, description="extra server flags, e.g. gpu memory")
     client_script: str | None = None
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, gt=0, lt=65536)
-    health_path: str = "/health"
-    startup_timeout_s: float = Field(default=900.0, gt=0)
-    client_timeout_s: float = Field(default=1800.0, gt=0)
+    # The server's settings, flat in the YAML; defaults and meaning in ``ServingSettings``.
+    host: str = ServingSettings.host
+    port: int = Field(default=ServingSettings.port, gt=0, lt=65536)
+    health_path: str = ServingSettings.health_path
+    startup_timeout_s: float = Field(default=ServingSettings.startup_timeout_s, gt=0)
+    client_timeout_s: float = Field(default=ServingSettings.client_timeout_s, gt=0)
     load_format: Literal["keep", "dummy", "never"] = Field(
         default="keep", description="'dummy': random weights where the task allows; 'never': strip it"
     )
     primary_metric: str | None = None
+
+    @property
+    def server(self) -> ServingSettings:
+        """The ``ServingSettings`` these defaults set (the others keep their defaults)."""
+        names = [f.name for f in dataclasses.fields(ServingSettings) if f.name in type(self).model_fields]
+        return ServingSettings(**{name: getattr(self, name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -160,11 +170,7 @@ class ServingPlan:
     client_command: str
     serve_command: str | None
     model: str | None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    health_path: str = "/health"
-    startup_timeout_s: float = 900.0
-    client_timeout_s: float = 1800.0
+    server: ServingSettings = field(default_factory=ServingSettings)
     primary_metric: str | None = None
     notes: tuple[str, ...] = field(default=())
 
@@ -324,11 +330,7 @@ def serving_plan(task_command: str, defaults: WorkloadDefaults | None = None) ->
             client_command,
             serve_command,
             model,
-            host=defaults.host,
-            port=defaults.port,
-            health_path=defaults.health_path,
-            startup_timeout_s=defaults.startup_timeout_s,
-            client_timeout_s=defaults.client_timeout_s,
+            server=defaults.server,
             primary_metric=primary_metric(parsed.mode, defaults),
             notes=notes,
         )
@@ -362,21 +364,3 @@ def serving_plan(task_command: str, defaults: WorkloadDefaults | None = None) ->
 def workload_command(task_command: str, suite_defaults: WorkloadDefaults | None = None) -> str:
     """The benchmark command every variant runs (the client, for serving)."""
     return serving_plan(task_command, suite_defaults).client_command
-
-
-def variant_commands(
-    task_command: str, suite_defaults: WorkloadDefaults | None, workdirs: dict[str, str]
-) -> dict[str, str]:
-    """What each variant runs, spelled out with its checkout: ``cd WORKDIR && COMMAND``.
-
-    The plan is computed once, so the commands differ in the checkout only.
-    """
-    plan = serving_plan(task_command, suite_defaults)
-    out: dict[str, str] = {}
-    for variant, workdir in workdirs.items():
-        parts = [f"cd {shlex.quote(workdir)}"]
-        if plan.serve_command is not None:
-            parts.append(f"({plan.serve_command} &)")
-        parts.append(plan.client_command)
-        out[variant] = " && ".join(parts)
-    return out

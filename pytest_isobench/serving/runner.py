@@ -21,6 +21,7 @@ from pytest_isobench.serving import metrics as metrics_mod
 from pytest_isobench.serving.modes import PRIMARY_METRIC, Mode, ServingPlan
 from pytest_isobench.serving.secrets import redact
 from pytest_isobench.serving.server import LOG_PATH, ModelServer, ServerError
+from pytest_isobench.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -44,13 +45,7 @@ class ServingSpec:
     serve_command: str | None = None
     primary: str | None = None
     metrics: tuple[MetricSpec, ...] = ()
-    host: str = "127.0.0.1"
-    port: int = 8000
-    health_path: str = "/health"
-    startup_timeout_s: float = 900.0
-    client_timeout_s: float = 1800.0
-    poll_s: float = 0.5
-    stop_grace_s: float = 10.0
+    server: ServingSettings = field(default_factory=ServingSettings)
     server_env: dict[str, str] = field(default_factory=dict)
     client_env: dict[str, str] = field(default_factory=dict)
     log_path: str = LOG_PATH
@@ -72,11 +67,7 @@ class ServingSpec:
             "client_command": plan.client_command,
             "serve_command": plan.serve_command,
             "primary": plan.primary_metric,
-            "host": plan.host,
-            "port": plan.port,
-            "health_path": plan.health_path,
-            "startup_timeout_s": plan.startup_timeout_s,
-            "client_timeout_s": plan.client_timeout_s,
+            "server": plan.server,
         }
         values.update(overrides)
         return cls(**values)
@@ -114,7 +105,7 @@ class RunRecord:
 
 def run_client(sandbox: Sandbox, spec: ServingSpec) -> tuple[Measurement, RunRecord]:
     """Run the benchmark once (the server, if any, must be up); value = the primary metric."""
-    res = sandbox.exec(spec.client_command, spec.client_timeout_s, env=spec.client_env or None)
+    res = sandbox.exec(spec.client_command, spec.server.client_timeout_s, env=spec.client_env or None)
     text = redact(res.stdout + ("\n" + res.stderr if res.stderr else ""), spec.secret)
     error: str | None = None
     found: dict[str, float] = {}
@@ -172,12 +163,7 @@ class ServingSession:
         self.server = self._factory(
             self.sandbox,
             spec.serve_command,
-            port=spec.port,
-            host=spec.host,
-            health_path=spec.health_path,
-            startup_timeout_s=spec.startup_timeout_s,
-            poll_s=spec.poll_s,
-            stop_grace_s=spec.stop_grace_s,
+            settings=spec.server,
             log_path=spec.log_path,
             env=spec.server_env,
         )

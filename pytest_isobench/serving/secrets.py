@@ -4,15 +4,14 @@
 first variant's server or benchmark, which fills the shared ``HF_HOME`` cache) and of no
 other container or command; the others read the cache offline. A model that needs a token
 when none is given is an error raised before any container starts, naming the model and the
-variable. ``--load-format dummy`` (random weights, no weight download) is added where the
-suite allows it; configuration and tokenizer files are still fetched, so a gated model
-still needs the token once. Nothing here talks to the network.
+variable. ``--load-format dummy`` (random weights, no weight download; ``modes.serving_plan``
+adds it) is used where the suite allows it; configuration and tokenizer files are still
+fetched, so a gated model still needs the token once. Nothing here talks to the network.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -100,18 +99,6 @@ def variant_envs(
             env["HF_HUB_OFFLINE"] = "1"
         envs[variant] = env
     return envs
-
-
-_LOAD_FORMAT = re.compile(r"\s--load[-_]format(?:=|\s+)\S+")
-_DUMMY = re.compile(r"\s--load[-_]format(?:=|\s+)dummy(?=\s|$)")
-
-
-def with_load_format(command: str, dummy: bool) -> str:
-    """``command`` with ``--load-format dummy`` (replacing any other format) when ``dummy``,
-    else with a dummy load format removed (real weights)."""
-    if dummy:
-        return _LOAD_FORMAT.sub("", " " + command).strip() + " --load-format dummy"
-    return _DUMMY.sub("", " " + command).strip()
 
 
 def redact(text: str, token: str | None) -> str:

@@ -16,6 +16,8 @@ import shlex
 import time
 from typing import TYPE_CHECKING
 
+from .settings import ServingSettings
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
@@ -44,29 +46,15 @@ class ModelServer:
         sandbox: Sandbox,
         command: str,
         *,
-        port: int = 8000,
-        host: str = "127.0.0.1",
-        health_path: str = "/health",
-        startup_timeout_s: float = 900.0,
-        poll_s: float = 0.5,
-        stop_grace_s: float = 10.0,
+        settings: ServingSettings | None = None,
         log_path: str = LOG_PATH,
         env: dict[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if startup_timeout_s <= 0:
-            raise ValueError(f"startup_timeout_s: expected seconds > 0, got {startup_timeout_s!r}")
-        if not health_path.startswith("/"):
-            raise ValueError(f"health_path: expected a path starting with '/', got {health_path!r}")
         self.sandbox = sandbox
         self.command = command
-        self.port = port
-        self.host = host
-        self.health_path = health_path
-        self.startup_timeout_s = startup_timeout_s
-        self.poll_s = poll_s
-        self.stop_grace_s = stop_grace_s
+        self.settings = settings if settings is not None else ServingSettings()
         self.log_path = log_path
         self.env = dict(env or {})
         self.pid: int | None = None
@@ -77,7 +65,7 @@ class ModelServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.health_path}"
+        return f"http://{self.settings.host}:{self.settings.port}{self.settings.health_path}"
 
     def __enter__(self) -> ModelServer:
         self.start()
@@ -141,15 +129,15 @@ class ModelServer:
                 self.stop()
                 raise
             waited = self._clock() - start
-            if waited >= self.startup_timeout_s:
+            if waited >= self.settings.startup_timeout_s:
                 log = self.log_tail()
                 self.stop()
                 raise ServerError(
                     f"the server did not answer {self.url} within its start-up limit of "
-                    f"{self.startup_timeout_s:g} s and was killed ({self.command}); last log lines:\n{log}",
+                    f"{self.settings.startup_timeout_s:g} s and was killed ({self.command}); last log lines:\n{log}",
                     log=log,
                 )
-            self._sleep(min(self.poll_s, max(0.0, self.startup_timeout_s - waited)))
+            self._sleep(min(self.settings.poll_s, max(0.0, self.settings.startup_timeout_s - waited)))
 
     def start(self) -> float:
         """Launch and wait until healthy; seconds to readiness."""
@@ -177,13 +165,13 @@ class ModelServer:
         pid = self.pid
         if pid is None:
             return
-        rounds = max(1, int(self.stop_grace_s / 0.2))
+        rounds = max(1, int(self.settings.stop_grace_s / 0.2))
         script = (
             f"kill -TERM -{pid} 2>/dev/null || exit 0; i=0; "
             f"while kill -0 -{pid} 2>/dev/null; do i=$((i+1)); "
             f"if [ $i -ge {rounds} ]; then kill -KILL -{pid} 2>/dev/null; break; fi; sleep 0.2; done; exit 0"
         )
-        res = self.sandbox.exec(script, self.stop_grace_s + _COMMAND_TIMEOUT_S)
+        res = self.sandbox.exec(script, self.settings.stop_grace_s + _COMMAND_TIMEOUT_S)
         if not res.ok:
             raise ServerError(f"could not stop the server (process group {pid}): {res.tail()}")
         self.pid = None

@@ -10,6 +10,7 @@ closed before this returns. It judges nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -17,13 +18,14 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from .. import noise, perftest
+from .. import noise, perftest, tampering
 from ..correctness import check as check_correctness
 from ..dataset.models import MetricSpec, PerfTest
 from ..measure.protocol import Measurement, ProtocolResult, ProtocolSettings, run_protocol
 from ..measure.stats import Direction
 from ..measure.verdict import SuccessRule, decided
 from ..provenance import gpu
+from ..provenance.checks import check_variants
 from ..sandbox.base import Sandbox, Variant
 from ..serving import modes
 from ..serving.runner import ServingSpec, measure_variants
@@ -39,15 +41,7 @@ log = logging.getLogger("isobench")
 
 
 def success_rule(suite: Suite) -> SuccessRule:
-    s = suite.success
-    return SuccessRule(
-        rule=s.rule,
-        similar_tolerance=s.similar_tolerance,
-        alpha=s.alpha,
-        gso_human_fraction=s.gso_human_fraction,
-        gso_min_speedup=s.gso_min_speedup,
-        estimator=s.estimator,
-    )
+    return suite.success
 
 
 def protocol_settings(settings: Settings, suite: Suite, direction: Direction, seed: int) -> ProtocolSettings:
@@ -61,6 +55,7 @@ def protocol_settings(settings: Settings, suite: Suite, direction: Direction, se
         min_rounds=pick(settings.min_rounds, timing.min_rounds),
         max_time_s=pick(settings.max_time_s, timing.max_time_s),
         target_rel_width=pick(settings.target_ci, timing.target_ci),
+        confidence=1 - suite.success.alpha,
         estimator=suite.success.estimator,
         direction=direction,
         seed=seed,
@@ -134,7 +129,7 @@ def _serving_test(
         specs,
         protocol_settings(run.settings, run.suite, direction, seed),
         on_ready=offline,
-        decided=lambda values: decided(values, rule, direction),
+        decided=lambda partial: decided(partial, rule, direction),
     )
     return served.result, direction, served.sessions
 
@@ -159,12 +154,30 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
         for sandbox in sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
+        # Each run must start from the same files: the checkout's state is checked after the
+        # first run of each variant and again once the protocol ends (a cache left in the
+        # checkout persists; one check per run would cost as much as a short perf test).
+        states = {name: tampering.checkout_state(sandbox) for name, sandbox in sandboxes.items()}
+        checked: set[str] = set()
 
-        def run_one(name: str, _test: PerfTest = test, _metric: MetricSpec | None = metric) -> Measurement:
-            return perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
+        def run_one(
+            name: str,
+            _test: PerfTest = test,
+            _metric: MetricSpec | None = metric,
+            _states: dict[str, dict[str, str]] = states,
+            _checked: set[str] = checked,
+        ) -> Measurement:
+            sandbox = sandboxes[name]
+            measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric, min_time)
+            if name not in _checked and measured.error is None:
+                _checked.add(name)
+                why = checkout_changed(sandbox, _states[name])
+                if why:
+                    return dataclasses.replace(measured, value=None, error=why)
+            return measured
 
-        def is_decided(values: Mapping[str, list[float]], _direction: Direction = direction) -> bool:
-            return decided(values, rule, _direction)
+        def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
+            return decided(partial, rule, _direction)
 
         def progress(round_no: int, values: Mapping[str, list[float]], _name: str = test.name) -> None:
             medians = ", ".join(f"{v} {sorted(x)[len(x) // 2]:.4g}" for v, x in values.items() if x)
@@ -177,8 +190,19 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             decided=is_decided,
             on_round=progress,
         )
+        for name, sandbox in sandboxes.items():
+            why = None if name in result.failures else checkout_changed(sandbox, states[name])
+            if why:
+                result.failures[name] = why
         measured.results.append((test.name, result))
     return measured
+
+
+def checkout_changed(sandbox: Sandbox, before: dict[str, str]) -> str | None:
+    changed = tampering.changed_paths(before, tampering.checkout_state(sandbox))
+    if not changed:
+        return None
+    return "the run changed the checkout (each run must start from the same files): " + ", ".join(changed[:10])
 
 
 def _correctness(run: TaskInput, sandboxes: Mapping[str, Sandbox]) -> tuple[dict[str, Any], bool | None]:
@@ -207,6 +231,16 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         tests = list(run.task.perf_tests)
         if prepared.generated is not None:
             tests = [validated_test(run, prepared, prepared.generated, ready)]
+        imported = check_variants(
+            run.suite,
+            ready,
+            repo_dir=checkout.repo_dir,
+            base=checkout.base,
+            head=checkout.head,
+            files_changed=run.task.files_changed or [],
+            agent_files=patch.applied.files if patch is not None and patch.applied is not None else (),
+            agent_rebuilt=patch is not None and patch.rebuilt,
+        )
         correctness, human_correct = (None, None)
         if run.suite.correctness is not None:
             correctness, human_correct = _correctness(run, ready)
@@ -218,6 +252,7 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         uses_gpu = run.gpus is not None or run.suite.gpus_required > 0
         measured.gpu = gpu.task_gpu_record(gpu_start, gpu.snapshot(devices), uses_gpu=uses_gpu)
     measured.correctness, measured.human_correct, measured.setup_s = correctness, human_correct, setup_s
+    measured.imported = imported
     return measured
 
 

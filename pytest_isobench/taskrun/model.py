@@ -107,6 +107,7 @@ class Measured:
     setup_s: float = 0.0
     noise: dict[str, Any] | None = None  # the noise guard's report (noise.task_report)
     gpu: dict[str, Any] | None = None  # GPU provenance around the timing (provenance.gpu)
+    imported: dict[str, Any] | None = None  # what each variant imports (suite ``package``)
 
 
 @dataclass

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..agents.base import Agent, AgentContext, AgentUnavailable
 from ..agents.prompt import task_prompt
 from ..agents.runner import failure_of, run_agent
+from ..provenance.checks import sync_agent
 from ..sandbox.base import PatchError, Sandbox
+from ..tampering import tampered_paths
 from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskSkipped
 from .sandboxes import SandboxFactory, opened, spec_for
 
@@ -67,6 +69,10 @@ def produce_patch(
     except AgentUnavailable as exc:
         raise TaskSkipped(f"agent {name!r} cannot run here: {exc}") from None
     failure, detail = failure_of(name, agent_run)
+    if failure is None:
+        paths = tampered_paths(agent_run.patch, run.task.perf_tests)
+        if paths:  # touches the perf test or our harness files
+            failure, detail = "tampering", "the patch changes files of the timing harness: " + "; ".join(paths)
     return PatchOutcome(name=name, run=agent_run, patch=agent_run.patch, failure=failure, detail=detail)
 
 
@@ -80,6 +86,7 @@ def apply_once(sandbox: Sandbox, outcome: PatchOutcome, suite: Suite) -> None:
         outcome.failure = "patch"
         outcome.detail = f"{exc}\n{exc.rejected}".strip()
         raise AgentFailed("patch", outcome.detail) from None
+    sync_agent(suite, outcome.applied.files, sandbox)
     rebuild = suite.rebuild
     if rebuild is None:
         return

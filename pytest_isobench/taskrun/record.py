@@ -14,6 +14,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from .. import tampering
 from ..agents.builtin import human_diff
 from ..agents.prompt import PROMPT_VERSION
 from ..measure.stats import summarize
@@ -70,6 +71,7 @@ def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
         stop_reason=result.stop_reason,
         elapsed_s=result.elapsed_s,
         warnings=list(result.warnings),
+        looks=list(result.looks),
         order=[[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         variants=variants,
     )
@@ -127,6 +129,7 @@ def build_record(
     measured: Measured | None = None,
     verdict: Verdict | VerdictRecord | None = None,
     correctness: dict[str, Any] | None = None,
+    imported: dict[str, Any] | None = None,
 ) -> TaskRecord:
     """The record of a task run, from whatever stages it reached."""
     record = bare_record(
@@ -167,12 +170,21 @@ def build_record(
             human_correct=measured.human_correct,
             noise=NoiseRecord.model_validate(measured.noise) if measured.noise is not None else None,
             gpu=measured.gpu,
+            imported=measured.imported or None,
         )
         correctness = measured.correctness if correctness is None else correctness
+    if imported is not None:
+        updates["imported"] = imported
     if correctness is not None:
         updates["correctness"] = CorrectnessRecord.model_validate(correctness)
     if verdict is not None:
-        updates["verdict"] = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
+        judged = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
+        updates["verdict"] = judged
+        updates["review"] = tampering.review_reason(
+            judged.agent.point if judged.agent else None,
+            judged.human.point if judged.human else None,
+            run.settings.review_factor or tampering.REVIEW_FACTOR,
+        )
     # Through JSON once, so the record in memory is exactly what a reader of the file gets
     # (tuples become lists, floats and nested models as they will be read back).
     return TaskRecord.from_json(record.model_copy(update=updates).to_json())
@@ -185,3 +197,20 @@ def verdict_record(verdict: Verdict) -> VerdictRecord:
 def with_status(record: TaskRecord, status: Status, reason: str) -> TaskRecord:
     """The record with another ending (the item body broke after its task run had passed)."""
     return record.model_copy(update={"status": status, "reason": reason})
+
+
+def lost_record(nodeid: str, settings: Settings, reason: str) -> TaskRecord:
+    """An ``error`` record for a task whose process died under it: infrastructure, never the agent's fault.
+
+    Only the node id and why it was lost are known; no figure is guessed. ``--isobench-resume``
+    runs it again.
+    """
+    record = bare_record(
+        item_id=nodeid.rsplit("::", 1)[-1],
+        nodeid=nodeid,
+        suite=nodeid.split("::", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[0],
+        settings=settings,
+        status="error",
+        reason=f"task lost (infrastructure, not the agent's fault): {reason}",
+    )
+    return record.model_copy(update={"lost": True})

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..agents.base import Agent
 from ..measure.verdict import Verdict
+from ..provenance.checks import VariantsImportError
 from ..results.record import TaskRecord, VerdictRecord
 from .judge import VerdictHook, judge
 from .measure import measure
@@ -70,7 +71,7 @@ class TaskRun:
                 str(exc)[:6000],
                 prepared=prepared,
                 patch=patch,
-                verdict=VerdictRecord.failed(exc.reason, exc.message),
+                verdict=VerdictRecord.failed(exc.reason, exc.message, tampered=exc.reason == "tampering"),
                 correctness=exc.correctness,
             )
         except TaskFailed as exc:
@@ -78,7 +79,12 @@ class TaskRun:
         except Exception as exc:  # infrastructure (engine, image, checkout) or a bug: never the agent's fault
             detail = "".join(traceback.format_exception(exc)[-6:])
             return build_record(
-                self.input, "error", f"{type(exc).__name__}: {exc}\n{detail}"[-4000:], prepared=prepared, patch=patch
+                self.input,
+                "error",
+                f"{type(exc).__name__}: {exc}\n{detail}"[-4000:],
+                prepared=prepared,
+                patch=patch,
+                imported=exc.found if isinstance(exc, VariantsImportError) else None,
             )
         return build_record(
             self.input,

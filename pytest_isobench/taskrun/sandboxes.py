@@ -3,7 +3,7 @@
 A task run gets a *sandbox factory* (any callable ``SandboxSpec -> Sandbox``: the pytest
 hook ``pytest_isobench_make_sandbox`` in a pytest session, the built-in backends
 elsewhere); here it is asked for one variant's sandbox, which is started and closed in
-``finally`` whatever happens. Image templates name one image per commit.
+``finally`` whatever happens (a second Ctrl-C cannot interrupt the close).
 """
 
 from __future__ import annotations
@@ -12,22 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..sandbox.base import Limits, Sandbox, SandboxError, SandboxSpec, Variant
+from ..sandbox.base import Limits, Sandbox, SandboxSpec, Variant
+from ..sandbox.images import variant_image
+from ..signals import shielded
 
 if TYPE_CHECKING:
     from .model import Checkout, TaskInput
 
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
-
-
-def image_for(template: str | None, commit: str) -> str | None:
-    """``REGISTRY/vllm:{commit}`` -> the variant's prebuilt image (the agent's is the baseline's)."""
-    if template is None or "{" not in template:
-        return template
-    try:
-        return template.format(commit=commit, short=commit[:8])
-    except (KeyError, IndexError, ValueError) as exc:
-        raise SandboxError(f"image template {template!r}: {exc} (known fields: commit, short)") from None
 
 
 def spec_for(run: TaskInput, variant: Variant, checkout: Checkout) -> SandboxSpec:
@@ -39,11 +31,12 @@ def spec_for(run: TaskInput, variant: Variant, checkout: Checkout) -> SandboxSpe
         variant=variant,
         repo_dir=checkout.repo_dir,
         commit=commit,
-        image=image_for(settings.image or suite.image, commit),
+        image=variant_image(settings.image, suite, variant, commit, checkout.base),
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
         limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=run.gpus),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
+        network_during_setup=suite.resources.network_during_setup,
     )
 
 
@@ -55,4 +48,5 @@ def opened(factory: SandboxFactory, spec: SandboxSpec) -> Iterator[Sandbox]:
         sandbox.start()
         yield sandbox
     finally:
-        sandbox.close()
+        with shielded():  # a second Ctrl-C must not leave this sandbox behind
+            sandbox.close()

@@ -1,0 +1,237 @@
+"""Calibration of the verdicts: false alarms, coverage, rounds and widths under noise.
+
+Simulates perf-test runs on a fake clock and feeds them through the project's own
+``run_protocol`` (counterbalanced blocks, sequential looks, ``decided`` early stop) and
+``judge``, exactly as the runner does, under four noise models:
+
+- ``iid-3%`` / ``iid-8%``: independent lognormal noise, CV 3% and 8%;
+- ``two-speed``: a machine that flips between two speed states 1.65x apart (a Markov
+  chain, ~20 runs per state on average), plus 3% iid noise;
+- ``drift``: a slow random walk of the machine's speed (1% per run in log), plus 3%.
+
+For each model and estimator (the default paired Hodges-Lehmann, and the old unpaired
+Hodges-Lehmann through the same protocol) it prints:
+
+- A/A, three variants (human and agent are the baseline): the false-alarm rate of every
+  category (human "significant", agent "beats", agent "worse": nominal alpha/2 = 2.5%
+  each, any of them: 5%), how often the agent came out "similar" / "inconclusive", the
+  median rounds and the median half-width of the agent/human interval;
+- human only (two variants) at true speedups 1.0, 1.05 and 1.5: the coverage of the human
+  interval (nominal 95%), the "significant" rate, the median rounds and half-width.
+
+Each run costs 0.1 s of fake time per perf-test run plus its value; the budget is the
+demo suite's 30 s. ``--runs`` sets the runs per cell (default 2000); the runs are split
+over ``--jobs`` processes (default 2). Rates are flagged ``!`` when they exceed the
+nominal level by more than two simulation standard errors, coverage when below 0.94.
+
+    python benchmarks/bench_calibration.py [--runs 2000] [--jobs 2] [--models iid-3%,drift]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
+from pytest_isobench.measure.rule import SuccessRule
+from pytest_isobench.measure.verdict import decided, judge
+
+MODELS = ("iid-3%", "iid-8%", "two-speed", "drift")
+ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}
+SPEEDUPS = (1.0, 1.05, 1.5)
+BUDGET_S = 30.0
+RUN_OVERHEAD_S = 0.1
+BASE_TIME_S = 0.1
+MAX_ROUNDS = 200
+
+
+def machine(model: str, n: int, rng: np.random.Generator) -> Any:
+    """Multiplicative noise for the first ``n`` perf-test runs of one simulated task."""
+    if model == "iid-3%":
+        return np.exp(rng.normal(0.0, 0.03, n))
+    if model == "iid-8%":
+        return np.exp(rng.normal(0.0, 0.08, n))
+    iid = np.exp(rng.normal(0.0, 0.03, n))
+    if model == "two-speed":
+        flips = rng.random(n) < 0.05
+        state = np.cumsum(flips) % 2
+        if rng.random() < 0.5:
+            state = 1 - state
+        return iid * np.where(state == 1, 1.65, 1.0)
+    if model == "drift":
+        return iid * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    raise ValueError(f"model: expected one of {MODELS}, got {model!r}")
+
+
+@dataclass
+class Outcome:
+    significant: bool
+    category: str | None
+    covered: bool
+    rounds: int
+    half_width: float  # relative half-width of the judged interval (agent/human, or human)
+
+
+def simulate(model: str, estimator: str, scales: dict[str, float], seed: int, truth: float) -> Outcome:
+    """One task through run_protocol + judge. ``truth`` is the true human speedup
+    (A/A three-variant runs check the agent/human ratio, whose truth is 1.0)."""
+    rng = np.random.default_rng(seed)
+    n_max = (MAX_ROUNDS + 1) * len(scales)
+    noise = machine(model, n_max, rng).tolist()
+    state = {"now": 0.0, "i": 0}
+
+    def clock() -> float:
+        return state["now"]
+
+    def run_one(variant: str) -> Measurement:
+        value = BASE_TIME_S * scales[variant] * noise[state["i"]]
+        state["i"] += 1
+        state["now"] += RUN_OVERHEAD_S + value
+        return Measurement(value, RUN_OVERHEAD_S + value, "same")
+
+    rule = SuccessRule(estimator=estimator)  # type: ignore[arg-type]
+    settings = ProtocolSettings(
+        min_rounds=5,
+        max_rounds=MAX_ROUNDS,
+        max_time_s=BUDGET_S,
+        seed=seed,
+        estimator=estimator,  # type: ignore[arg-type]
+    )
+    result = run_protocol(list(scales), run_one, settings, clock=clock, decided=lambda partial: decided(partial, rule))
+    has_agent = "agent" in scales
+    v = judge([result], rule, has_agent=has_agent)
+    est = v.agent_vs_human if has_agent else v.human
+    assert est is not None
+    return Outcome(
+        significant=v.human_significant,
+        category=v.category,
+        covered=est.low <= truth <= est.high,
+        rounds=result.rounds,
+        half_width=est.rel_half_width,
+    )
+
+
+def _cell(args: tuple[str, str, str, float, int, int]) -> list[Outcome]:
+    model, estimator, kind, speedup, first, count = args
+    out = []
+    for seed in range(first, first + count):
+        if kind == "aa":
+            scales = {"baseline": 1.0, "human": 1.0, "agent": 1.0}
+            out.append(simulate(model, estimator, scales, seed, 1.0))
+        else:
+            out.append(simulate(model, estimator, {"baseline": 1.0, "human": 1.0 / speedup}, seed, speedup))
+    return out
+
+
+def _median_rounds(outcomes: list[Outcome]) -> float:
+    return statistics.median(o.rounds for o in outcomes)
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{100 * k / n:5.1f}%"
+
+
+def _flag_above(k: int, n: int, nominal: float) -> str:
+    se = math.sqrt(nominal * (1 - nominal) / n)
+    return "!" if k / n > nominal + 2 * se else " "
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=2000, help="simulated tasks per cell (default 2000)")
+    parser.add_argument(
+        "--old-runs", type=int, default=None, help="runs per cell for the old estimator (default: half)"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated noise models")
+    args = parser.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    runs = {name: args.runs if est == "paired-hodges-lehmann" else (args.old_runs or max(1, args.runs // 2))
+            for name, est in ESTIMATORS.items()}  # fmt: skip
+    chunk = 100
+    tasks: list[tuple[str, str, str, float, int, int]] = []
+    for model in models:
+        for name, est in ESTIMATORS.items():
+            for kind, speedup in [("aa", 1.0)] + [("human", s) for s in SPEEDUPS]:
+                for first in range(0, runs[name], chunk):
+                    tasks.append((model, est, kind, speedup, first, min(chunk, runs[name] - first)))
+    start = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        results = pool.map(_cell, tasks, chunksize=1)
+    cells: dict[tuple[str, str, str, float], list[Outcome]] = {}
+    for t, res in zip(tasks, results, strict=True):
+        cells.setdefault(t[:4], []).extend(res)
+    elapsed = time.perf_counter() - start
+
+    print(f"bench_calibration: budget {BUDGET_S:g} s per task, alpha 0.05, {args.jobs} jobs, {elapsed:.0f} s")
+    names = list(ESTIMATORS)
+    bad = 0
+    for model in models:
+        print(f"\n== {model} ==")
+        print(f"{'':38}" + "".join(f"{n:>24}" for n in names))
+        aa = {n: cells[(model, ESTIMATORS[n], "aa", 1.0)] for n in names}
+        print(f"A/A, 3 variants ({', '.join(f'{len(aa[n])}' for n in names)} runs)")
+        rows: list[tuple[str, Any, float | None]] = [
+            ("  false 'significant' human (<=2.5%)", lambda o: o.significant, 0.025),
+            ("  false 'beats' agent (<=2.5%)", lambda o: o.category == "beats", 0.025),
+            ("  false 'worse' agent (<=2.5%)", lambda o: o.category == "worse", 0.025),
+            ("  any false alarm (<=5%)", lambda o: o.significant or o.category in ("beats", "worse"), 0.05),
+            ("  similar", lambda o: o.category == "similar", None),
+            ("  inconclusive", lambda o: o.category == "inconclusive", None),
+        ]
+        for label, pred, nominal in rows:
+            line = f"{label:38}"
+            for n in names:
+                k = sum(1 for o in aa[n] if pred(o))
+                flag = _flag_above(k, len(aa[n]), nominal) if nominal is not None else " "
+                bad += flag == "!" and n == names[0]
+                line += f"{_rate(k, len(aa[n])):>23}{flag}"
+            print(line)
+        print(
+            f"{'  median rounds':38}" + "".join(f"{statistics.median(o.rounds for o in aa[n]):>24.0f}" for n in names)
+        )
+        print(
+            f"{'  median half-width agent/human':38}"
+            + "".join(f"{100 * statistics.median(o.half_width for o in aa[n]):>23.1f}%" for n in names)
+        )
+        for s in SPEEDUPS:
+            hs = {n: cells[(model, ESTIMATORS[n], "human", s)] for n in names}
+            print(f"human only, true speedup {s:.2f} ({', '.join(f'{len(hs[n])}' for n in names)} runs)")
+            line = f"{'  coverage (>=0.94)':38}"
+            for n in names:
+                cov = sum(o.covered for o in hs[n]) / len(hs[n])
+                flag = "!" if cov < 0.94 else " "
+                bad += flag == "!" and n == names[0]
+                line += f"{cov:>23.3f}{flag}"
+            print(line)
+            nominal = 0.025 if s == 1.0 else None
+            label = "  'significant' (<=2.5%)" if s == 1.0 else "  'significant' (power)"
+            line = f"{label:38}"
+            for n in names:
+                k = sum(o.significant for o in hs[n])
+                flag = _flag_above(k, len(hs[n]), nominal) if nominal is not None else " "
+                bad += flag == "!" and n == names[0]
+                line += f"{_rate(k, len(hs[n])):>23}{flag}"
+            print(line)
+            print(
+                f"{'  median rounds':38}"
+                + "".join(f"{statistics.median(o.rounds for o in hs[n]):>24.0f}" for n in names)
+            )
+            print(
+                f"{'  median half-width':38}"
+                + "".join(f"{100 * statistics.median(o.half_width for o in hs[n]):>23.1f}%" for n in names)
+            )
+    print(f"\ndefault estimator: {bad} figure(s) outside the nominal level (flagged '!')")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Guards against an agent gaming the timing instead of speeding up the code.
+
+Three checks, each a plain function the task run calls:
+
+- :func:`tampered_paths`: the agent's patch must not touch the perf test, anything named
+  ``_isobench_*`` (our harness files, the report channel), a file the perf test names
+  (its script, a data file in its command line or a path literal in its source), nor a
+  file the interpreter runs at start-up (``sitecustomize.py``, ``usercustomize.py``,
+  ``*.pth``: the way to patch the timer). A patch that does fails as ``tampering``.
+- :func:`checkout_state` / :func:`changed_paths`: every timed run starts from the same
+  files. The state (path, size, modification time of every file git does not know as
+  committed and unchanged, ignored ones included; ``*.pyc`` left out) is taken once before
+  the first run and compared after a variant's first run and once all rounds are done:
+  state carried between repetitions through the checkout (a results cache, a rewritten
+  source) persists, and fails the variant.
+- :func:`review_reason`: an agent speedup far above the human's (by default 10x the human
+  speedup) is flagged for review in the record and the report; it is not failed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from .perftest import script_name
+from .sandbox.patching import patch_files
+
+if TYPE_CHECKING:
+    from .dataset.models import PerfTest
+    from .sandbox.base import Sandbox
+
+HARNESS_PREFIX = "_isobench_"
+STARTUP_FILES = ("sitecustomize.py", "usercustomize.py")
+REVIEW_FACTOR = 10.0
+STATE_TIMEOUT_S = 120.0
+_LITERAL = re.compile(r"""(['"])([^'"\n\\]{1,300})\1""")
+
+
+def _normal(path: str) -> str:
+    path = path.strip()
+    while path.startswith("./"):
+        path = path[2:]
+    return str(PurePosixPath(path)) if path else ""
+
+
+def named_files(test: PerfTest) -> set[str]:
+    """Paths the perf test names: its script, command-line words, path literals of its source."""
+    names = {script_name(test)}
+    if test.command:
+        try:
+            words = shlex.split(test.command)
+        except ValueError:
+            words = test.command.split()
+        for word in words:
+            names.update(_normal(part) for part in word.split("=") if "/" in part or "." in part)
+    if test.script:
+        literals = [m.group(2) for m in _LITERAL.finditer(test.script)]
+        names.update(_normal(text) for text in literals if "/" in text or "." in text)
+    names.discard("")
+    return names
+
+
+def tampered_paths(patch: str, tests: list[PerfTest]) -> list[str]:
+    """The paths of ``patch`` that touch the harness, each with why (empty: none)."""
+    if not patch.strip():
+        return []
+    named = {name: test.name for test in tests for name in named_files(test)}
+    found: list[str] = []
+    for path in patch_files(patch):
+        parts = PurePosixPath(path).parts
+        if any(part.startswith(HARNESS_PREFIX) for part in parts):
+            found.append(f"{path} (a harness file of pytest-isobench)")
+        elif _normal(path) in named:
+            found.append(f"{path} (named by perf test {named[_normal(path)]!r})")
+        elif parts and (parts[-1] in STARTUP_FILES or parts[-1].endswith(".pth")):
+            found.append(f"{path} (run at interpreter start-up: it can patch the timer)")
+    return found
+
+
+# Path, size and modification time of every file that is not committed-and-clean.
+_STATE = (
+    "git status --porcelain=v1 -z --untracked-files=all --ignored=traditional"
+    " | tr '\\0' '\\n' | cut -c4- | grep -v -e '\\.pyc$' -e '__pycache__/' | tr '\\n' '\\0'"
+    " | xargs -0 -r stat -c '%n\t%s\t%.9Y' -- 2>/dev/null; true"
+)
+
+
+def checkout_state(sandbox: Sandbox) -> dict[str, str]:
+    """``path -> "size mtime"`` for every file of the checkout that differs from its commit."""
+    result = sandbox.exec(_STATE, STATE_TIMEOUT_S)
+    if not result.ok:
+        raise RuntimeError(f"could not read the state of the checkout: {result.tail()}")
+    state: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        path, _, rest = line.partition("\t")
+        if path:
+            state[path] = rest
+    return state
+
+
+def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Paths created, removed or rewritten between two states."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def review_reason(
+    agent_speedup: float | None, human_speedup: float | None, factor: float = REVIEW_FACTOR
+) -> str | None:
+    """Why an agent speedup needs a human look (``None``: it does not)."""
+    if agent_speedup is None or human_speedup is None or human_speedup <= 0:
+        return None
+    limit = factor * max(human_speedup, 1.0)
+    if agent_speedup > limit:
+        return (
+            f"agent speedup {agent_speedup:.2f}x is above {factor:g}x the human's ({human_speedup:.2f}x): "
+            "check the patch for gamed timing"
+        )
+    return None
