@@ -31,7 +31,7 @@ class GpuProvenance:
             self.lock = gpu.lock_clocks(config.getoption("isobench_lock_clocks_mhz", None))
             self.messages.append(self.lock.message)
 
-    def pytest_isobench_record(self, record: dict[str, Any], task: Task) -> None:
+    def pytest_isobench_record(self, record: dict[str, Any], task: Task | None) -> None:
         if record.get("gpu") is None:
             record["gpu"] = gpu.task_gpu_record(gpu.snapshot(), None, uses_gpu=False)
 
