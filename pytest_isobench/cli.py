@@ -28,6 +28,8 @@ from .report.tables import build_report, group_lines
 from .report.terminal import summary_lines
 from .results.merge import merge_dirs
 from .results.record import TaskRecord
+from .sandbox.base import SandboxError
+from .sandbox.cache_usage import clean_worktrees, describe
 from .sandbox.docker_sandbox import engine_client
 from .sandbox.housekeeping import doctor_engine, sweep
 
@@ -43,6 +45,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
     for name, ok, detail in doctor_agents():
         print(f"[{'ok' if ok else '--'}] {name}: {detail}")
+
+    print(f"[ok] cache {describe(Path(args.cache_dir))}")
     return 1 if failed else 0
 
 
@@ -65,15 +69,22 @@ def _noise_floor(args: argparse.Namespace) -> int:
 
 def _clean(args: argparse.Namespace) -> int:
 
-    client = engine_client()
+    removed = clean_worktrees(Path(args.cache_dir), older_than_s=args.older_than)
+    status = 0
     try:
-        removed = sweep(client, older_than_s=args.older_than)
-    finally:
-        client.close()
+        client = engine_client()
+    except SandboxError as exc:
+        print(f"containers not checked: {exc}", file=sys.stderr)
+        status = 1
+    else:
+        try:
+            removed += sweep(client, older_than_s=args.older_than)
+        finally:
+            client.close()
     for name in removed:
         print(f"removed {name}")
     print(f"{len(removed)} removed")
-    return 0
+    return status
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -204,9 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--backend", default="auto", choices=("auto", "docker", "local"), help="with --noise")
     doctor.add_argument("--max-time", type=float, default=None, metavar="S", help="with --noise: budget per task")
+    cache_help = "the plugin's cache directory (--isobench-cache-dir)"
+    doctor.add_argument("--cache-dir", default=".isobench/cache", metavar="DIR", help=cache_help)
     doctor.set_defaults(func=_doctor)
-    clean = sub.add_parser("clean", help="remove containers and volumes labelled io.isobench")
+    clean = sub.add_parser(
+        "clean", help="remove containers and volumes labelled io.isobench, and worktrees left in the cache"
+    )
     clean.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
+    clean.add_argument("--cache-dir", default=".isobench/cache", metavar="DIR", help=cache_help)
     clean.set_defaults(func=_clean)
     report = sub.add_parser("report", help="merge result directories into tables, plots and pages")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="result directories (shards or runs)")

@@ -19,6 +19,7 @@ Three checks, each a plain function the task run calls:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from pathlib import PurePosixPath
@@ -28,7 +29,10 @@ from .perftest import script_name
 from .sandbox.patching import patch_files
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .dataset.models import PerfTest
+    from .measure.protocol import Measurement, ProtocolResult
     from .sandbox.base import Sandbox
 
 HARNESS_PREFIX = "_isobench_"
@@ -79,6 +83,14 @@ def tampered_paths(patch: str, tests: list[PerfTest]) -> list[str]:
     return found
 
 
+def patch_failure(patch: str, tests: list[PerfTest]) -> str | None:
+    """The failure detail of a patch that tampers with the harness (``None``: it does not)."""
+    paths = tampered_paths(patch, tests)
+    if not paths:
+        return None
+    return "the patch changes files of the timing harness: " + "; ".join(paths)
+
+
 # Path, size and modification time of every file that is not committed-and-clean.
 _STATE = (
     "git status --porcelain=v1 -z --untracked-files=all --ignored=traditional"
@@ -103,6 +115,40 @@ def checkout_state(sandbox: Sandbox) -> dict[str, str]:
 def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """Paths created, removed or rewritten between two states."""
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+class CheckoutGuard:
+    """Each variant's checkout state, taken before its first run, checked after that run and at the end.
+
+    ``after_run`` turns the first run of a variant that changed its checkout into an error;
+    ``finish`` records a change found once all rounds are done as the variant's failure.
+    (One check per run would cost about as much as a short perf test.)
+    """
+
+    def __init__(self, sandboxes: Mapping[str, Sandbox]) -> None:
+        self.sandboxes = dict(sandboxes)
+        self.before = {name: checkout_state(sandbox) for name, sandbox in self.sandboxes.items()}
+        self.checked: set[str] = set()
+
+    def changed(self, name: str) -> str | None:
+        paths = changed_paths(self.before[name], checkout_state(self.sandboxes[name]))
+        if not paths:
+            return None
+        return "the run changed the checkout (each run must start from the same files): " + ", ".join(paths[:10])
+
+    def after_run(self, name: str, measured: Measurement) -> Measurement:
+        if name in self.checked or measured.error is not None:
+            return measured
+        self.checked.add(name)
+        why = self.changed(name)
+        return measured if why is None else dataclasses.replace(measured, value=None, error=why)
+
+    def finish(self, result: ProtocolResult) -> None:
+        for name in self.sandboxes:
+            if name not in result.failures:
+                why = self.changed(name)
+                if why is not None:
+                    result.failures[name] = why
 
 
 def review_reason(

@@ -13,10 +13,14 @@ import contextlib
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 IMAGE = "isobench-demo:bookworm"
 
@@ -140,3 +144,35 @@ def _pids_mentioning(text: str) -> list[int]:
 def docker0_present() -> bool:
     """The shared engine's bridge is still there (a private engine must never remove it)."""
     return Path("/sys/class/net/docker0").exists()
+
+
+def why_not() -> str | None:
+    """Why no private engine can run here, or None."""
+    if os.geteuid() != 0:
+        return "a private dockerd needs root"
+    if shutil.which("dockerd") is None or shutil.which("docker") is None:
+        return "dockerd or the docker CLI is not installed"
+    return None
+
+
+@contextlib.contextmanager
+def running(load: bool = True) -> Iterator[PrivateEngine]:
+    """A started private engine (the demo image loaded when ``load``), stopped and removed after."""
+    problem = why_not()
+    if problem is not None:
+        pytest.skip(problem)
+    assert docker0_present(), "the shared engine's bridge is missing before the test"
+    # A short root: unix socket paths are limited to 107 bytes.
+    root = Path(subprocess.check_output(["mktemp", "-d", "/tmp/fxeng.XXXXXX"], text=True).strip())
+    private = PrivateEngine(root)
+    try:
+        private.create_data_root()
+        private.create_bridge()
+        private.start()
+        if load:
+            private.load_image()
+        yield private
+    finally:
+        private.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        assert docker0_present(), "the shared engine's bridge disappeared"

@@ -9,6 +9,7 @@ non-diff answers, the step budget, the time budget and the missing key are cover
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -198,3 +199,31 @@ def test_answer_parsing(repo: Repo) -> None:
     assert parse_files('```json\n{"files": ["./a.py", "zzz", "b/c.py", "a.py"]}\n```', known) == ["a.py", "b/c.py"]
     assert parse_files("I need a.py", known) is None
     assert parse_files(json.dumps({"files": []}), known) == []
+
+
+def test_an_endpoint_that_keeps_failing_is_an_error_not_a_cached_no_change(
+    repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pytest_isobench.agents.base import AgentError
+    from pytest_isobench.agents.runner import run_agent
+
+    with FakeOpenAI(["unused"], fail_first=100, status=500) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        run = OpenAIAgent().run(context(repo, local))
+        assert run.patch == "" and run.error is not None and "InternalServerError" in run.error
+        with pytest.raises(AgentError, match="the model endpoint failed"):
+            run_agent(OpenAIAgent(), context(repo, local), tmp_path, rerun=False)
+    assert not list(tmp_path.rglob("*.json"))  # nothing cached: the next run asks again
+
+
+def test_an_endpoint_that_does_not_answer_errors_at_once(
+    repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_models import free_port
+
+    from pytest_isobench.agents.base import AgentError
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    monkeypatch.setenv("OPENAI_BASE_URL", dead)
+    with pytest.raises(AgentError, match=re.escape(dead) + " does not answer"):
+        OpenAIAgent().run(context(repo, local))

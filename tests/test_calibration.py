@@ -43,7 +43,9 @@ def test_a_a_noop_agent_interval_contains_one(pytester: pytest.Pytester, demo_ca
         agent = verdict["agent"]
         assert record["backend"] == "docker"
         assert verdict["equivalent"] is True, item_id
-        assert verdict["category"] == "worse", item_id  # agent = baseline, slower than every human
+        # agent = baseline, slower than every human: never a pass, "worse" when the
+        # interval says so, "inconclusive" when the budget could not tell.
+        assert verdict["category"] in ("worse", "inconclusive"), item_id
         # The interval must be narrow enough to mean something (this shared machine's
         # samples spread by tens of percent at times: see the note in benchmarks/bench_noise.py).
         assert agent["high"] / agent["low"] < 2.5, (item_id, agent)

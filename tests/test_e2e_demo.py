@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_project import DEMO_IDS, ROOT, assert_no_worktree, read_records, run_demo
+from demo_project import DEMO_IDS, ROOT, assert_no_worktree, copy_demo, demo_args, read_records, run_demo
 
 QUICK = ("--isobench-max-time=8", "--isobench-min-rounds=5")
 ESTIMATE = r"\d+\.\d\dx \[\d+\.\d\d, \d+\.\d\d\]"
@@ -108,25 +108,38 @@ def test_local_without_agent_every_human_speedup_is_significant(
 
 
 @pytest.mark.slow
-def test_local_agent_human_every_task_similar(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
+def test_local_agent_human_is_never_beats_or_worse(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
+    """A/A: the agent's code is the human's, so it is "similar" or, when the budget cannot
+    tell on this machine, "inconclusive"; a "beats" or "worse" would be a false alarm.
+
+    Margin, not a seed (real processes): the suite is run at ``alpha: 0.00001``, so each
+    task's chance of a false "beats" or "worse" is at most 0.5e-5 by the sequential
+    design's guarantee, and at most 2e-5 over the four tasks: under 1 in 10,000. How
+    often the demo's A/A comes out "similar" is a figure for benchmarks/bench_aa_docker.py,
+    not a test (it depends on how busy the machine is).
+    """
     results = tmp_path / "results"
-    # A longer budget than elsewhere: "similar" needs the agent/human point within +-5%,
-    # and a short run on a busy 2-core machine can put a point outside by noise alone.
-    result = _run(
-        pytester,
-        demo_cache,
-        results,
-        "--isobench-backend=local",
-        "--isobench-agent=human",
-        "--isobench-max-time=15",
-        "--isobench-min-rounds=8",
+    copy_demo(pytester.path)
+    suite = pytester.path / "tasks" / "demo.yaml"
+    text = suite.read_text(encoding="utf-8")
+    assert "similar_tolerance: 0.05\n" in text
+    suite.write_text(text.replace("similar_tolerance: 0.05\n", "similar_tolerance: 0.05\n  alpha: 0.00001\n"))
+    result = pytester.runpytest_subprocess(
+        *demo_args(demo_cache, results, "--isobench-backend=local", "--isobench-agent=human", "--isobench-max-time=15"),
+        timeout=600,
     )
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["totals: similar 4"])
-    for item_id, record in read_records(results).items():
-        assert record["verdict"]["category"] == "similar", (item_id, record["verdict"]["message"])
+    records = read_records(results)
+    assert sorted(records) == list(DEMO_IDS)
+    similar = 0
+    for item_id, record in records.items():
+        verdict = record["verdict"]
+        assert verdict["category"] in ("similar", "inconclusive"), (item_id, verdict["message"])
+        assert record["status"] == ("passed" if verdict["category"] == "similar" else "failed"), item_id
+        assert verdict["level"] <= 0.00001, item_id
         assert record["agent"] == "human"
-        assert record["verdict"]["equivalent"] is True
+        assert verdict["equivalent"] is True
+        similar += verdict["category"] == "similar"
+    result.assert_outcomes(passed=similar, failed=4 - similar)
     assert_no_worktree(demo_cache)
 
 

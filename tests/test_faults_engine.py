@@ -8,8 +8,6 @@ record must be byte for byte what it was, and no container may be left on the en
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,36 +15,13 @@ from pathlib import Path
 
 import pytest
 from faultkit import make_project, output, record_bytes, records, start, wait_for
-from private_engine import PrivateEngine, docker0_present
-
-
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "a private dockerd needs root"
-    if shutil.which("dockerd") is None or shutil.which("docker") is None:
-        return "dockerd or the docker CLI is not installed"
-    return None
+from private_engine import PrivateEngine, running
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateEngine]:
-    problem = _why_not()
-    if problem is not None:
-        pytest.skip(problem)
-    assert docker0_present(), "the shared engine's bridge is missing before the test"
-    # A short root: unix socket paths are limited to 107 bytes.
-    root = Path(subprocess.check_output(["mktemp", "-d", "/tmp/fxeng.XXXXXX"], text=True).strip())
-    private = PrivateEngine(root)
-    try:
-        private.create_data_root()
-        private.create_bridge()
-        private.start()
-        private.load_image()
+def engine() -> Iterator[PrivateEngine]:
+    with running() as private:
         yield private
-    finally:
-        private.stop()
-        shutil.rmtree(root, ignore_errors=True)
-        assert docker0_present(), "the shared engine's bridge disappeared"
 
 
 def _containers(engine: PrivateEngine, *filters: str) -> list[str]:

@@ -79,7 +79,8 @@ def test_optional_stopping_keeps_the_a_a_false_alarm_rate() -> None:
     """Issue 12: the old ``decided`` stop peeked after every round and called an A/A human
     "significant" 9-15% of the time against a nominal 2.5%. 300 seeded A/A runs
     (baseline vs itself, CV 5%, up to 60 rounds, looks and early stops allowed): at most
-    6 (2%) may come out significant. Deterministic (seeded, fake clock)."""
+    6 (2%) may come out significant (3 do; the old code's peeking stop gave 41 of these
+    300). Deterministic (seeded, fake clock)."""
     rule = SuccessRule()
     significant = 0
     stopped_early = 0
@@ -112,3 +113,23 @@ def test_noop_agent_never_passes_against_a_1_6x_human() -> None:
         assert not v.passed, (seed, v.message)
         categories.add(v.category)
     assert categories <= {"worse", "inconclusive"}
+
+
+def test_a_failed_agent_ends_the_measuring_at_the_next_look() -> None:
+    rule = SuccessRule()
+    sim = Sim({"baseline": 1.0, "human": 1.0, "agent": 1.0}, 0.05, 7)
+    calls = {"agent": 0}
+
+    def run_one(variant: str) -> Measurement:
+        if variant == "agent":
+            calls["agent"] += 1
+            if calls["agent"] > 3:
+                return Measurement(None, 0.1, None, error="boom")
+        return sim.run_one(variant)
+
+    settings = ProtocolSettings(min_rounds=5, max_rounds=60, max_time_s=60.0, seed=7)
+    res = run_protocol(
+        ["baseline", "human", "agent"], run_one, settings, clock=sim.clock, decided=lambda p: decided(p, rule)
+    )
+    assert res.stop_reason == "decided" and res.rounds == res.looks[0]
+    assert judge([res], rule, has_agent=True).category == "failed"

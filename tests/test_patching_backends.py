@@ -282,3 +282,40 @@ def test_a_patch_larger_than_the_kept_output_is_captured_whole_and_applies(
         other.exec("sha256sum big/table.py", 60).stdout.split()[0]
         == sandbox.exec("sha256sum big/table.py", 60).stdout.split()[0]
     )
+
+
+@pytest.mark.docker
+def test_work_the_agent_committed_is_captured_the_same_in_both_backends(
+    repo: Repo, local: Callable[[str], LocalSandbox], engine: Any
+) -> None:
+    """Capture is against the commit the sandbox started from, not HEAD: commits count too."""
+    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
+
+    work = (
+        "sed -i 's/g = 6/g = 60/' m.py && mkdir -p pkg && echo 'N = 1' > pkg/n.py && rm gone.py"
+        " && python3 -c 'import m' && git add -A"
+        " && git -c user.name=a -c user.email=a@a commit -qm 'agent work' && echo 'later = 1' >> m.py"
+    )
+    captured: list[str] = []
+    docker_box = DockerSandbox(_spec(repo, repo.c1), engine)
+    try:
+        docker_box.start()
+        assert docker_box.exec(work, 60).ok
+        captured.append(docker_box.diff())
+    finally:
+        docker_box.close()
+    sandbox = local(repo.c1)
+    assert sandbox.exec(work, 60).ok
+    captured.append(sandbox.diff())
+
+    def edit(root: Path) -> None:
+        _replace("m.py", "g = 6", "g = 60")(root)
+        (root / "pkg").mkdir()
+        (root / "pkg" / "n.py").write_text("N = 1\n")
+        (root / "gone.py").unlink()
+        with (root / "m.py").open("a") as f:
+            f.write("later = 1\n")
+
+    expected = repo.patch(repo.c1, edit)
+    assert captured == [expected, expected]
+    assert "__pycache__" not in expected

@@ -90,6 +90,39 @@ def test_checkout_state_sees_new_rewritten_and_removed_files_not_bytecode(tmp_pa
         sandbox.close()
 
 
+def test_guard_fails_a_variant_whose_checkout_changes_after_its_first_run(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from pytest_isobench.measure.protocol import Measurement
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "m.py").write_text("x = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    boxes = {
+        name: LocalSandbox(SandboxSpec(task_id="guard", variant=name, repo_dir=repo, commit=sha), tmp_path / "wt")  # type: ignore[arg-type]
+        for name in ("baseline", "agent")
+    }
+    for box in boxes.values():
+        box.start()
+    try:
+        guard = tampering.CheckoutGuard(boxes)
+        ok = Measurement(value=1.0, wall_s=1.0)
+        assert guard.after_run("baseline", ok) == ok and guard.after_run("agent", ok) == ok
+        boxes["agent"].write_file("cache.json", "{}")  # written by a later run: found at the end
+        assert guard.after_run("agent", ok) == ok  # only the first run is checked on the way
+        result = cast("Any", SimpleNamespace(failures={}))
+        guard.finish(result)
+        assert list(result.failures) == ["agent"] and "cache.json" in result.failures["agent"]
+    finally:
+        for box in boxes.values():
+            box.close()
+
+
 def _predictions(path: Path, patch: str) -> Path:
     path.write_text(json.dumps({"instance_id": "demo-unique-seen-set", "model_patch": patch}) + "\n")
     return path

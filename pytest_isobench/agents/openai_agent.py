@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..sandbox.base import PatchError
 from ..sandbox.patching import check_paths
 from .base import Agent, AgentContext, AgentRun, AgentUnavailable
+from .endpoint import check_endpoint
 
 if TYPE_CHECKING:
     from ..sandbox.base import Sandbox
@@ -130,21 +131,20 @@ class OpenAIAgent(Agent):
         self.check(ctx.options)
         max_steps = int(ctx.options.get("max_steps", self.max_steps))
         model = ctx.model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
-        client = openai.OpenAI(
-            api_key=os.environ["OPENAI_API_KEY"],
-            base_url=os.environ.get("OPENAI_BASE_URL") or None,
-            max_retries=2,
-        )
+        base_url = os.environ.get("OPENAI_BASE_URL") or None
+        check_endpoint((base_url or "https://api.openai.com/v1").rstrip("/"))
+        client = openai.OpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=base_url, max_retries=2)
         begin = time.perf_counter()
         deadline = begin + ctx.timeout_s
         log: list[str] = []
         tokens: int | None = None
         steps = 0
         timed_out = False
+        api_error: str | None = None
 
         def ask(messages: list[Any]) -> str | None:
             """One step: the answer's text, or None when the budget or the endpoint ran out."""
-            nonlocal steps, tokens, timed_out
+            nonlocal steps, tokens, timed_out, api_error
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 timed_out = True
@@ -163,6 +163,7 @@ class OpenAIAgent(Agent):
                 return None
             except openai.OpenAIError as exc:
                 log.append(f"[step {steps}] request failed: {exc}")
+                api_error = f"the model endpoint failed (after the client's retries): {type(exc).__name__}: {exc}"
                 return None
             if response.usage is not None:
                 tokens = (tokens or 0) + int(response.usage.total_tokens)
@@ -220,6 +221,8 @@ class OpenAIAgent(Agent):
             tokens=tokens,
             model=model,
             timed_out=timed_out,
+            # An endpoint failure without a patch is an error of ours, never "no change".
+            error=api_error if not patch and not timed_out else None,
         )
 
     def _ls_files(self, sandbox: Sandbox) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -21,7 +22,9 @@ from .base import Agent, AgentContext, AgentError, AgentRun
 from .prompt import PROMPT_VERSION
 
 # Bumped when what a cached run holds changes (or older caches could hold failed runs).
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
+CHECKSUM_KEY = "_sha256"
+log = logging.getLogger("isobench")
 _FIELDS = {f.name for f in dataclasses.fields(AgentRun)}
 
 
@@ -30,14 +33,34 @@ def cache_path(cache_dir: Path, agent: str, model: str | None, task_key: str) ->
     return cache_dir / "patches" / agent / f"{key[:16]}.json"
 
 
+def _checksum(data: dict[str, object]) -> str:
+    body = {k: v for k, v in data.items() if k != CHECKSUM_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def _cached(path: Path) -> AgentRun | None:
+    """The cached run, checked against its checksum; a damaged entry is reported and removed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or unreadable: run the agent again
-    if not isinstance(data, dict) or data.get("error") or data.get("timed_out"):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _corrupt(path, f"unreadable ({exc.strerror})")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return _corrupt(path, f"not JSON ({exc})")
+    if not isinstance(data, dict) or data.get(CHECKSUM_KEY) != _checksum(data):
+        return _corrupt(path, "its checksum does not match its content")
+    if data.get("error") or data.get("timed_out"):
         return None
     return AgentRun(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+def _corrupt(path: Path, why: str) -> AgentRun | None:
+    log.warning("agent patch cache %s is corrupt (%s): removed, the agent runs again", path, why)
+    path.unlink(missing_ok=True)
+    return None
 
 
 def run_agent(agent: Agent, ctx: AgentContext, cache_dir: Path, rerun: bool) -> AgentRun:
@@ -59,7 +82,8 @@ def run_agent(agent: Agent, ctx: AgentContext, cache_dir: Path, rerun: bool) -> 
     if cacheable and not run.timed_out:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(dataclasses.asdict(run)), encoding="utf-8")
+        data = dataclasses.asdict(run)
+        tmp.write_text(json.dumps({**data, CHECKSUM_KEY: _checksum(data)}), encoding="utf-8")
         tmp.replace(cached)
     return run
 

@@ -1,5 +1,8 @@
-"""Statistics over timing samples: summaries, speedups, bootstrap intervals, p-values.
+"""Statistics over timing samples: summaries, speedups, their intervals, p-values and the
+combination of a task's tests.
 
+The default speedup is paired by round (:mod:`~pytest_isobench.measure.paired`); the
+unpaired Hodges-Lehmann and the median-ratio bootstrap stay available by name.
 Everything here is a pure function of plain numbers, so it can be tested without a
 sandbox, and the verdict and the protocol share one definition of "speedup". It must not
 import pytest or docker, nor remove outliers (they are counted and reported only), and

@@ -181,26 +181,28 @@ def human_verdict(human: Estimate) -> HumanVerdict:
     return "inconclusive"
 
 
-def _needed_half_width(e: Estimate, edges: Sequence[float]) -> float:
-    """The log half-width at which ``e``'s interval would clear every edge it straddles,
-    with its point where it is: the distance from the point to the nearest such edge."""
+def _needed_half_width(e: Estimate, tolerance: float | None) -> float:
+    """The log half-width at which ``e``'s interval, its point where it is, would settle
+    a category: inside the band for a point inside it (``tolerance`` given), clear of 1.0
+    otherwise (beats / worse, or the human's significance)."""
     lp = math.log(e.point)
-    crossed = [abs(lp - math.log(x)) for x in edges if e.low <= x <= e.high]
-    return min(crossed) if crossed else 0.0
+    if tolerance is not None and math.log(1 - tolerance) <= lp <= math.log(1 + tolerance):
+        return min(lp - math.log(1 - tolerance), math.log(1 + tolerance) - lp)
+    return abs(lp)
 
 
-def _budget_note(e: Estimate, edges: Sequence[float], tests: Sequence[ProtocolResult]) -> str:
+def _budget_note(e: Estimate, tolerance: float | None, tests: Sequence[ProtocolResult]) -> str:
     """``after N rounds (+-W%); about M rounds (~T) would be needed``."""
     rounds = min(t.rounds for t in tests)
     elapsed = sum(t.elapsed_s for t in tests)
     half = (math.log(e.high) - math.log(e.low)) / 2
     text = f"after {rounds} rounds (+-{100 * (math.exp(half) - 1):.0f}%)"
-    need = _needed_half_width(e, edges)
+    need = _needed_half_width(e, tolerance)
     if half <= 0 or rounds <= 0:
         return text
     factor = (half / need) ** 2 if need > 0 else math.inf
     if not math.isfinite(factor) or factor > 100:
-        return text + "; more than 100x this budget would be needed (the point sits on an edge)"
+        return text + "; more than 100x these rounds would be needed (the point sits on an edge)"
     more = max(rounds + 1, math.ceil(rounds * factor))
     when = f", ~{elapsed * factor:.0f} s" if elapsed > 0 else ""
     return text + f"; about {more} rounds{when} would be needed to decide"
@@ -325,7 +327,7 @@ def judge(
         elif hv == "tied":
             message += f" ({tie_note})"
         elif hv == "inconclusive":
-            message += f" ({_budget_note(human, [1.0], tests)})"
+            message += f" ({_budget_note(human, None, tests)})"
         elif hv == "slower":
             message += " (its interval lies below 1.00x)"
         return Verdict(
@@ -392,7 +394,7 @@ def judge(
     if tied:
         why = f"{why}; {tie_note}"
     elif category == "inconclusive":
-        why = f"{why} {_budget_note(ratio, [1 - tol, 1.0, 1 + tol], tests)}"
+        why = f"{why} {_budget_note(ratio, tol, tests)}"
 
     needed: float | None
     gso_result: GsoResult | None = None
@@ -433,8 +435,10 @@ def decided(partial: ProtocolResult, rule: SuccessRule, direction: Direction | N
     looks, whose level keeps the error rate whatever the number of looks.
     """
     variants = partial.variants
-    if HUMAN not in variants or partial.failures:
+    if HUMAN not in variants:
         return False
+    if partial.failures:
+        return True  # a failed variant settles the verdict (failed, or a task problem)
     d = direction if direction is not None else partial.settings.direction
     conf = 1 - partial.level(rule.alpha)
     h = partial.speedup(partial.baseline, HUMAN, conf, rule.estimator, d, n_resamples=1000)

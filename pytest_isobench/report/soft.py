@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..atomic import atomic_write
 from ..results.record import TaskRecord, as_records
+from ..testgen.cache import public_endpoint
 from .tables import group_key
 
 PROMPT_VERSION = "isobench.judge/1"
@@ -204,10 +205,22 @@ class Judge:
             temperature=0,
             response_format={"type": "json_object"},
         )
+        if not hasattr(response, "choices"):  # a body that is not JSON comes back as text
+            raise JudgeError(f"the judge's answer is not JSON: {str(response)[:200]!r}")
         content = response.choices[0].message.content if response.choices else None
         if not content:
             raise JudgeError("judge returned an empty answer")
         return str(content)
+
+    def _failure(self, exc: Exception) -> str:
+        """Why no answer came: the endpoint, the tries and the last status; never the key."""
+
+        endpoint = public_endpoint(self.base_url or os.environ.get("OPENAI_BASE_URL"))
+        status = getattr(exc, "status_code", None)
+        last = f"last status {status}" if status is not None else type(exc).__name__
+        text = f"judge request to {endpoint} failed after {self.max_retries + 1} tries at most ({last}): {exc}"
+        key = self.api_key or os.environ.get("OPENAI_API_KEY")
+        return text.replace(key, "***") if key else text
 
     def judge(self, agent_patch: str, human_patch: str, task: str = "") -> tuple[Judgement, bool]:
         """The judgement and whether it came from the cache; raises :class:`JudgeError`."""
@@ -224,10 +237,8 @@ class Judge:
         )
         try:
             answer = self._chat(prompt)
-        except JudgeError:
-            raise
         except Exception as exc:  # the openai client's many error types all mean "no answer"
-            raise JudgeError(f"judge request failed: {type(exc).__name__}: {exc}") from exc
+            raise JudgeError(self._failure(exc)) from exc
         judgement = _parse_answer(answer)
         atomic_write(path, judgement.model_dump_json(indent=1) + "\n")
         return judgement, False

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from ..demo.build import PROJECTS, demo_repo
 from .base import SandboxError
 
 DEMO = "isobench:demo"
+log = logging.getLogger("isobench")
 _OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -57,7 +61,13 @@ class RepoCache:
             if not (dest / "HEAD").exists():
                 self._clone(url, dest)
             if self._missing(dest, commits):
-                self._fetch(dest, commits)
+                damage = self._damaged(dest)
+                if damage is not None:
+                    # Never trust a damaged clone: report it and clone again.
+                    log.warning("repository cache %s is damaged (%s): cloning %s again", dest, damage, url)
+                    self._clone(url, dest)
+                if self._missing(dest, commits):
+                    self._fetch(dest, commits)
             missing = self._missing(dest, commits)
             if missing:
                 raise SandboxError(f"{repo}: commit(s) not found after fetching: {', '.join(missing)}")
@@ -86,14 +96,31 @@ class RepoCache:
         return missing
 
     @staticmethod
+    def _damaged(dest: Path) -> str | None:
+        """Why the clone cannot be trusted (a ref whose object is missing, an unreadable pack), or None."""
+        refs = subprocess.run(
+            ["git", "-C", str(dest), "for-each-ref", "--format=%(objectname)"], capture_output=True, text=True
+        )
+        if refs.returncode != 0:
+            return f"git for-each-ref failed: {refs.stderr.strip()[:200]}"
+        check = subprocess.run(
+            ["git", "-C", str(dest), "cat-file", "--batch-check"], input=refs.stdout, capture_output=True, text=True
+        )
+        missing = [line.split()[0] for line in check.stdout.splitlines() if line.endswith(" missing")]
+        if check.returncode != 0 or missing:
+            detail = f"objects missing: {', '.join(m[:12] for m in missing[:3])}" if missing else check.stderr.strip()
+            return detail[:300] or "git cat-file failed"
+        return None
+
+    @staticmethod
     def _clone(url: str, dest: Path) -> None:
         import git
 
         tmp = dest.with_name(dest.name + ".partial")
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp)
+        if dest.exists():  # a clone without HEAD, or a damaged one
+            shutil.rmtree(dest)
         try:
             git.Repo.clone_from(url, tmp, bare=True)
         except git.GitCommandError as exc:

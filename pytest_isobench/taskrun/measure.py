@@ -10,7 +10,6 @@ closed before this returns. It judges nothing.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -154,27 +153,16 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
         for sandbox in sandboxes.values():
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
-        # Each run must start from the same files: the checkout's state is checked after the
-        # first run of each variant and again once the protocol ends (a cache left in the
-        # checkout persists; one check per run would cost as much as a short perf test).
-        states = {name: tampering.checkout_state(sandbox) for name, sandbox in sandboxes.items()}
-        checked: set[str] = set()
+        guard = tampering.CheckoutGuard(sandboxes)  # each run starts from the same files
 
         def run_one(
             name: str,
             _test: PerfTest = test,
             _metric: MetricSpec | None = metric,
-            _states: dict[str, dict[str, str]] = states,
-            _checked: set[str] = checked,
+            _guard: tampering.CheckoutGuard = guard,
         ) -> Measurement:
-            sandbox = sandboxes[name]
-            measured = perftest.run_once(sandbox, _test, perf.python, perf.timeout_s, _metric, min_time)
-            if name not in _checked and measured.error is None:
-                _checked.add(name)
-                why = checkout_changed(sandbox, _states[name])
-                if why:
-                    return dataclasses.replace(measured, value=None, error=why)
-            return measured
+            measured = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
+            return _guard.after_run(name, measured)
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
@@ -190,19 +178,9 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             decided=is_decided,
             on_round=progress,
         )
-        for name, sandbox in sandboxes.items():
-            why = None if name in result.failures else checkout_changed(sandbox, states[name])
-            if why:
-                result.failures[name] = why
+        guard.finish(result)
         measured.results.append((test.name, result))
     return measured
-
-
-def checkout_changed(sandbox: Sandbox, before: dict[str, str]) -> str | None:
-    changed = tampering.changed_paths(before, tampering.checkout_state(sandbox))
-    if not changed:
-        return None
-    return "the run changed the checkout (each run must start from the same files): " + ", ".join(changed[:10])
 
 
 def _correctness(run: TaskInput, sandboxes: Mapping[str, Sandbox]) -> tuple[dict[str, Any], bool | None]:

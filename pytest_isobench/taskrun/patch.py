@@ -18,7 +18,7 @@ from ..agents.prompt import task_prompt
 from ..agents.runner import failure_of, run_agent
 from ..provenance.checks import sync_agent
 from ..sandbox.base import PatchError, Sandbox
-from ..tampering import tampered_paths
+from ..tampering import patch_failure
 from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskSkipped
 from .sandboxes import SandboxFactory, opened, spec_for
 
@@ -70,9 +70,9 @@ def produce_patch(
         raise TaskSkipped(f"agent {name!r} cannot run here: {exc}") from None
     failure, detail = failure_of(name, agent_run)
     if failure is None:
-        paths = tampered_paths(agent_run.patch, run.task.perf_tests)
-        if paths:  # touches the perf test or our harness files
-            failure, detail = "tampering", "the patch changes files of the timing harness: " + "; ".join(paths)
+        tampered = patch_failure(agent_run.patch, run.task.perf_tests)  # touches the perf test or the harness
+        if tampered is not None:
+            failure, detail = "tampering", tampered
     return PatchOutcome(name=name, run=agent_run, patch=agent_run.patch, failure=failure, detail=detail)
 
 

@@ -268,8 +268,16 @@ class Generator:
                         f"after {retry + 1} requests: try again later"
                     ) from None
             else:
-                text = (response.choices[0].message.content or "") if response.choices else ""
-                return text, sent
+                if hasattr(response, "choices"):
+                    text = (response.choices[0].message.content or "") if response.choices else ""
+                    return text, sent
+                # A proxy's HTML page with status 200: the SDK hands back the raw text.
+                failure = None
+                if retry >= self.max_retries:
+                    raise Unavailable(
+                        f"the model server at {self.endpoint} answered with a body that is not JSON "
+                        f"({self.scrub(str(response))[:120]!r}) after {retry + 1} requests: check OPENAI_BASE_URL"
+                    ) from None
             pause = self._delay(retry, failure)
             log.debug("testgen: request failed, retry %d in %.2fs", retry + 1, pause)
             time.sleep(pause)
