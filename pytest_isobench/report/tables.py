@@ -148,7 +148,8 @@ def _message(record: TaskRecord) -> str:
     return f"REVIEW: {record.review}; {message}" if record.review else message
 
 
-def task_row(record: TaskRecord) -> TaskRow:
+def task_row(record: TaskRecord | dict[str, Any]) -> TaskRow:
+    [record] = as_records([record])
     verdict = record.verdict
     key = group_key(record)
     return TaskRow(

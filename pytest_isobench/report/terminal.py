@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
-from ..results.record import EstimateRecord, TaskRecord
+from ..results.record import EstimateRecord, TaskRecord, as_records
 
 
 def _est(value: EstimateRecord | None) -> str:
@@ -17,8 +18,9 @@ def _est(value: EstimateRecord | None) -> str:
     return f"{value.point:.2f}x [{value.low:.2f}, {value.high:.2f}]"
 
 
-def summary_lines(records: Sequence[TaskRecord]) -> tuple[list[str], dict[str, int]]:
+def summary_lines(records: Sequence[TaskRecord | dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
     """Formatted table lines and the totals per status/category."""
+    records = as_records(records)
     header = ("task", "human", "agent", "agent/human", "verdict")
     rows = []
     totals: Counter[str] = Counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
-from .record import TaskRecord
+from .record import TaskRecord, as_records
 
 
 def machine_info() -> dict[str, Any]:
@@ -52,7 +52,10 @@ def benchmarks_of(record: TaskRecord) -> list[dict[str, Any]]:
     return entries
 
 
-def write_benchmark_json(path: Path, records: Sequence[TaskRecord], commit_info: dict[str, Any] | None = None) -> Path:
+def write_benchmark_json(
+    path: Path, records: Sequence[TaskRecord | dict[str, Any]], commit_info: dict[str, Any] | None = None
+) -> Path:
+    records = as_records(records)
     doc = {
         "machine_info": machine_info(),
         "commit_info": commit_info or {},

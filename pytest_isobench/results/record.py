@@ -39,7 +39,7 @@ class EstimateRecord(_Open):
 class VerdictRecord(_Open):
     """The judgement of a task (see :class:`pytest_isobench.measure.verdict.Verdict`)."""
 
-    passed: bool
+    passed: bool = False
     category: str | None = None
     human: EstimateRecord | None = None
     agent: EstimateRecord | None = None
