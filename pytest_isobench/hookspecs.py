@@ -25,9 +25,10 @@ def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-bo
 
 @pytest.hookspec(firstresult=True)
 def pytest_isobench_make_sandbox(backend: str, spec: SandboxSpec, config: pytest.Config) -> Sandbox | None:
-    """Build a sandbox for ``backend`` (``docker``, ``local`` or a third party's name).
+    """Build a sandbox for ``backend`` (``docker`` or ``local``: ``--isobench-backend``
+    accepts no other name, so a plugin replaces or wraps one of these two).
 
-    First non-None result wins (``firstresult``).
+    First non-None result wins (``firstresult``); the built-in one runs last.
     """
 
 

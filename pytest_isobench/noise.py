@@ -108,6 +108,11 @@ def read_loadavg(proc: Path = PROC) -> tuple[float, float, float] | None:
     """The 1, 5 and 15 minute load averages from ``loadavg``."""
     text = _read(proc / "loadavg")
     if text is None:
+        if proc == PROC and hasattr(os, "getloadavg"):  # macOS, BSD: no /proc, the same figures
+            try:
+                return os.getloadavg()
+            except OSError:
+                return None
         return None
     try:
         one, five, fifteen = (float(x) for x in text.split()[:3])

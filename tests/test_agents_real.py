@@ -80,7 +80,7 @@ def check_run(record: dict[str, Any], server: FakeModels, agent: str) -> None:
     # agent its own sandbox, the patch goes a second time into the one that holds it (--3way).
     assert record["patch_method"] in ("git apply", "git apply --3way")
     variants = record["perf_tests"][0]["variants"]
-    assert variants["agent"]["values"] and "error" not in variants["agent"], variants["agent"]
+    assert variants["agent"]["values"] and not variants["agent"].get("error"), variants["agent"]
 
     run = record["agent_run"]
     reported = reported_json(record["agent_logs"], agent)

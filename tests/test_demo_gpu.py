@@ -74,3 +74,38 @@ def test_cpu_dry_run_gives_equal_digests(gpu_repo: Path, monkeypatch: pytest.Mon
     for task in demo_tasks(gpu_repo, GPU_PROJECT):
         base, head = measure_task(gpu_repo, task, runs=2, python=sys.executable)  # raises when digests differ
         assert len(base) == len(head) == 2
+
+
+@pytest.mark.docker
+def test_docker_backend_sends_the_gpu_request_to_the_engine(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a GPU visible (a fake nvidia-smi), the container is created with a GPU device request.
+
+    This engine has no NVIDIA runtime, so it refuses the request: the task is an error that
+    quotes the engine, which shows the request (``--gpus all``) reached it.
+    """
+    import os
+    import sys
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (tmp_path / "smi").mkdir()
+    exe = bindir / "nvidia-smi"
+    exe.write_text(f"#!{sys.executable}\n" + (ROOT / "tests" / "fake_nvidia_smi.py").read_text())
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SMI_DIR", str(tmp_path / "smi"))
+    ran = pytester.runpytest_subprocess(
+        str(SUITE),
+        "-k",
+        "ce2690a1",
+        "-p",
+        "no:cacheprovider",
+        "--isobench-backend=docker",
+        "--isobench-image=isobench-demo:bookworm",
+        f"--isobench-results={tmp_path / 'results'}",
+        f"--isobench-cache-dir={tmp_path / 'cache'}",
+    )
+    ran.assert_outcomes(errors=1)
+    ran.stdout.fnmatch_lines(["*could not start a container from 'isobench-demo:bookworm'*capabilities*gpu*"])

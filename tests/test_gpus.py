@@ -74,6 +74,9 @@ class FakeClient:
     def get(self, name: str) -> object:  # images.get
         return object()
 
+    def ping(self) -> bool:  # the sandbox waits for an answering engine first
+        return True
+
     def run(self, image: str, **kwargs: Any) -> None:  # containers.run
         self.run_calls.append((image, kwargs))
         raise _Stop

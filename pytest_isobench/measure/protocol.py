@@ -49,6 +49,11 @@ MIN_DISTINCT_FRACTION = 0.5
 too coarse for the test, and its intervals mean nothing."""
 
 
+def is_tied(values: Sequence[float]) -> bool:
+    """Mostly repeats: fewer than :data:`MIN_DISTINCT_FRACTION` of the values distinct."""
+    return len(values) >= 4 and len(set(values)) < MIN_DISTINCT_FRACTION * len(values)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One execution of the perf test in one variant.
@@ -196,12 +201,7 @@ class ProtocolResult:
 
     def tied(self) -> list[str]:
         """Variants whose kept values are mostly repeats (a timer too coarse for the test)."""
-        out = []
-        for v in self.variants:
-            vals = self.values(v)
-            if len(vals) >= 4 and len(set(vals)) < MIN_DISTINCT_FRACTION * len(vals):
-                out.append(v)
-        return out
+        return [v for v in self.variants if is_tied(self.values(v))]
 
     def _kept(self, variant: str) -> list[Sample]:
         return [s for s in self.samples if s.variant == variant and s.round >= 0 and s.m.error is None]
@@ -331,7 +331,7 @@ def run_protocol(
         return len(names) > 1 and active == [baseline]
 
     def look(rounds: int) -> StopReason | None:
-        tied = [v for v in active if v in result(rounds, "converged").tied()]
+        tied = [v for v in active if is_tied(values[v])]
         for v in tied:
             if not any(w.startswith(f"{v}: values tied") for w in warnings):
                 warn(tie_warning(v, values[v]))

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import gpu
+from .gpu import GpuWarning
+
+__all__ = ["GpuProvenance", "GpuWarning"]
 
 if TYPE_CHECKING:
     from ..dataset.models import Task

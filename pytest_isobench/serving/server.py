@@ -83,7 +83,14 @@ class ModelServer:
         if self.pid is not None:
             raise ServerError(f"server already started (pid {self.pid})")
         log = shlex.quote(self.log_path)
-        script = f"setsid sh -c {shlex.quote(self.command)} > {log} 2>&1 < /dev/null & echo $!"
+        # Return only once the server leads its own session: the sandbox kills the launch
+        # command's process group when it returns, which must not catch the server before
+        # its setsid (seen under load: the server died before writing a line).
+        script = (
+            f"setsid sh -c {shlex.quote(self.command)} > {log} 2>&1 < /dev/null & p=$!; i=0; "
+            'while [ "$(cut -d\' \' -f6 /proc/$p/stat 2>/dev/null)" != "$p" ] && [ $i -lt 500 ]; '
+            "do i=$((i+1)); sleep 0.01; done; echo $p"
+        )
         res = self.sandbox.exec(script, _COMMAND_TIMEOUT_S, env=self.env or None)
         text = res.stdout.strip().splitlines()
         if not res.ok or not text or not text[-1].isdigit():

@@ -229,6 +229,8 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         measured.noise = noise_report(run, measured, noise_start)
         uses_gpu = run.gpus is not None or run.suite.gpus_required > 0
         measured.gpu = gpu.task_gpu_record(gpu_start, gpu.snapshot(devices), uses_gpu=uses_gpu)
+        for text in measured.gpu.get("warnings", []):
+            warnings.warn(gpu.GpuWarning(f"{run.item_id}: {text}"), stacklevel=1)
     measured.correctness, measured.human_correct, measured.setup_s = correctness, human_correct, setup_s
     measured.imported = imported
     return measured

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..agents.base import Agent
 from ..measure.verdict import Verdict
 from ..provenance.checks import VariantsImportError
+from ..results.outcome import status_of
 from ..results.record import TaskRecord, VerdictRecord
 from .judge import VerdictHook, judge
 from .measure import measure
@@ -86,10 +87,12 @@ class TaskRun:
                 patch=patch,
                 imported=exc.found if isinstance(exc, VariantsImportError) else None,
             )
+        status = status_of(verdict)  # a baseline or human failure is an error, not the agent's
+        prefix = "error (the task's, not the agent's): " if status == "error" else ""
         return build_record(
             self.input,
-            "passed" if verdict.passed else "failed",
-            "" if verdict.passed else verdict.message,
+            status,
+            "" if verdict.passed else prefix + verdict.message,
             prepared=prepared,
             patch=patch,
             measured=measured,
