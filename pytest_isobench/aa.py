@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .demo.build import write_dataset
+
 __all__ = ["WRONG", "AATask", "aa_lines", "aa_task", "run_demo_aa"]
 
 WRONG = ("beats", "worse")
@@ -123,7 +125,6 @@ def run_demo_aa(extra: list[str], results: Path) -> tuple[int, list[dict[str, An
     its exit status and the task records written under ``results``."""
     import json
 
-    from .demo.build import write_dataset
 
     with tempfile.TemporaryDirectory(prefix="isobench-aa-") as tmp:
         root = Path(tmp)

@@ -11,21 +11,40 @@ import json
 import sys
 from pathlib import Path
 
+from .aa import aa_lines, aa_task, run_demo_aa
+from .agents.doctor import doctor_agents
+from .atomic import atomic_write
+from .dataset.loaders import DatasetError, load_source
+from .dataset.models import Task
+from .history.export import add_dataset_commands  # build, push, pull
+from .published.importer import human_diffs, import_items, task_facts
+from .published.runs import PublishedError, find_items
+from .report.html import write_html
+from .report.markdown import write_markdown
+from .report.passk import opt_at_k
+from .report.published import has_published, published_lines, published_rows, read_published
+from .report.soft import Judge, soft_metrics_all
+from .report.tables import build_report, group_lines
+from .report.terminal import summary_lines
+from .results.merge import merge_dirs
+from .results.record import TaskRecord
+from .sandbox.base import SandboxError
+from .sandbox.cache_usage import clean_worktrees, describe
+from .sandbox.docker_sandbox import engine_client
+from .sandbox.housekeeping import doctor_engine, sweep
+
 
 def _doctor(args: argparse.Namespace) -> int:
     if args.noise:
         return _noise_floor(args)
-    from .sandbox.housekeeping import doctor_engine
 
     failed = 0
     for name, ok, detail in doctor_engine():
         print(f"[{'ok' if ok else '!!'}] {name}: {detail}")
         failed += not ok
-    from .agents.doctor import doctor_agents
 
     for name, ok, detail in doctor_agents():
         print(f"[{'ok' if ok else '--'}] {name}: {detail}")
-    from .sandbox.cache_usage import describe
 
     print(f"[ok] cache {describe(Path(args.cache_dir))}")
     return 1 if failed else 0
@@ -34,8 +53,6 @@ def _doctor(args: argparse.Namespace) -> int:
 def _noise_floor(args: argparse.Namespace) -> int:
     """An A/A on the demo suite (the human's code as the agent's): this machine's noise floor."""
     import tempfile
-
-    from .aa import aa_lines, aa_task, run_demo_aa
 
     extra = [f"--isobench-backend={args.backend}"]
     if args.max_time is not None:
@@ -51,10 +68,6 @@ def _noise_floor(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from .sandbox.base import SandboxError
-    from .sandbox.cache_usage import clean_worktrees
-    from .sandbox.docker_sandbox import engine_client
-    from .sandbox.housekeeping import sweep
 
     removed = clean_worktrees(Path(args.cache_dir), older_than_s=args.older_than)
     status = 0
@@ -75,11 +88,6 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report.passk import opt_at_k
-    from .report.published import has_published, published_lines, published_rows, read_published
-    from .report.tables import build_report, group_lines
-    from .report.terminal import summary_lines
-    from .results.merge import merge_dirs
 
     all_dirs = [Path(d) for d in args.dirs]
     published_dirs = [d for d in all_dirs if has_published(d)]
@@ -87,8 +95,8 @@ def _report(args: argparse.Namespace) -> int:
     dirs = [d for d in all_dirs if d not in published_dirs or (d / "tasks").is_dir()]
     problems: list[str] = []
     duplicates: list[str] = []
-    records: list[dict[str, object]] = []
-    runs: list[list[dict[str, object]]] = []
+    records: list[TaskRecord] = []
+    runs: list[list[TaskRecord]] = []
     if args.runs_as_k:
         # Each directory is one run of the same agent: kept apart, never deduplicated across runs.
         for index, directory in enumerate(dirs, 1):
@@ -96,7 +104,7 @@ def _report(args: argparse.Namespace) -> int:
             problems += merged.problems
             duplicates += merged.duplicates
             for record in merged.records:
-                record["_run"] = str(index)
+                record.run_label = str(index)
             runs.append(merged.records)
             records += merged.records
     else:
@@ -111,12 +119,8 @@ def _report(args: argparse.Namespace) -> int:
         report.passk = [p.as_dict() for p in opt_at_k(runs)]
     judge = None
     if args.soft_metrics and args.judge_model:
-        from .report.soft import Judge
-
         judge = Judge(model=args.judge_model, cache_dir=Path(args.judge_cache))
     if args.soft_metrics:
-        from .report.soft import soft_metrics_all
-
         report.soft = soft_metrics_all(records, judge)
     if published_dirs:
         published, published_problems = read_published(published_dirs)
@@ -138,12 +142,8 @@ def _report(args: argparse.Namespace) -> int:
     for p in report.passk:
         print(f"Opt@{p['k']}: {p['opt_at_k']:.1%} ({p['solved']}/{p['tasks']})  pass@{p['k']}: {p['pass_at_k']:.1%}")
     if args.markdown:
-        from .report.markdown import write_markdown
-
         print(f"markdown: {write_markdown(report, Path(args.markdown), plots=not args.no_plots)}")
     if args.html:
-        from .report.html import write_html
-
         print(f"html: {write_html(report, Path(args.html), plots=not args.no_plots)}")
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=1, default=str) + "\n", encoding="utf-8")
@@ -154,8 +154,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .published.importer import human_diffs, import_items, task_facts
-    from .published.runs import PublishedError, find_items
 
     try:
         items, problems = find_items([Path(p) for p in args.paths])
@@ -174,8 +172,6 @@ def _import(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     if args.facts:
-        from .atomic import atomic_write
-
         facts = task_facts(items)
         atomic_write(Path(args.facts), "".join(json.dumps(f, sort_keys=True) + "\n" for f in facts))
         print(f"facts: {len(facts)} task(s) -> {args.facts}")
@@ -192,14 +188,12 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .dataset.models import Task
 
     print(json.dumps(Task.model_json_schema(), indent=2))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .dataset.loaders import DatasetError, load_source
 
     try:
         loaded = load_source(args.file)
@@ -261,7 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate = dataset.add_parser("validate", help="check a dataset file, with line numbers")
     validate.add_argument("file")
     validate.set_defaults(func=_validate)
-    from .history.export import add_dataset_commands  # build, push, pull
 
     add_dataset_commands(dataset)
     return parser

@@ -37,5 +37,10 @@ def pytest_isobench_verdict(task: Task, results: list[Any], default: Any) -> Any
     """Return a replacement verdict for a task, or None to keep ``default``. First wins."""
 
 
-def pytest_isobench_record(record: dict[str, Any], task: Task) -> None:
-    """Add fields to a task's result record (mutate ``record``) before it is written."""
+def pytest_isobench_record(record: dict[str, Any], task: Task | None) -> None:
+    """Add fields to a task's result record (mutate ``record``) before it is written.
+
+    ``record`` is the :class:`~pytest_isobench.results.record.TaskRecord` as its JSON
+    object; fields added here are kept in the written record (``TaskRecord`` keeps unknown
+    fields). ``task`` is None for an item whose dataset record did not map onto a task.
+    """

@@ -14,6 +14,7 @@ import pytest
 
 from .collect.shard import ShardSpecError, parse_shard
 from .measure.protocol import ProtocolSettings
+from .sandbox.gpus import parse_gpus
 
 BACKENDS = ("auto", "docker", "local")
 GENERATE = ("never", "missing", "all")
@@ -64,7 +65,6 @@ def positive_float(flag: str) -> Callable[[str], float]:
 
 
 def gpus_type(value: str) -> str:
-    from .sandbox.gpus import parse_gpus
 
     try:
         return parse_gpus(value)

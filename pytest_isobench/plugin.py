@@ -1,13 +1,13 @@
 """The pytest entry point of ISO-Bench: options, ini keys, hooks and fixtures, wired up.
 
-Glue only: parsing lives in ``options``/``session``, collection in ``collect``, the call
-phase in ``runner``, records in ``results`` and the summary in ``report``. Importing this
-module must stay cheap: heavy libraries load where they are used.
+Glue only: parsing lives in ``options``/``session``, collection in ``collect``, the run
+state and reporting in ``session.IsobenchSession``, a task's stages in ``taskrun``. The
+built-in agents and sandbox backends are the ``trylast`` defaults of our own hooks.
+Importing this module must stay cheap: heavy libraries load where they are used.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
@@ -16,12 +16,19 @@ from typing import Any
 import pytest
 
 from . import fixtures, hookspecs, options
+from .agents.base import Agent
+from .agents.registry import all_agents, unknown_agent_message
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .collect.predictions_map import collection_lines
+from .collect.shard import select
 from .executors.ray_config import ray_options
 from .executors.ray_plugin import make_executor
-from .fixtures import LIVE_KEY, SETTINGS_KEY
-from .session import build_settings, ensure_results_dir
+from .keys import SESSION_KEY
+from .provenance.plugin import GpuProvenance
+from .run_guard import RunGuard
+from .sandbox.base import Sandbox, SandboxSpec
+from .session import IsobenchSession, build_settings, ensure_results_dir, known_agents
+from .xdist_hooks import XdistHooks
 
 _DATA_SUFFIXES = (".jsonl", ".parquet")
 
@@ -40,34 +47,35 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = build_settings(config, run_id)
     if workerinput is None and not config.option.help:
         ensure_results_dir(config, settings)
-    config.stash[SETTINGS_KEY] = settings
-    config.pluginmanager.register(fixtures, "isobench-fixtures")
     if settings.agent:
-        from .agents.registry import unknown_agent_message
-        from .fixtures import known_agents
-
         known = known_agents(config)
         if settings.agent not in known:
             raise pytest.UsageError(unknown_agent_message(settings.agent, known))
     if settings.datasets and config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = []  # only the given datasets, not testpaths
-    from .runtime import RunState
-
-    state = RunState(config, settings)
-    config.pluginmanager.register(state, "isobench-run")
-    from .run_guard import RunGuard
-
+    session = IsobenchSession(config, settings)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(fixtures, "isobench-fixtures")
+    config.pluginmanager.register(session, "isobench-session")
     config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
-    from .provenance.plugin import GpuProvenance
-
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     ray_opts = ray_options(config, settings.gpus)
     if ray_opts is not None and workerinput is None:
         config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
     if config.pluginmanager.hasplugin("xdist"):
-        from .xdist_hooks import XdistHooks
-
         config.pluginmanager.register(XdistHooks(settings), "isobench-xdist")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_isobench_agents() -> dict[str, type[Agent]]:
+    """The built-in agents and those of the ``pytest_isobench.agents`` entry-point group."""
+    return all_agents()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_isobench_make_sandbox(backend: str, spec: SandboxSpec, config: pytest.Config) -> Sandbox | None:
+    """The built-in backends: ``docker`` and ``local``."""
+    return config.stash[SESSION_KEY].builtin_sandbox(backend, spec)
 
 
 def _is_suite(file_path: Path, parent: pytest.Collector) -> bool:
@@ -84,20 +92,15 @@ def _is_suite(file_path: Path, parent: pytest.Collector) -> bool:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if _is_suite(file_path, parent):
-        from .runner import run_task
-
-        node = SuiteFile.from_parent(parent, path=file_path)
-        node.callobj = run_task
+        node: SuiteFile = SuiteFile.from_parent(parent, path=file_path)
         return node
     if file_path.suffix in _DATA_SUFFIXES and parent.session.isinitpath(file_path):
-        from .runner import run_task
-
         try:
             nodeid = file_path.relative_to(parent.config.rootpath).as_posix()
         except ValueError:
             nodeid = str(file_path)
         return DatasetCollector.from_parent(
-            parent, name=file_path.name, path=file_path, nodeid=nodeid, source=str(file_path), callobj=run_task
+            parent, name=file_path.name, path=file_path, nodeid=nodeid, source=str(file_path)
         )
     return None
 
@@ -108,23 +111,17 @@ def pytest_make_collect_report(
 ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
     if isinstance(collector, pytest.Session) and report.passed:
-        from .runner import run_task
-
-        for source in collector.config.stash[SETTINGS_KEY].datasets:
-            report.result.append(
-                DatasetCollector.from_parent(collector, name=source, nodeid=source, source=source, callobj=run_task)
-            )
+        for source in collector.config.stash[SESSION_KEY].settings.datasets:
+            report.result.append(DatasetCollector.from_parent(collector, name=source, nodeid=source, source=source))
     return report
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep this machine's shard (before -k/-m, so shards never depend on selection)."""
-    settings = config.stash[SETTINGS_KEY]
+    settings = config.stash[SESSION_KEY].settings
     if settings.shard is None:
         return
-    from .collect.shard import select
-
     k, n = settings.shard
     tasks = [item for item in items if isinstance(item, TaskItem)]
     keep = select([item.nodeid for item in tasks], k, n, settings.durations_map)
@@ -137,13 +134,3 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
     return collection_lines(config, items)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    from .signals import shielded
-
-    live: list[Any] = config.stash.get(LIVE_KEY, [])
-    with shielded():
-        for sandbox in list(live):
-            with contextlib.suppress(Exception):
-                sandbox.close()

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import signals
+from .sandbox.base import SandboxError
+from .sandbox.docker_sandbox import engine_client
+from .sandbox.run_sweep import Swept, sweep_docker, sweep_worktrees
 
 if TYPE_CHECKING:
     from .session import Settings
@@ -42,7 +45,6 @@ class RunGuard:
             signals.restore(self._previous)
 
     def sweep(self) -> None:
-        from .sandbox.run_sweep import Swept, sweep_docker, sweep_worktrees
 
         run_id = self.settings.run_id
         swept = sweep_worktrees(self.settings.cache_dir, run_id)
@@ -50,9 +52,6 @@ class RunGuard:
         if self.settings.backend == "docker":
             docker_swept = sweep_docker(run_id)
         elif self.settings.backend == "auto":
-            from .sandbox.base import SandboxError
-            from .sandbox.docker_sandbox import engine_client
-
             try:
                 engine_client().close()
             except SandboxError:

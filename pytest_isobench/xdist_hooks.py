@@ -3,10 +3,12 @@ and stand an ``error`` record in for a task whose worker died under it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .session import Settings
+from .keys import RECORD_ATTR
+from .results.store import write_record
+from .settings import Settings
+from .taskrun.record import lost_record
 
 
 class XdistHooks:
@@ -18,10 +20,6 @@ class XdistHooks:
 
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
         """The worker died mid-task: record the task as lost, with xdist's reason, at once."""
-        from .results.lost import lost_record
-        from .results.store import write_record
-        from .runtime import RECORD_ATTR
-
         record = lost_record(crashitem, self.settings, str(report.longrepr))
         write_record(self.settings.results_dir, record)
-        setattr(report, RECORD_ATTR, record)  # the run state counts it in the summary
+        setattr(report, RECORD_ATTR, record.to_json())  # the session counts it in the summary

@@ -65,7 +65,7 @@ def test_full_results_disk_stops_the_run_and_keeps_what_was_written(tmp_path: Pa
         assert item_id not in text.split("short test summary info")[-1], text[-2000:]
     assert record_bytes(small_disk) == before
     loaded = read_records(small_disk)
-    assert loaded.problems == [] and [r["item_id"] for r in loaded.records] == [project.ids[0]]
+    assert loaded.problems == [] and [r.item_id for r in loaded.records] == [project.ids[0]]
     assert sorted(records(small_disk)) == [project.ids[0]]
     assert [p.name for p in (small_disk / "tasks").iterdir()] == [f"{project.ids[0]}.json"]
     left = [p for p in (cache / "worktrees").rglob("*") if p.is_file()] if (cache / "worktrees").exists() else []

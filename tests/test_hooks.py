@@ -126,8 +126,10 @@ def test_an_unknown_agent_lists_the_conftest_agent(pytester: pytest.Pytester) ->
 
 def test_pytest_isobench_make_sandbox_builds_every_sandbox(run: Run) -> None:
     log = (run.root / "sandboxes.log").read_text().splitlines()
-    variants = ("baseline", "human", "agent")
+    # The agent works in a sandbox of its own; the timed agent variant is a fresh one.
+    variants = ("agent", "baseline", "human", "agent")
     assert sorted(log) == sorted([f"start {TASK} {v}" for v in variants] + [f"close {v}" for v in variants])
+    assert log[:2] == [f"start {TASK} agent", "close agent"]  # closed before the variants are timed
     # The conftest's root was used, and the sandboxes cleaned up after themselves there.
     assert (run.root / "conftest-worktrees").is_dir()
     assert not [p for p in (run.root / "conftest-worktrees").rglob("*") if p.is_file()]

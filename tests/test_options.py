@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pytest_isobench.options import choice_type, positive_float, positive_int, shard_type
@@ -215,6 +217,14 @@ def test_positive_float_rejects(bad: str) -> None:
         positive_float("--f")(bad)
 
 
+def test_fixtures_are_prefixed_and_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--fixtures", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    for name in ("baseline", "human", "agent", "record", "patch", "run", "task", "settings", "session"):
+        # the fixture's line, then its docstring indented on the next one
+        assert re.search(rf"^isobench_{name}( |$).*\n    \S", out, re.MULTILINE), f"isobench_{name} undocumented"
+    names = {line.split()[0] for line in out.splitlines() if line and not line.startswith((" ", "-", "="))}
+    assert not names & {"baseline", "human", "agent"}, "unprefixed fixtures leak into every project"
 def test_an_unwritable_results_dir_is_a_usage_error_naming_it(guarded: pytest.Pytester) -> None:
     (guarded.path / "taken").write_text("a file where the results would go\n")
     target = guarded.path / "taken" / "results"

@@ -5,7 +5,10 @@ outcomes replayed into pytest (terminal, junitxml, ``--lf``, ``-x``), one record
 written by the controller, GPUs never shared by two measurements at once, the agent
 concurrency limit, a task that no node can hold skipped at once, Ctrl-C cancelling every
 remote task, and a node removed in the middle of a task: the task is retried elsewhere and
-recorded once. Tests run in file order: the node removal comes last (it adds a node back).
+recorded once. The real task run: the demo suite with the human diff as the agent gives
+the same records on the cluster as here, and a node removed in the middle of a Docker
+measurement leaves no container of the run behind. Tests run in file order: the node
+removals come last (each adds a node back).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_project import DEMO_IDS, copy_demo, demo_args, read_records, run_demo
 from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
 
 pytestmark = pytest.mark.slow
@@ -131,6 +135,57 @@ def test_unplaceable_task_is_skipped_at_once(pytester: pytest.Pytester, cluster:
     assert rec["status"] == "skipped" and "8 GPU(s)" in rec["reason"]
 
 
+# Fields a Ray run may differ in from a local one besides timing: where it ran, the samples,
+# and what the samples decide (on a busy 2-core machine the demo's verdicts move with noise).
+_MEASURED = ("ray", "machine", "run_id", "setup_s", "versions", "agent_run", "agent_logs", "noise", "status", "reason")
+
+
+def _same_shape(record: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in record.items() if k not in _MEASURED}
+    data["verdict"] = sorted(data.get("verdict") or {})
+    data["perf_tests"] = [(p["name"], sorted(p["variants"])) for p in data.get("perf_tests", [])]
+    return data
+
+
+def test_demo_with_human_agent_on_ray_matches_a_local_run(
+    pytester: pytest.Pytester, cluster: Any, demo_cache: Path, tmp_path: Path
+) -> None:
+    """The real task run on the cluster: same outcomes and records as here; GPUs Ray assigned, never shared."""
+    budget = ("--isobench-backend=local", "--isobench-agent=human", "--isobench-max-time=15", "--isobench-min-rounds=8")
+    local = run_demo(pytester, demo_cache, tmp_path / "local", *budget)
+    assert _ran(local) == 4
+    # The same suite, each measurement asking Ray for one of the cluster's (declared) GPUs.
+    suite = pytester.path / "tasks" / "demo.yaml"
+    suite.write_text(suite.read_text(encoding="utf-8") + "gpus_required: 1\n", encoding="utf-8")
+    args = demo_args(tmp_path / "ray-cache", tmp_path / "ray", *budget, f"--isobench-ray={cluster.address}")
+    on_ray = pytester.runpytest_subprocess(*args, timeout=600)
+    assert _ran(on_ray) == 4
+    here, there = read_records(tmp_path / "local"), read_records(tmp_path / "ray")
+    assert sorted(here) == sorted(there) == list(DEMO_IDS)
+    for item_id in DEMO_IDS:
+        assert _same_shape(there[item_id]) == _same_shape(here[item_id]), item_id
+        assert there[item_id]["patch"] == here[item_id]["human_patch"], "the human diff travelled as the patch"
+        assert there[item_id]["verdict"]["equivalent"] is True
+        runs = there[item_id]["ray"]["runs"]
+        assert [r["phase"] for r in runs] == ["agent", "measure"]
+        assert len(runs[1]["gpu_ids"]) == 1 and runs[0]["gpu_ids"] == []
+        assert there[item_id]["ray"]["attempts"] == {"agent": 1, "measure": 1}
+    assert measurement_overlaps(list(there.values())) == []
+    # Each node built its own cache (repository cloned there) and left no worktree behind.
+    nodes = sorted(p.name for p in (tmp_path / "ray-cache").glob("ray-node-*"))
+    assert nodes, "no node cache directory"
+    for node in nodes:
+        left = list((tmp_path / "ray-cache" / node / "worktrees").rglob("*.py"))
+        assert left == [], left[:3]
+
+
+def _ran(result: pytest.RunResult) -> int:
+    """Tasks that were timed and judged (passed or failed on their verdict; no error, no skip)."""
+    outcomes = result.parseoutcomes()
+    assert not outcomes.get("errors") and not outcomes.get("skipped"), result.stdout.str()[-3000:]
+    return int(outcomes.get("passed", 0)) + int(outcomes.get("failed", 0))
+
+
 def test_ctrl_c_cancels_every_remote_task(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
     synthetic_suite(pytester.path, [f"syn-{i:02d}" for i in range(8)], gpus=1)
     marks = tmp_path / "marks"
@@ -194,6 +249,47 @@ def test_node_removed_mid_task_is_retried_and_recorded_once(
         assert victim.node_id not in nodes, "the result came from the removed node"
         assert rec["ray"]["attempts"]["measure"] >= 2
     assert measurement_overlaps(list(recs.values())) == []
+
+
+@pytest.mark.docker
+def test_node_removed_mid_measurement_in_docker_leaves_no_container(
+    pytester: pytest.Pytester, cluster: Any, tmp_path: Path
+) -> None:
+    import docker
+    import ray
+
+    copy_demo(pytester.path)
+    suite = pytester.path / "tasks" / "demo.yaml"
+    suite.write_text(suite.read_text(encoding="utf-8") + "gpus_required: 1\n", encoding="utf-8")
+    results = tmp_path / "r"
+    args = demo_args(tmp_path / "cache", results, "--isobench-backend=docker", "-k", "ac9bebc0 or 65ce4b7f")
+    args += ["--isobench-max-time=40", "--isobench-min-rounds=30", f"--isobench-ray={cluster.address}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    ray.init(address=cluster.address, namespace="isobench", log_to_driver=False)
+    try:
+        victim = _node_running_a_measurement(cluster, proc, settle_s=8.0)
+        cluster.remove_node(victim, allow_graceful=False)
+        out, _ = proc.communicate(timeout=400)
+    finally:
+        ray.shutdown()
+        if proc.poll() is None:
+            proc.kill()
+        cluster.add_node(num_cpus=2, num_gpus=2, object_store_memory=OBJECT_STORE)
+    text = out.decode()
+    recs = records(results)
+    assert len(recs) == 2, text[-3000:]
+    assert all(r["status"] in ("passed", "failed") for r in recs.values()), text[-3000:]
+    assert any(r["ray"]["retries"] > 0 for r in recs.values()), "no measurement was on the removed node"
+    assert "leftover(s) of killed attempts" in text, text[-2000:]
+    (run_id,) = {r["run_id"] for r in recs.values()}
+    client = docker.from_env()
+    try:
+        left = client.containers.list(all=True, filters={"label": f"io.isobench.run={run_id}"})
+    finally:
+        client.close()
+    assert left == [], [c.name for c in left]
 
 
 def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes], settle_s: float = 0.0) -> Any:

@@ -11,6 +11,7 @@ import shutil
 
 from .base import Agent
 from .cli_agents import CliAgent
+from .registry import all_agents
 
 
 def doctor_agent(name: str, cls: type[Agent]) -> tuple[str, bool, str]:
@@ -27,7 +28,6 @@ def doctor_agent(name: str, cls: type[Agent]) -> tuple[str, bool, str]:
 
 def doctor_agents(names: list[str] | None = None) -> list[tuple[str, bool, str]]:
     """``(check, ok, detail)`` for every known agent (or those named), sorted by name."""
-    from .registry import all_agents
 
     problems: list[str] = []
     agents = all_agents(problems)

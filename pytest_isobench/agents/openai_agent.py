@@ -17,6 +17,8 @@ import shlex
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..sandbox.base import PatchError
+from ..sandbox.patching import check_paths
 from .base import Agent, AgentContext, AgentRun, AgentUnavailable
 from .endpoint import check_endpoint
 
@@ -236,8 +238,6 @@ class OpenAIAgent(Agent):
 
     def _apply_problem(self, sandbox: Sandbox, diff: str) -> str | None:
         """Why ``diff`` would not apply to the checkout, or None: checked, never applied."""
-        from ..sandbox.base import PatchError
-        from ..sandbox.patching import check_paths
 
         try:
             check_paths(diff)

@@ -12,6 +12,9 @@ import warnings
 from importlib.metadata import entry_points
 
 from .base import Agent
+from .builtin import BUILTIN
+from .cli_agents import CLI_AGENTS
+from .openai_agent import OpenAIAgent
 
 ENTRY_POINT_GROUP = "pytest_isobench.agents"
 
@@ -22,9 +25,6 @@ class AgentEntryPointWarning(UserWarning):
 
 def builtin_agents() -> dict[str, type[Agent]]:
     """The agents shipped with the package: model-free, command-line and ``openai``."""
-    from .builtin import BUILTIN
-    from .cli_agents import CLI_AGENTS
-    from .openai_agent import OpenAIAgent
 
     return {**BUILTIN, **CLI_AGENTS, OpenAIAgent.name: OpenAIAgent}
 

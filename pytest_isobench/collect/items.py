@@ -10,28 +10,24 @@ that cannot be reached (hub offline, no cache) skips its collector with the reas
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..dataset import DatasetError, DatasetUnavailable, Task, load_refs
+from ..keys import MARKERS_KEY, REF_KEY, SESSION_KEY, SOURCE_NOTES_KEY, SUITE_KEY, TASK_KEY, TESTGEN_KEY
+from ..sandbox.repo import RepoCache
+from ..suite import Suite, SuiteError, default_suite, load_suite
+from ..testgen import GenJob, RepoContext, cache, generate_missing, repo_context
+from .body import run_task
 from .ids import task_ids
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from _pytest._py.path import LocalPath
-
-    from ..dataset import Task, TaskRef
-    from ..suite import Suite
-    from ..testgen import RepoContext
-
-TASK_KEY: pytest.StashKey[Task] = pytest.StashKey()
-REF_KEY: pytest.StashKey[TaskRef] = pytest.StashKey()
-SUITE_KEY: pytest.StashKey[Suite] = pytest.StashKey()
-TESTGEN_KEY: pytest.StashKey[str] = pytest.StashKey()  # why generation left an item without a perf test
-SOURCE_NOTES_KEY: pytest.StashKey[list[str]] = pytest.StashKey()  # which dataset source each suite used
 
 _MARK_SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -47,13 +43,10 @@ def marker_name(text: str) -> str:
 
 
 def _register_marker(config: pytest.Config, name: str, help_text: str) -> None:
-    known: set[str] = config.stash.setdefault(_MARKERS_KEY, set())
+    known: set[str] = config.stash.setdefault(MARKERS_KEY, set())
     if name not in known:
         config.addinivalue_line("markers", f"{name}: {help_text}")
         known.add(name)
-
-
-_MARKERS_KEY = pytest.StashKey[set[str]]()
 
 
 class TaskItem(pytest.Function):
@@ -112,9 +105,7 @@ class ProblemItem(pytest.Item):
         return self.path, 0, self.name
 
 
-def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., None]) -> Iterator[pytest.Item]:
-    from ..dataset import DatasetError, DatasetUnavailable, load_refs
-
+def _task_items(parent: pytest.Collector, suite: Suite) -> Iterator[pytest.Item]:
     config = parent.config
     notes = config.stash.setdefault(SOURCE_NOTES_KEY, [])
     try:
@@ -148,7 +139,7 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
     shared: Any = None  # every item of a collector has the same function: one fixture closure
     items: list[TaskItem] = []
     for task_id, task in zip(ids, loaded.refs, strict=True):
-        item = TaskItem.from_parent(parent, name=task_id, callobj=callobj, fixtureinfo=shared)
+        item = TaskItem.from_parent(parent, name=task_id, callobj=run_task, fixtureinfo=shared)
         shared = item._fixtureinfo
         item.stash[REF_KEY] = task
         item.stash[SUITE_KEY] = suite
@@ -165,13 +156,9 @@ def _task_items(parent: pytest.Collector, suite: Suite, callobj: Callable[..., N
 
 def _generate_missing(items: list[TaskItem], suite: Suite, config: pytest.Config) -> None:
     """Ask the model for the perf tests tasks lack (``--isobench-generate``); cached ones cost nothing."""
-    from ..fixtures import SETTINGS_KEY
-
-    settings = config.stash[SETTINGS_KEY]
+    settings = config.stash[SESSION_KEY].settings
     if settings.generate == "never" or not items:
         return
-    from ..testgen import GenJob, cache, generate_missing
-
     root = cache.default_root(settings.rootdir)
     with cache.suite_lock(root, suite.name):  # xdist workers: the first generates, the others read the cache
         present = cache.cached_ids(root, suite.name)
@@ -206,9 +193,6 @@ def _generate_missing(items: list[TaskItem], suite: Suite, config: pytest.Config
 
 
 def _repo_context(cache_dir: Path, repo: str, task: Task) -> RepoContext:
-    from ..sandbox.repo import RepoCache
-    from ..testgen import repo_context
-
     repos = RepoCache(cache_dir)
     base_rev = task.base_commit or f"{task.head_commit}^"
     repo_dir = repos.ensure(repo, [task.head_commit, base_rev])
@@ -219,32 +203,25 @@ def _repo_context(cache_dir: Path, repo: str, task: Task) -> RepoContext:
 class SuiteFile(pytest.File):
     """A ``tasks/*.yaml`` suite: one item per task of its dataset."""
 
-    callobj: Callable[..., None]
-
     def collect(self) -> Iterator[pytest.Item]:
-        from ..suite import SuiteError, load_suite
-
         try:
             suite = load_suite(self.path)
         except SuiteError as exc:
             yield ProblemItem.from_parent(self, name=f"{self.path.stem}-suite", problem=str(exc))
             return
-        yield from _task_items(self, suite, self.callobj)
+        yield from _task_items(self, suite)
 
 
 class DatasetCollector(pytest.Collector):
     """A dataset given with ``--isobench-dataset`` (a path or ``hf:``), with default settings."""
 
-    def __init__(self, *, source: str, callobj: Callable[..., None], **kwargs: Any) -> None:
+    def __init__(self, *, source: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
-        self.callobj = callobj
 
     def collect(self) -> Iterator[pytest.Item]:
-        from ..suite import default_suite
-
         try:
             suite = default_suite("dataset", self.source)
         except Exception as exc:  # a pydantic error on the source string itself
             raise CollectProblem(f"{self.source}: {exc}") from None
-        yield from _task_items(self, suite, self.callobj)
+        yield from _task_items(self, suite)

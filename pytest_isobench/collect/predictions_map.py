@@ -15,7 +15,8 @@ import pytest
 
 from ..agents.predictions import load_predictions
 from ..dataset.shapes import RecordError
-from .items import SOURCE_NOTES_KEY, TaskItem, task_of
+from ..keys import SOURCE_NOTES_KEY
+from .items import TaskItem, task_of
 
 __all__ = ["collection_lines"]
 

@@ -1,24 +1,28 @@
 """Wires the Ray executor to the plugin: which items go to the cluster, their demand, their records.
 
 The one place that knows both the executor (generic over :class:`~.work.Work`) and the
-rest of the plugin (task items, suites, records). ``WORK_KEY`` lets a conftest substitute
-the work shipped to the nodes (tests and benchmarks exercise the executor with synthetic
-work); by default each item runs a ``TaskRun``.
+rest of the plugin (task items, suites, the session's records). ``WORK_KEY`` lets a
+conftest substitute the work shipped to the nodes (tests and benchmarks exercise the
+executor with synthetic work); by default each item runs its ``TaskRun`` there.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 
-from ..collect.items import SUITE_KEY, TaskItem, task_of
+from ..collect.items import TaskItem, task_of
+from ..keys import RECORD_ATTR, SESSION_KEY, SUITE_KEY, TASK_KEY
+from ..results.record import TaskRecord
 from ..results.store import write_record
-from ..runner import base_record
-from ..runtime import RECORD_ATTR
+from ..settings import Settings
+from ..taskrun.record import bare_record
 from .demand import Demand, cpuset_size, gpu_count, parse_memory
 from .ray_config import RayOptions
 from .ray_executor import RayExecutor
+from .taskrun_work import TASKRUN_WORK
 from .work import Finished, Work
 
 WORK_KEY = pytest.StashKey[Work]()
@@ -37,34 +41,46 @@ def demand_of(item: pytest.Item) -> Demand:
     )
 
 
-def make_executor(config: pytest.Config, settings: Any, options: RayOptions) -> RayExecutor:
-    state = config.pluginmanager.get_plugin("isobench-run")
-    resumed: dict[str, Any] = getattr(state, "resumed", {})
+def _record(item: pytest.Item, finished: Finished, settings: Settings) -> dict[str, Any]:
+    """The task's record as the node sent it, or (it never got that far) what is known here."""
+    if finished.record:
+        return dict(finished.record)
+    suite = item.stash.get(SUITE_KEY, None)
+    return bare_record(
+        item_id=item.name,
+        nodeid=item.nodeid,
+        suite=suite.name if suite is not None else None,
+        settings=settings,
+        status=finished.status,
+        reason=finished.message[-2000:],
+        task=item.stash.get(TASK_KEY, None),
+        repo=suite.repo if suite is not None else None,
+    ).to_json()
+
+
+def make_executor(config: pytest.Config, settings: Settings, options: RayOptions) -> RayExecutor:
+    session = config.stash[SESSION_KEY]
 
     def is_task(item: pytest.Item) -> bool:
-        return isinstance(item, TaskItem) and item.nodeid not in resumed
+        return isinstance(item, TaskItem) and item.nodeid not in session.resumed
 
     def finish(item: pytest.Item, finished: Finished, ray_info: dict[str, Any], reps: list[pytest.TestReport]) -> None:
-        record = dict(finished.record) or base_record(item, None, settings)
-        record.setdefault("status", finished.status)
-        record.setdefault("verdict", None)
-        if finished.status in ("skipped", "error"):
-            record.setdefault("reason", finished.message[-2000:])
-        record["ray"] = ray_info
-        config.hook.pytest_isobench_record(record=record, task=task_of(item))
-        write_record(settings.results_dir, record)
+        data = _record(item, finished, settings)
+        data["ray"] = ray_info
+        task = item.stash.get(TASK_KEY, None)
+        if task is None:
+            with contextlib.suppress(Exception):
+                task = task_of(item)
+        config.hook.pytest_isobench_record(record=data, task=task)
+        record = TaskRecord.from_json(data)
+        write_record(settings.results_dir, record)  # here, once, atomically
         last = next((r for r in reps if r.when == "call"), reps[0])
-        setattr(last, RECORD_ATTR, record)  # the run's summary reads it from the report
+        setattr(last, RECORD_ATTR, record.to_json())  # the session's summary reads it from the report
 
     def work() -> Work:
         found = config.stash.get(WORK_KEY, None)
         if found is not None:
             return found
-        # The task run (issue 14) is what a node runs; until it is on main only substituted work runs.
-        pytest.exit(
-            "--isobench-ray: running suite tasks on Ray needs the TaskRun pipeline, not merged yet "
-            "(only work substituted under WORK_KEY runs on the cluster so far)",
-            returncode=pytest.ExitCode.USAGE_ERROR,
-        )
+        return TASKRUN_WORK
 
     return RayExecutor(config, settings, options, work, is_task, demand_of, finish)

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_writer
+from ..dataset import loaders
+from .classify import ClassifyError, ClassifyOptions, classify_commits
 from .scan import DEFAULT_KEYWORDS, CommitInfo, ScanError, ScanOptions, ScanResult, is_test_path, scan_repository
 
 if TYPE_CHECKING:
@@ -265,13 +267,12 @@ def push(file: str | Path, name: str, *, token: str | None = None, private: bool
 
 def pull(name: str, *, split: str | None = None, out: str | Path | None = None) -> tuple[int, list[dict[str, Any]]]:
     """Fetch a hub dataset (or read it from the local cache when offline); optionally write JSONL."""
-    from ..dataset.loaders import DatasetError, _load_hf, parse_hf
 
     source = name if name.startswith("hf:") else f"hf:{name}"
     try:
-        repo_name, named_split = parse_hf(source)
-        dataset = _load_hf(repo_name, split or named_split, source)
-    except DatasetError as exc:
+        repo_name, named_split = loaders.parse_hf(source)
+        dataset = loaders._load_hf(repo_name, split or named_split, source)
+    except loaders.DatasetError as exc:
         raise ExportError(str(exc)) from None
     rows = [dict(row) for row in dataset]
     if out is not None:
@@ -323,8 +324,6 @@ def run_build(args: argparse.Namespace) -> int:
     commits = result.commits
     answers: dict[str, Classification] = {}
     if args.classify:
-        from .classify import ClassifyError, ClassifyOptions, classify_commits
-
         try:
             report = classify_commits(
                 commits,

@@ -26,10 +26,11 @@ import math
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from pytest_isobench.measure.estimate import Direction, Estimate
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pytest_isobench.measure.stats import Direction, Estimate
 
 __all__ = ["log_ratios", "min_rounds_for", "paired_speedup", "signed_rank_k", "signed_rank_pvalue"]
 
@@ -161,8 +162,6 @@ def paired_speedup(
     Walsh averages (its confidence is then ``1 - 2 / 2**n``, lower than asked): the
     protocol never judges on so few rounds.
     """
-    from pytest_isobench.measure.stats import Estimate
-
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
     d = log_ratios(base, other, direction)

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_benchmark.stats import Stats
 
+from pytest_isobench.measure.estimate import Direction, Estimate
+from pytest_isobench.measure.paired import paired_speedup
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -38,9 +41,6 @@ __all__ = [
     "speedup_hl",
     "summarize",
 ]
-
-Direction = Literal["lower", "higher"]
-"""``"lower"``: the value is a time, lower is better. ``"higher"``: a rate, e.g. tokens/s."""
 
 _DIRECTIONS: tuple[str, ...] = ("lower", "higher")
 
@@ -69,28 +69,6 @@ class VariantStats:
     def as_dict(self) -> dict[str, Any]:
         """The ``stats`` object of a pytest-benchmark JSON benchmark entry."""
         return {**self.fields, "iterations": 1}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a confidence interval ``[low, high]``."""
-
-    point: float
-    low: float
-    high: float
-
-    @property
-    def rel_half_width(self) -> float:
-        """Half the interval's width relative to the point: 0.02 means about +-2%."""
-        if self.point == 0:
-            return math.inf
-        return (self.high - self.low) / 2 / abs(self.point)
-
-    def contains(self, x: float) -> bool:
-        return self.low <= x <= self.high
-
-    def as_dict(self) -> dict[str, float]:
-        return {"point": self.point, "low": self.low, "high": self.high}
 
 
 def _check(values: Sequence[float], name: str) -> list[float]:
@@ -259,8 +237,6 @@ def estimate_speedup(
     medians with a percentile bootstrap interval (:func:`speedup_ci`).
     """
     if estimator == "paired-hodges-lehmann":
-        from pytest_isobench.measure.paired import paired_speedup
-
         _check_direction(direction)
         return paired_speedup(_check(base, "base"), _check(other, "other"), direction, confidence)
     if estimator == "median-bootstrap":

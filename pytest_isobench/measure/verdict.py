@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_isobench.measure.gso import GsoResult, gso_opt
+from pytest_isobench.measure.paired import log_ratios, signed_rank_pvalue
 from pytest_isobench.measure.rule import CATEGORIES, Category, SuccessRule
 from pytest_isobench.measure.stats import PAIRED, Estimate, combine, faster_pvalue
 
@@ -213,8 +214,6 @@ def _test_estimates(
     conf = 1 - t.level(rule.alpha)
     est = t.speedup(a, b, conf, rule.estimator, d, n_resamples=n_resamples, seed=seed)
     if rule.estimator in PAIRED:
-        from pytest_isobench.measure.paired import log_ratios, signed_rank_pvalue
-
         x, y = t.paired(a, b)
         p = signed_rank_pvalue(log_ratios(x, y, d))
     else:

@@ -1,75 +1,74 @@
 """The import check wired to a task's variants: sync the agent's patch, then probe everyone.
 
-Thin glue between :mod:`.imported` and the fixtures: the files to compare are the human
+Thin glue between :mod:`.imported` and the task run: the files to compare are the human
 diff's (read from the cached clone) and the agent patch's; each variant's expected commit
 is its own (the agent's is the baseline's unless its checkout was rebuilt). A mismatch
-becomes a ``SandboxError`` (an error, never the agent's failure) and the findings are kept
-in the record either way (field ``imported``).
+becomes :class:`VariantsImportError` (an error, never the agent's failure) carrying the
+findings, which the record keeps either way (field ``imported``).
 """
 
 from __future__ import annotations
 
 import subprocess
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-from ..sandbox.base import SandboxError
+from ..sandbox.base import Sandbox, SandboxError
+from ..suite import Suite
 from .imported import ImportMismatch, check, sync_patch
 
-if TYPE_CHECKING:
-    import pytest
 
-    from ..fixtures import AgentOutcome, Variants
-    from ..sandbox.base import Sandbox
-    from ..session import Settings
-    from ..suite import Suite
+class VariantsImportError(SandboxError):
+    """A variant does not import its own code: ``found`` holds what each one imported."""
+
+    def __init__(self, message: str, found: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.found = found
 
 
-def sync_agent(suite: Suite, outcome: AgentOutcome, sandbox: Sandbox) -> None:
+def sync_agent(suite: Suite, applied_files: Sequence[str], sandbox: Sandbox) -> None:
     """Put the agent's applied patch into the installed package (when the suite names one)."""
-    if suite.package is None or outcome.applied is None:
+    if suite.package is None:
         return
     try:
-        sync_patch(sandbox, suite.package, suite.perf.python, outcome.applied.files)
+        sync_patch(sandbox, suite.package, suite.perf.python, applied_files)
     except ImportMismatch as exc:
         raise SandboxError(str(exc)) from None
 
 
-def _human_files(variants: Variants) -> list[str]:
-    checkout = variants.checkout
+def _human_files(repo_dir: Path, base: str, head: str, fallback: Sequence[str]) -> list[str]:
     try:
         out = subprocess.run(
-            ["git", "-C", str(checkout.repo_dir), "diff", "--name-only", "--no-renames", checkout.base, checkout.head],
+            ["git", "-C", str(repo_dir), "diff", "--name-only", "--no-renames", base, head],
             capture_output=True,
             text=True,
             timeout=120,
             check=True,
         )
     except (OSError, subprocess.SubprocessError):
-        return list(variants.task.files_changed or [])
+        return list(fallback)
     return [line for line in out.stdout.splitlines() if line]
 
 
-def check_variants(item: pytest.Item, settings: Settings, variants: Variants) -> dict[str, Any]:
-    """Probe every ready variant; on a mismatch keep the findings in the record and raise."""
-    package = variants.suite.package
+def check_variants(
+    suite: Suite,
+    sandboxes: Mapping[str, Sandbox],
+    *,
+    repo_dir: Path,
+    base: str,
+    head: str,
+    files_changed: Sequence[str],
+    agent_files: Sequence[str] = (),
+    agent_rebuilt: bool = False,
+) -> dict[str, Any]:
+    """Probe every ready variant; on a mismatch raise with the findings."""
+    package = suite.package
     if package is None:
         return {}
-    outcome = variants.agent
-    boxes = {n: s for n, s in variants.sandboxes.items() if n != "agent" or (outcome and outcome.failure is None)}
-    files = _human_files(variants)
-    if outcome is not None and outcome.applied is not None:
-        files += list(outcome.applied.files)
-    commits: dict[str, str | None] = {
-        "baseline": variants.checkout.base,
-        "human": variants.checkout.head,
-        "agent": None if outcome is not None and outcome.rebuilt else variants.checkout.base,
-    }
+    files = _human_files(repo_dir, base, head, files_changed) + list(agent_files)
+    commits: dict[str, str | None] = {"baseline": base, "human": head, "agent": None if agent_rebuilt else base}
     try:
-        return check(boxes, package, variants.suite.perf.python, files, commits)
+        return check(sandboxes, package, suite.perf.python, files, commits)
     except ImportMismatch as exc:
-        from ..runner import RECORD_KEY, base_record
-
-        record = base_record(item, variants, settings)
-        record["imported"] = exc.found
-        item.stash[RECORD_KEY] = record
-        raise SandboxError(str(exc)) from None
+        raise VariantsImportError(str(exc), exc.found) from None

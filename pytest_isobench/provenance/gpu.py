@@ -287,3 +287,7 @@ def reset_clocks(result: LockResult) -> str:
     if out.returncode != 0:
         return f"nvidia-smi -rgc exit {out.returncode}: {(out.stdout + out.stderr).strip()[-300:]}"
     return "GPU clocks reset"
+
+
+class GpuWarning(UserWarning):
+    """A GPU condition that makes a task's timings less trustworthy (see ``gpu_warnings``)."""

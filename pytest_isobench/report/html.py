@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..results.record import TaskRecord
+from .plots import figure_svg, report_figures
 from .published import PUBLISHED_HEADER, PUBLISHED_NOTE, AgentRow, published_cells
 from .tables import GROUP_HEADER, Report, TaskRow, fmt_estimate, group_cells, group_key
 
@@ -142,42 +144,40 @@ def _pct_td(value: Any) -> str:
     return _td(f"{value:.0%}", f"{value:.4f}", "num")
 
 
-def _log_text(record: dict[str, Any]) -> str:
+def _log_text(record: TaskRecord) -> str:
     """Everything a record says about what happened, as plain text."""
-    verdict = record.get("verdict") if isinstance(record.get("verdict"), dict) else {}
+    verdict = record.verdict
     lines = [
-        f"task: {record.get('item_id')}  ({record.get('nodeid', '')})",
-        f"suite: {record.get('suite')}  agent: {record.get('agent')}  model: {record.get('model')}",
-        f"status: {record.get('status')}",
-        f"commits: base {record.get('base_commit')}  head {record.get('head_commit')}",
-        f"verdict: {(verdict or {}).get('message', '')}",
-        f"reason: {(verdict or {}).get('reason', '')}",
+        f"task: {record.item_id}  ({record.nodeid})",
+        f"suite: {record.suite}  agent: {record.agent}  model: {record.model}",
+        f"status: {record.status}",
+        f"commits: base {record.base_commit}  head {record.head_commit}",
+        f"verdict: {verdict.message if verdict else ''}",
+        f"reason: {verdict.reason if verdict else ''}",
     ]
-    if record.get("agent_failure"):
-        lines.append(f"agent failure: {record['agent_failure']}")
-    if isinstance(record.get("agent_run"), dict):
-        lines.append("agent run: " + json.dumps(record["agent_run"], sort_keys=True, default=str))
-    for test in record.get("perf_tests") or []:
-        lines.append(f"perf test {test.get('name')}: {test.get('rounds')} rounds, stop: {test.get('stop_reason')}")
-        lines += [f"  warning: {w}" for w in test.get("warnings") or []]
-        for variant, data in (test.get("variants") or {}).items():
-            if isinstance(data, dict) and data.get("error"):
-                lines.append(f"  {variant} error: {data['error']}")
-    for key in ("logs", "agent_logs"):
-        if isinstance(record.get(key), str) and record[key]:
-            lines += ["", f"--- {key} ---", record[key]]
+    if record.agent_failure:
+        lines.append(f"agent failure: {record.agent_failure}")
+    if record.agent_run is not None:
+        lines.append("agent run: " + json.dumps(record.agent_run.model_dump(mode="json"), sort_keys=True, default=str))
+    for test in record.perf_tests:
+        lines.append(f"perf test {test.name}: {test.rounds} rounds, stop: {test.stop_reason}")
+        lines += [f"  warning: {w}" for w in test.warnings]
+        for variant, data in test.variants.items():
+            if data.error:
+                lines.append(f"  {variant} error: {data.error}")
+    for key, text in (("logs", record.extra("logs")), ("agent_logs", record.agent_logs)):
+        if isinstance(text, str) and text:
+            lines += ["", f"--- {key} ---", text]
     return "\n".join(lines) + "\n"
 
 
-def _samples_csv(record: dict[str, Any]) -> str | None:
+def _samples_csv(record: TaskRecord) -> str | None:
     rows = []
-    for test in record.get("perf_tests") or []:
-        for variant, data in (test.get("variants") or {}).items():
-            if not isinstance(data, dict):
-                continue
-            walls = data.get("walls") or []
-            for i, value in enumerate(data.get("values") or []):
-                rows.append((test.get("name"), variant, i, value, walls[i] if i < len(walls) else ""))
+    for test in record.perf_tests:
+        for variant, data in test.variants.items():
+            walls = data.walls
+            for i, value in enumerate(data.values):
+                rows.append((test.name, variant, i, value, walls[i] if i < len(walls) else ""))
     if not rows:
         return None
     buf = io.StringIO()
@@ -187,15 +187,15 @@ def _samples_csv(record: dict[str, Any]) -> str | None:
     return buf.getvalue()
 
 
-def write_task_files(records: list[dict[str, Any]], folder: Path) -> dict[str, dict[str, str]]:
+def write_task_files(records: list[TaskRecord], folder: Path) -> dict[str, dict[str, str]]:
     """Patch, log and samples of every record under ``folder``; task key -> {kind: path}."""
     out: dict[str, dict[str, str]] = {}
     for index, record in enumerate(records):
-        key = f"{group_key(record).label}::{record.get('item_id')}"
-        sub = folder / f"{index:04d}-{_SAFE.sub('_', str(record.get('item_id', 'task')))}"
+        key = f"{group_key(record).label}::{record.item_id}"
+        sub = folder / f"{index:04d}-{_SAFE.sub('_', record.item_id)}"
         sub.mkdir(parents=True, exist_ok=True)
         files: dict[str, str] = {}
-        patch = record.get("patch")
+        patch = record.patch
         if isinstance(patch, str) and patch:
             (sub / "patch.diff").write_text(patch, encoding="utf-8")
             files["patch"] = str(sub / "patch.diff")
@@ -283,8 +283,6 @@ def render_html(
             )
         parts.append("</tbody></table></section>")
     if plots:
-        from .plots import figure_svg, report_figures
-
         figures = report_figures(report)
         if figures:
             parts.append('<section id="figures"><h2>Figures</h2>')

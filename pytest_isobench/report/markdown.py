@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .plots import figure_png, report_figures
 from .published import PUBLISHED_HEADER, PUBLISHED_NOTE, AgentRow, published_cells
 from .tables import GROUP_HEADER, Report, fmt_estimate, group_cells
 
@@ -124,8 +125,6 @@ def write_markdown(report: Report, path: Path, plots: bool = True) -> Path:
     """Write the page and its PNG figures (in ``<stem>_files/``) beside it."""
     figures: list[tuple[str, str]] = []
     if plots:
-        from .plots import figure_png, report_figures
-
         folder = path.parent / f"{path.stem}_files"
         for stem, title, fig in report_figures(report):
             folder.mkdir(parents=True, exist_ok=True)

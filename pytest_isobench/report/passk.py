@@ -10,40 +10,42 @@ verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from math import comb
 from typing import Any
+
+from ..results.record import TaskRecord, as_records
 
 # Best first: a passed run beats any failed one; then by how the agent compared.
 _CATEGORY_RANK = {"beats": 5, "similar": 4, "inconclusive": 3, "worse": 2, "failed": 1, "tampering": 0}
 MISSING = "missing"
 
 
-def status_of(record: dict[str, Any] | None) -> str:
+def status_of(record: TaskRecord | None) -> str:
     """The status a run gave a task: its category, or error/skipped/missing."""
     if record is None:
         return MISSING
-    status = str(record.get("status", MISSING))
+    status = record.status
     if status in ("error", "skipped"):
         return status
-    verdict = record.get("verdict") if isinstance(record.get("verdict"), dict) else {}
-    category = (verdict or {}).get("category")
-    if isinstance(category, str) and category in _CATEGORY_RANK:
-        return category
+    category = record.verdict.category if record.verdict is not None else None
+    if category in _CATEGORY_RANK:
+        return str(category)
     return status
 
 
-def rank(record: dict[str, Any] | None) -> tuple[int, int]:
+def rank(record: TaskRecord | None) -> tuple[int, int]:
     """Sort key, larger is better: (passed, category rank)."""
     if record is None:
         return (0, -1)
-    passed = int(record.get("status") == "passed")
+    passed = int(record.status == "passed")
     return (passed, _CATEGORY_RANK.get(status_of(record), 0))
 
 
-def task_id(record: dict[str, Any]) -> str:
+def task_id(record: TaskRecord) -> str:
     """Tasks are matched across runs by suite and item id."""
-    return f"{record.get('suite')}::{record.get('item_id')}"
+    return f"{record.suite}::{record.item_id}"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -70,17 +72,17 @@ class PassK:
         return asdict(self)
 
 
-def runs_by_task(runs: list[list[dict[str, Any]]]) -> dict[str, list[dict[str, Any] | None]]:
+def runs_by_task(runs: Sequence[Sequence[TaskRecord | dict[str, Any]]]) -> dict[str, list[TaskRecord | None]]:
     """Task id -> its record in each run (None where that run lacks it), runs in order."""
-    tasks: dict[str, list[dict[str, Any] | None]] = {}
+    tasks: dict[str, list[TaskRecord | None]] = {}
     for index, records in enumerate(runs):
-        for record in records:
+        for record in as_records(records):
             slots = tasks.setdefault(task_id(record), [None] * len(runs))
             slots[index] = record
     return dict(sorted(tasks.items()))
 
 
-def opt_at_k(runs: list[list[dict[str, Any]]], ks: list[int] | None = None) -> list[PassK]:
+def opt_at_k(runs: Sequence[Sequence[TaskRecord | dict[str, Any]]], ks: list[int] | None = None) -> list[PassK]:
     """Opt@K and pass@k for each K in ``ks`` (default 1..number of runs)."""
     n = len(runs)
     if n == 0:
@@ -97,8 +99,8 @@ def opt_at_k(runs: list[list[dict[str, Any]]], ks: list[int] | None = None) -> l
         for tid, slots in tasks.items():
             winner = max(slots[:k], key=rank)
             best[tid] = status_of(winner)
-            solved += bool(winner is not None and winner.get("status") == "passed")
-            c = sum(1 for r in slots if r is not None and r.get("status") == "passed")
+            solved += bool(winner is not None and winner.status == "passed")
+            c = sum(1 for r in slots if r is not None and r.status == "passed")
             estimates.append(pass_at_k(n, c, k))
         count = len(tasks)
         out.append(

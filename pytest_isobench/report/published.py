@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .soft import Judge, soft_metrics
+from .soft import Judge, patch_metrics
 
 __all__ = ["AgentRow", "has_published", "published_lines", "published_rows", "read_published"]
 
@@ -107,7 +107,7 @@ def published_rows(records: list[dict[str, Any]], judge: Judge | None = None) ->
             statuses[str(evaluation.get("status")) if isinstance(evaluation, dict) else "not evaluated"] += 1
             if not record.get("patch") or not record.get("human_patch"):
                 continue
-            soft = soft_metrics(record, judge)
+            soft = patch_metrics(str(record.get("item_id", "?")), record.get("patch"), record.get("human_patch"), judge)
             row.scored += 1
             if soft.line_precision is not None:
                 precision.append(soft.line_precision)

@@ -16,11 +16,17 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..atomic import atomic_write
+from ..results.record import TaskRecord, as_records
+from ..testgen.cache import public_endpoint
+from .tables import group_key
 
 PROMPT_VERSION = "isobench.judge/1"
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
@@ -208,7 +214,6 @@ class Judge:
 
     def _failure(self, exc: Exception) -> str:
         """Why no answer came: the endpoint, the tries and the last status; never the key."""
-        from ..testgen.cache import public_endpoint
 
         endpoint = public_endpoint(self.base_url or os.environ.get("OPENAI_BASE_URL"))
         status = getattr(exc, "status_code", None)
@@ -235,8 +240,6 @@ class Judge:
         except Exception as exc:  # the openai client's many error types all mean "no answer"
             raise JudgeError(self._failure(exc)) from exc
         judgement = _parse_answer(answer)
-        from ..results.store import atomic_write
-
         atomic_write(path, judgement.model_dump_json(indent=1) + "\n")
         return judgement, False
 
@@ -244,10 +247,9 @@ class Judge:
 # ---------------------------------------------------------------- per task
 
 
-def human_patch_of(record: dict[str, Any]) -> str | None:
-    """The human diff a record carries (``human_patch`` or ``human_diff``), if any."""
-    for key in ("human_patch", "human_diff"):
-        value = record.get(key)
+def human_patch_of(record: TaskRecord) -> str | None:
+    """The human diff a record carries (``human_patch``, or an older record's ``human_diff``), if any."""
+    for value in (record.human_patch, record.extra("human_diff")):
         if isinstance(value, str) and value.strip():
             return value
     return None
@@ -267,11 +269,17 @@ class SoftMetrics:
         return asdict(self)
 
 
-def soft_metrics(record: dict[str, Any], judge: Judge | None = None) -> SoftMetrics:
-    """The soft metrics of one record; never raises for a bad patch or a failing judge."""
-    result = SoftMetrics(item_id=str(record.get("item_id", "?")))
-    agent_patch = record.get("patch")
-    human_patch = human_patch_of(record)
+def soft_metrics(record: TaskRecord | dict[str, Any], judge: Judge | None = None) -> SoftMetrics:
+    """The soft metrics of one task record; never raises for a bad patch or a failing judge."""
+    [record] = as_records([record])
+    return patch_metrics(record.item_id, record.patch, human_patch_of(record), judge)
+
+
+def patch_metrics(
+    item_id: str, agent_patch: str | None, human_patch: str | None, judge: Judge | None = None
+) -> SoftMetrics:
+    """The soft metrics of an agent's patch against the human's (any source of the two)."""
+    result = SoftMetrics(item_id=item_id)
     if not isinstance(agent_patch, str) or not agent_patch.strip():
         result.missing = "no agent patch in the record"
         return result
@@ -291,18 +299,18 @@ def soft_metrics(record: dict[str, Any], judge: Judge | None = None) -> SoftMetr
     return result
 
 
-def soft_metrics_all(records: list[dict[str, Any]], judge: Judge | None = None) -> dict[str, dict[str, Any]]:
+def soft_metrics_all(
+    records: Sequence[TaskRecord | dict[str, Any]], judge: Judge | None = None
+) -> dict[str, dict[str, Any]]:
     """Soft metrics of every record with an agent, keyed like the report's task rows."""
     out: dict[str, dict[str, Any]] = {}
-    for record in records:
-        if record.get("agent") is None:
+    for record in as_records(records):
+        if record.agent is None:
             continue
         out[soft_key(record)] = soft_metrics(record, judge).as_dict()
     return out
 
 
-def soft_key(record: dict[str, Any]) -> str:
+def soft_key(record: TaskRecord) -> str:
     """The key of a record's soft metrics: its group and item id."""
-    from .tables import group_key
-
-    return f"{group_key(record).label}::{record.get('item_id')}"
+    return f"{group_key(record).label}::{record.item_id}"

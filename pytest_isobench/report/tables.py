@@ -13,9 +13,12 @@ import hashlib
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
+
+from ..results.record import EstimateRecord, TaskRecord, as_records
 
 CATEGORY_ORDER = ("beats", "similar", "worse", "inconclusive", "failed")
 # Records whose status says the agent was never judged: they stay out of success rates.
@@ -54,18 +57,10 @@ def geometric_mean(values: list[float]) -> float | None:
     return math.exp(sum(math.log(v) for v in good) / len(good))
 
 
-def _estimate(verdict: dict[str, Any] | None, key: str) -> dict[str, float] | None:
-    value = (verdict or {}).get(key)
-    if not isinstance(value, dict) or not isinstance(value.get("point"), int | float):
+def _estimate(value: EstimateRecord | None) -> dict[str, float] | None:
+    if value is None:
         return None
-    point = float(value["point"])
-    low = value.get("low")
-    high = value.get("high")
-    return {
-        "point": point,
-        "low": float(low) if isinstance(low, int | float) else point,
-        "high": float(high) if isinstance(high, int | float) else point,
-    }
+    return {"point": value.point, "low": value.low, "high": value.high}
 
 
 def settings_label(settings: Any) -> str:
@@ -97,14 +92,13 @@ class GroupKey:
         return " / ".join(parts)
 
 
-def group_key(record: dict[str, Any]) -> GroupKey:
-    run = record.get("_run")
+def group_key(record: TaskRecord) -> GroupKey:
     return GroupKey(
-        suite=record.get("suite"),
-        agent=record.get("agent"),
-        model=record.get("model"),
-        settings=settings_label(record.get("settings")),
-        run=None if run is None else str(run),
+        suite=record.suite,
+        agent=record.agent,
+        model=record.model,
+        settings=settings_label(record.settings),
+        run=record.run_label,
     )
 
 
@@ -148,34 +142,33 @@ class TaskRow:
         return self.status
 
 
-def _message(record: dict[str, Any], verdict: dict[str, Any] | None) -> str:
+def _message(record: TaskRecord) -> str:
     """The verdict's message (or the agent's failure), after a request for review if any."""
-    message = str((verdict or {}).get("message") or record.get("agent_failure") or "")
-    review = record.get("review")
-    return f"REVIEW: {review}; {message}" if review else message
+    message = (record.verdict.message if record.verdict else "") or record.agent_failure or ""
+    return f"REVIEW: {record.review}; {message}" if record.review else message
 
 
-def task_row(record: dict[str, Any]) -> TaskRow:
-    verdict = record.get("verdict") if isinstance(record.get("verdict"), dict) else None
+def task_row(record: TaskRecord | dict[str, Any]) -> TaskRow:
+    [record] = as_records([record])
+    verdict = record.verdict
     key = group_key(record)
-    significant = (verdict or {}).get("human_significant")
     return TaskRow(
-        item_id=str(record.get("item_id", "?")),
+        item_id=record.item_id,
         group=key.label,
         suite=key.suite,
         agent=key.agent,
         model=key.model,
-        status=str(record.get("status", "?")),
-        category=(verdict or {}).get("category"),
-        passed=record.get("status") == "passed",
-        human=_estimate(verdict, "human"),
-        agent_speedup=_estimate(verdict, "agent"),
-        agent_vs_human=_estimate(verdict, "agent_vs_human"),
-        human_significant=significant if isinstance(significant, bool) else None,
-        human_verdict=(verdict or {}).get("human_verdict"),
-        message=_message(record, verdict),
+        status=record.status,
+        category=verdict.category if verdict else None,
+        passed=record.status == "passed",
+        human=_estimate(verdict.human if verdict else None),
+        agent_speedup=_estimate(verdict.agent if verdict else None),
+        agent_vs_human=_estimate(verdict.agent_vs_human if verdict else None),
+        human_significant=verdict.human_significant if verdict else None,
+        human_verdict=verdict.human_verdict if verdict else None,
+        message=_message(record),
         run=key.run,
-        has_patch=bool(record.get("patch")),
+        has_patch=bool(record.patch),
     )
 
 
@@ -260,7 +253,7 @@ class Report:
     duplicates: list[str] = field(default_factory=list)
     passk: list[dict[str, Any]] = field(default_factory=list)
     soft: dict[str, dict[str, Any]] = field(default_factory=dict)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[TaskRecord] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)  # rows of report.published
 
     def as_dict(self, with_records: bool = True) -> dict[str, Any]:
@@ -274,12 +267,12 @@ class Report:
             "published": list(self.published),
         }
         if with_records:
-            data["records"] = self.records
+            data["records"] = [r.to_json() for r in self.records]
         return data
 
 
 def build_report(
-    records: list[dict[str, Any]],
+    records: Sequence[TaskRecord | dict[str, Any]],
     problems: list[str] | None = None,
     duplicates: list[str] | None = None,
     confidence: float = 0.95,
@@ -287,7 +280,8 @@ def build_report(
     """Group the records (kept apart by suite, agent, model, settings and run) and total them."""
     by_group: dict[GroupKey, list[TaskRow]] = {}
     rows: list[TaskRow] = []
-    for record in records:
+    typed = as_records(records)
+    for record in typed:
         row = task_row(record)
         rows.append(row)
         by_group.setdefault(group_key(record), []).append(row)
@@ -299,7 +293,7 @@ def build_report(
         tasks=rows,
         problems=list(problems or []),
         duplicates=list(duplicates or []),
-        records=list(records),
+        records=typed,
     )
 
 

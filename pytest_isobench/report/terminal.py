@@ -6,45 +6,38 @@ Reads finished records only; it computes no statistics (the verdicts carry them)
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
+from ..results.record import EstimateRecord, TaskRecord, as_records
 
-def _est(verdict: dict[str, Any] | None, key: str) -> str:
-    value = (verdict or {}).get(key)
-    if not isinstance(value, dict) or value.get("point") is None:
+
+def _est(value: EstimateRecord | None) -> str:
+    if value is None:
         return "-"
-    return f"{value['point']:.2f}x [{value['low']:.2f}, {value['high']:.2f}]"
+    return f"{value.point:.2f}x [{value.low:.2f}, {value.high:.2f}]"
 
 
-def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
+def summary_lines(records: Sequence[TaskRecord | dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
     """Formatted table lines and the totals per status/category."""
+    records = as_records(records)
     header = ("task", "human", "agent", "agent/human", "verdict")
     rows = []
     totals: Counter[str] = Counter()
     for record in records:
-        verdict = record.get("verdict")
-        category = (verdict or {}).get("category")
-        if record.get("status") in ("error", "skipped"):
-            label = record["status"]
-        elif category:
-            label = category
-        elif verdict is not None:
-            label = "significant" if verdict.get("human_significant") else "not significant"
-            if not verdict.get("human_significant") and verdict.get("human_verdict"):
-                label = str(verdict["human_verdict"])  # inconclusive, slower or tied
-        else:
-            label = record.get("status", "?")
-        if record.get("review"):
+        verdict = record.verdict
+        label = record.label()
+        totals[label] += 1
+        if record.review:
             label += " (review)"  # a speedup far above the human's: look at the patch
-        if record.get("resumed"):
+        if record.resumed:
             label += " (resumed)"
-        totals[label.split(" (")[0]] += 1
         rows.append(
             (
-                record.get("item_id", "?"),
-                _est(verdict, "human"),
-                _est(verdict, "agent"),
-                _est(verdict, "agent_vs_human"),
+                record.item_id,
+                _est(verdict.human if verdict else None),
+                _est(verdict.agent if verdict else None),
+                _est(verdict.agent_vs_human if verdict else None),
                 label,
             )
         )
@@ -57,10 +50,10 @@ def summary_lines(records: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
     return lines, dict(totals)
 
 
-def noise_lines(records: list[dict[str, Any]]) -> list[str]:
+def noise_lines(records: Sequence[TaskRecord]) -> list[str]:
     """The noise guard's warnings, one line per task that has any (busy machine, values
     under 1 ms, large spread); nothing when every task was measured cleanly."""
-    noisy = [(r.get("item_id", "?"), (r.get("noise") or {}).get("warnings") or []) for r in records]
+    noisy = [(r.item_id, r.noise.warnings if r.noise is not None else []) for r in records]
     noisy = [(item, found) for item, found in noisy if found]
     if not noisy:
         return []

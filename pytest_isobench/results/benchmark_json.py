@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .store import atomic_write
+from ..atomic import atomic_write
+from .record import TaskRecord, as_records
 
 
 def machine_info() -> dict[str, Any]:
@@ -23,36 +24,38 @@ def machine_info() -> dict[str, Any]:
     return generate()
 
 
-def benchmarks_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+def benchmarks_of(record: TaskRecord) -> list[dict[str, Any]]:
     entries = []
-    for test in record.get("perf_tests", []):
-        for variant, data in test.get("variants", {}).items():
-            stats = data.get("stats")
-            if not stats:
+    for test in record.perf_tests:
+        for variant, data in test.variants.items():
+            if not data.stats:
                 continue
             entries.append(
                 {
-                    "group": record["item_id"],
-                    "name": f"{record['item_id']}[{variant}-{test['name']}]",
-                    "fullname": f"{record.get('nodeid', record['item_id'])}[{variant}-{test['name']}]",
-                    "params": {"variant": variant, "perf_test": test["name"]},
-                    "param": f"{variant}-{test['name']}",
-                    "extra_info": {"task": record["item_id"], "agent": record.get("agent")},
+                    "group": record.item_id,
+                    "name": f"{record.item_id}[{variant}-{test.name}]",
+                    "fullname": f"{record.nodeid or record.item_id}[{variant}-{test.name}]",
+                    "params": {"variant": variant, "perf_test": test.name},
+                    "param": f"{variant}-{test.name}",
+                    "extra_info": {"task": record.item_id, "agent": record.agent},
                     "options": {
                         "disable_gc": False,
                         "timer": "perf_test",
-                        "min_rounds": len(data.get("values", [])),
+                        "min_rounds": len(data.values),
                         "max_time": 0,
                         "min_time": 0,
                         "warmup": True,
                     },
-                    "stats": {**stats, "data": list(data.get("values", []))},
+                    "stats": {**data.stats, "data": list(data.values)},
                 }
             )
     return entries
 
 
-def write_benchmark_json(path: Path, records: list[dict[str, Any]], commit_info: dict[str, Any] | None = None) -> Path:
+def write_benchmark_json(
+    path: Path, records: Sequence[TaskRecord | dict[str, Any]], commit_info: dict[str, Any] | None = None
+) -> Path:
+    records = as_records(records)
     doc = {
         "machine_info": machine_info(),
         "commit_info": commit_info or {},

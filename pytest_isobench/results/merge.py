@@ -10,38 +10,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .record import TaskRecord
 from .store import read_records
 
 
 @dataclass
 class Merged:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[TaskRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
 
 
-def record_key(record: dict[str, Any]) -> str:
+def record_key(record: TaskRecord) -> str:
     return json.dumps(
-        [record.get("suite"), record.get("item_id"), record.get("agent"), record.get("model"), record.get("settings")],
-        sort_keys=True,
-        default=str,
+        [record.suite, record.item_id, record.agent, record.model, record.settings], sort_keys=True, default=str
     )
 
 
 def merge_dirs(dirs: list[Path]) -> Merged:
     merged = Merged()
-    by_key: dict[str, dict[str, Any]] = {}
+    by_key: dict[str, TaskRecord] = {}
     for directory in dirs:
         loaded = read_records(directory)
         merged.problems.extend(loaded.problems)
         for record in loaded.records:
             key = record_key(record)
             if key in by_key:
-                merged.duplicates.append(
-                    f"{record.get('item_id')}: {by_key[key].get('_path')} and {record.get('_path')}"
-                )
+                merged.duplicates.append(f"{record.item_id}: {by_key[key].path} and {record.path}")
             by_key[key] = record
-    merged.records = sorted(by_key.values(), key=lambda r: (str(r.get("suite")), str(r.get("item_id"))))
+    merged.records = sorted(by_key.values(), key=lambda r: (str(r.suite), r.item_id))
     return merged

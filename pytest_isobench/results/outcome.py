@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .record import Status
+
 if TYPE_CHECKING:
     from ..measure.verdict import Verdict
 
 TASK_PROBLEMS = ("baseline failed:", "human failed:")
 
 
-def status_of(verdict: Verdict) -> str:
+def status_of(verdict: Verdict) -> Status:
     if verdict.passed:
         return "passed"
     if verdict.category is None and verdict.reason.startswith(TASK_PROBLEMS):

@@ -2,8 +2,8 @@
 
 A record is written to a temporary file in the same directory, flushed, fsynced and then
 renamed over its final name, so a crash never leaves half a record. Reading a directory
-reports every file that is not a complete record instead of trusting or dropping it
-silently. No statistics are computed here.
+validates every file as a :class:`~.record.TaskRecord` and reports each one that is not
+a complete record instead of trusting or dropping it silently. No statistics here.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..atomic import atomic_write
 from ..redact import redact
+from .record import RECORD_SCHEMA, TaskRecord
 
-__all__ = ["ResultsWriteError", "atomic_write", "read_records", "write_record"]
+__all__ = ["RECORD_SCHEMA", "ResultsWriteError", "atomic_write", "read_records", "write_record"]
 
-RECORD_SCHEMA = "isobench.record/1"
 RECORDS_DIR = "tasks"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -43,31 +45,29 @@ def write_failure(results_dir: Path, what: str, exc: OSError) -> ResultsWriteErr
     )
 
 
-def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
-    """Write one task's record; returns its path. ``ResultsWriteError`` when the disk refuses."""
-    record = redact({"schema": RECORD_SCHEMA, **record})
-    path = results_dir / RECORDS_DIR / record_filename(str(record["item_id"]))
+def write_record(results_dir: Path, record: TaskRecord | dict[str, Any]) -> Path:
+    """Write one task's record (secrets masked); returns its path. ``ResultsWriteError`` when the disk refuses."""
+    if not isinstance(record, TaskRecord):
+        record = TaskRecord.from_json(record)
+    data = redact(record.to_json())
+    path = results_dir / RECORDS_DIR / record_filename(record.item_id)
     try:
-        atomic_write(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+        atomic_write(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
     except OSError as exc:
-        raise write_failure(results_dir, f"the record of {record['item_id']}", exc) from exc
+        raise write_failure(results_dir, f"the record of {record.item_id}", exc) from exc
     return path
-
-
-def is_complete(record: Any) -> bool:
-    return (
-        isinstance(record, dict)
-        and record.get("schema") == RECORD_SCHEMA
-        and isinstance(record.get("item_id"), str)
-        and record.get("status") in ("passed", "failed", "skipped", "error")
-        and isinstance(record.get("verdict"), dict | type(None))
-    )
 
 
 @dataclass
 class Loaded:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[TaskRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "record"
+    return f"{where}: {first['msg']}"
 
 
 def read_records(results_dir: Path) -> Loaded:
@@ -82,13 +82,15 @@ def read_records(results_dir: Path) -> Loaded:
         return loaded
     for path in sorted(folder.glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             loaded.problems.append(f"{path}: corrupt record ({exc})")
             continue
-        if not is_complete(record):
-            loaded.problems.append(f"{path}: incomplete record (missing schema, item_id, status or verdict)")
+        if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
+            loaded.problems.append(f"{path}: incomplete record (no schema {RECORD_SCHEMA!r})")
             continue
-        record["_path"] = str(path)
-        loaded.records.append(record)
+        try:
+            loaded.records.append(TaskRecord.from_json(data, path=str(path)))
+        except ValidationError as exc:
+            loaded.problems.append(f"{path}: incomplete record ({_problem(exc)})")
     return loaded

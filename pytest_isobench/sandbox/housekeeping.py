@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pytest_isobench.sandbox.base import LABEL, LABEL_RUN, SandboxError
+from pytest_isobench.sandbox.docker_sandbox import engine_client
 
 if TYPE_CHECKING:
     import docker
@@ -106,8 +107,6 @@ def leftovers(client: docker.DockerClient) -> list[str]:
 def doctor_engine(image: str = DEMO_IMAGE) -> list[tuple[str, bool, str]]:
     """``(check, ok, detail)`` for the engine, the base image and leftovers. Never raises."""
     import docker
-
-    from pytest_isobench.sandbox.docker_sandbox import engine_client
 
     try:
         client = engine_client()

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import file_lock
+from ..demo.build import PROJECTS, demo_repo
 from .base import SandboxError
 
 DEMO = "isobench:demo"
@@ -46,8 +47,6 @@ class RepoCache:
     def ensure(self, repo: str, commits: Sequence[str]) -> Path:
         """A clone holding every commit in ``commits`` (``<sha>^`` allowed); clone or fetch."""
         if repo.startswith("isobench:"):
-            from ..demo.build import PROJECTS, demo_repo
-
             project = PROJECTS.get(repo)
             if project is None:
                 raise SandboxError(f"unknown bundled project {repo!r}: expected one of {', '.join(sorted(PROJECTS))}")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..dataset.models import PerfTest
 from . import cache
 from .prompt import PROMPT_VERSION, SYSTEM, RepoContext, render_prompt, retry_message, stdlib_modules
 
@@ -310,7 +311,6 @@ class Generator:
         self, job: GenJob, messages: list[dict[str, str]], allowed: Sequence[str], *, write: bool = True
     ) -> GenOutcome:
         """Ask until an answer passes the static checks (``attempts`` answers at most)."""
-        from ..dataset.models import PerfTest
 
         begin = time.perf_counter()
         outcome = GenOutcome(job.item_id, "skip")

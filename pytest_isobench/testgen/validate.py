@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..dataset.models import PerfTest
 from ..perftest import prepare, run_once, script_name
 from . import cache
 
@@ -144,7 +145,6 @@ def regenerate_on_failure(
     ``ask_again(previous_script, failure)`` returns the next script, or None when the model
     cannot be asked (its reason then ends the loop). At most ``attempts`` validations.
     """
-    from ..dataset.models import PerfTest
 
     current = test
     history: list[str] = []

@@ -1,0 +1,79 @@
+"""The in-process executor: build a task item's ``TaskRun`` and run it where the item runs.
+
+The task run gets plain values (the task, its suite, the settings, this worker's GPUs,
+the resolved backend) and a sandbox factory that asks ``pytest_isobench_make_sandbox``
+(so a conftest's backend is used) and tracks the sandboxes for cleanup at session end.
+A ``pytest_isobench_verdict`` implementation is handed in as a plain callable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..collect.items import task_of
+from ..keys import SESSION_KEY, SUITE_KEY, TESTGEN_KEY
+from ..measure.verdict import Verdict
+from ..results.record import TaskRecord
+from ..sandbox.base import SandboxError
+from ..sandbox.gpus import visible_gpus, worker_share
+from ..session import known_agents
+from ..taskrun import TaskInput, TaskRun
+
+if TYPE_CHECKING:
+    from ..dataset.models import Task
+
+
+def gpus_for(config: pytest.Config, spec: str | None) -> str | None:
+    """This worker's GPUs: under pytest-xdist each worker gets its own, never shared."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if spec is None or not workerinput:
+        return spec
+    worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
+    try:
+        return worker_share(spec, worker, int(workerinput.get("workercount", 1)), visible_gpus())
+    except ValueError as exc:
+        raise SandboxError(f"GPU assignment: {exc}") from None
+
+
+def task_input(item: pytest.Item) -> TaskInput:
+    """The plain values of an item's task run (raises ``RecordError`` for a record that does not map)."""
+    session = item.config.stash[SESSION_KEY]
+    suite = item.stash[SUITE_KEY]
+    settings = session.settings
+    return TaskInput(
+        item_id=item.name,
+        nodeid=item.nodeid,
+        task=task_of(item),
+        suite=suite,
+        settings=settings,
+        backend=session.backend(),
+        gpus=gpus_for(item.config, settings.gpus or suite.resources.gpus),
+        testgen_reason=item.stash.get(TESTGEN_KEY, None),
+    )
+
+
+def task_run(item: pytest.Item) -> TaskRun:
+    """The item's task run, with this session's sandbox factory, agent and verdict hook."""
+    config = item.config
+    session = config.stash[SESSION_KEY]
+    name = session.settings.agent
+
+    def verdict_hook(task: Task, results: list[Any], default: Verdict) -> Verdict | None:
+        replaced: Verdict | None = config.hook.pytest_isobench_verdict(task=task, results=results, default=default)
+        return replaced
+
+    return TaskRun(
+        input=task_input(item),
+        sandboxes=session.make_sandbox,
+        agent=known_agents(config)[name] if name else None,
+        verdict_hook=verdict_hook,
+    )
+
+
+class InProcess:
+    """The default executor: the task runs here, now, in the item's process."""
+
+    def run(self, taskrun: TaskRun) -> TaskRecord:
+        return taskrun.run()

@@ -1,0 +1,70 @@
+"""Stage ``prepare``: what must hold before any sandbox starts, and the task's checkout.
+
+Skips (with the reason) a task that cannot run here: more GPUs than visible, a perf test
+that generation could not provide, a gated model without a token. Then clones the task's
+repository once into the cache and resolves baseline and human to full shas. Raises
+``SandboxError`` when the repository cannot be had: infrastructure, never the agent.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..sandbox.base import SandboxError
+from ..sandbox.gpus import visible_gpus
+from ..sandbox.repo import RepoCache
+from ..serving.modes import classify, serving_plan
+from ..serving.secrets import SecretError, check_models
+from ..testgen import CachedTest, cache
+from .model import Checkout, Prepared, TaskFailed, TaskInput, TaskSkipped
+
+
+def check_gpus(run: TaskInput) -> None:
+    needed = run.task.gpus if run.task.gpus is not None else run.suite.gpus_required
+    if needed > 0 and not run.gpus_scheduled:
+        have = visible_gpus()
+        if have < needed:
+            raise TaskSkipped(f"needs {needed} GPU(s), {have} visible here")
+
+
+def generated_test(run: TaskInput) -> CachedTest:
+    """The task's test in ``generated_tests/`` (hand-written or generated), or skip with why not."""
+    if run.testgen_reason:
+        raise TaskSkipped(f"no perf test: {run.testgen_reason}")
+    found = cache.load_cached(cache.default_root(run.settings.rootdir), run.suite.name, run.item_id)
+    if found is None:
+        raise TaskSkipped("no perf test in the record, and perf-test generation is off (--isobench-generate)")
+    return found
+
+
+def check_serving_models(run: TaskInput) -> None:
+    """A gated model without a token is a task problem, reported before anything starts."""
+    serving = run.suite.serving
+    if serving is None:
+        return
+    commands = [t.command for t in run.task.perf_tests if t.command and classify(t.command) != "script"]
+    try:
+        check_models([serving_plan(c, serving).model for c in commands])
+    except SecretError as exc:
+        raise TaskFailed(str(exc)) from None
+
+
+def checkout(run: TaskInput) -> Checkout:
+    """The task's repository, cloned once into the cache, with base and head resolved."""
+    task = run.task
+    repo = task.repo or run.suite.repo
+    if not repo:
+        raise SandboxError(f"{task.instance_id}: no repository (set 'repo' in the suite or the record)")
+    repos = RepoCache(run.settings.cache_dir)
+    base_rev = task.base_commit or f"{task.head_commit}^"
+    repo_dir = repos.ensure(repo, [task.head_commit, base_rev])
+    return Checkout(repo_dir, repos.resolve(repo_dir, base_rev), repos.resolve(repo_dir, task.head_commit))
+
+
+def prepare(run: TaskInput) -> Prepared:
+    """Checks that need no sandbox, then the checkout."""
+    begin = time.perf_counter()
+    check_gpus(run)
+    generated = None if run.task.perf_tests else generated_test(run)
+    check_serving_models(run)
+    return Prepared(checkout=checkout(run), generated=generated, setup_s=time.perf_counter() - begin)
