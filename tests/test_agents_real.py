@@ -76,9 +76,8 @@ def check_run(record: dict[str, Any], server: FakeModels, agent: str) -> None:
     assert git_diff_files(patch) == ["textkit/dedup.py"], patch
     for line in EXPECTED_DIFF_LINES:
         assert line in patch, patch
-    # Applied to a fresh checkout of the baseline ("git apply"); until the TaskRun gives the
-    # agent its own sandbox, the patch goes a second time into the one that holds it (--3way).
-    assert record["patch_method"] in ("git apply", "git apply --3way")
+    # Applied once, to a fresh checkout of the baseline (never again to the agent's own sandbox).
+    assert record["patch_method"] == "git apply"
     variants = record["perf_tests"][0]["variants"]
     assert variants["agent"]["values"] and not variants["agent"].get("error"), variants["agent"]
 

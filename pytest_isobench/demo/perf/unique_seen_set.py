@@ -34,8 +34,10 @@ def make_items(seed: int) -> list[str]:
 # take: each pass repeats the timed region ``loops`` times, loops calibrated so that a pass
 # lasts at least that long, and the report gives the time per loop and ``loops``. Of
 # PASSES passes the fastest is reported: on a CPU-bound region other work on the machine
-# only ever adds time, so the fastest pass is the least disturbed one.
-PASSES = 3
+# only ever adds time, so the fastest pass is the least disturbed one. Ten passes span
+# about a second: longer than most bursts of other work, so one of them is nearly always
+# clean (three short passes were often all inside one burst: +-20-30% per round).
+PASSES = 10
 MAX_LOOPS = 1_000_000
 
 
