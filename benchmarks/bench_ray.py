@@ -94,11 +94,12 @@ def waiting_suite(root: Path, tasks: int, delay: float) -> None:
     (root / "data").mkdir()
     (root / "tasks").mkdir()
     (root / "data/wait.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (root / "tasks/wait.yaml").write_text(
-        f"name: wait\ndataset: ../data/wait.jsonl\nrepo: {repo}\ngpus_required: 1\n"
-        "perf:\n  python: python3\ntiming:\n  warmup: 0\n  min_rounds: 3\n  max_time_s: 20\n",
-        encoding="utf-8",
-    )
+    for gpus, file in ((1, "wait.yaml"), (0, "wait_serial.yaml")):  # no GPU here: the serial run asks for none
+        (root / "tasks" / file).write_text(
+            f"name: wait\ndataset: ../data/wait.jsonl\nrepo: {repo}\ngpus_required: {gpus}\n"
+            "perf:\n  python: python3\ntiming:\n  warmup: 0\n  min_rounds: 3\n  max_time_s: 20\n",
+            encoding="utf-8",
+        )
 
 
 def run_pytest(root: Path, results: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -140,7 +141,7 @@ def overheads(records: list[dict[str, Any]]) -> list[float]:
 def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float) -> None:
     root = tmp / "wait"
     waiting_suite(root, tasks, delay)
-    serial, serial_tail = run_pytest(root, root / "serial", "tasks/wait.yaml")
+    serial, serial_tail = run_pytest(root, root / "serial", "tasks/wait_serial.yaml")
     print(f"serial run (no Ray, local backend): {serial:.1f} s  [{serial_tail}]")
     on_ray, ray_tail = run_pytest(root, root / "ray", "tasks/wait.yaml", f"--isobench-ray={cluster.address}")
     print(f"Ray run (4 GPUs on 2 nodes):       {on_ray:.1f} s  [{ray_tail}]")
