@@ -58,7 +58,7 @@ def test_a_a_noop_agent_interval_contains_one(pytester: pytest.Pytester, demo_ca
 
 def test_one_point_five_x_task_is_significant(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
-    result = _run(pytester, demo_cache, results, "-k", "ac9bebc0", "--isobench-min-rounds=10", "--isobench-max-time=15")
+    result = _run(pytester, demo_cache, results, "-k", "ac9bebc0", "--isobench-min-rounds=10", "--isobench-max-time=40")
     result.assert_outcomes(passed=1)
     verdict = read_records(results)["demo-ac9bebc0"]["verdict"]
     assert verdict["human_significant"] is True

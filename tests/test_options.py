@@ -225,6 +225,8 @@ def test_fixtures_are_prefixed_and_documented(pytester: pytest.Pytester) -> None
         assert re.search(rf"^isobench_{name}( |$).*\n    \S", out, re.MULTILINE), f"isobench_{name} undocumented"
     names = {line.split()[0] for line in out.splitlines() if line and not line.startswith((" ", "-", "="))}
     assert not names & {"baseline", "human", "agent"}, "unprefixed fixtures leak into every project"
+
+
 def test_an_unwritable_results_dir_is_a_usage_error_naming_it(guarded: pytest.Pytester) -> None:
     (guarded.path / "taken").write_text("a file where the results would go\n")
     target = guarded.path / "taken" / "results"
