@@ -28,6 +28,7 @@ from .collect.shard import ShardSpecError, load_durations
 from .executors.base import Executor
 from .keys import RECORD_ATTR, RECORD_KEY, SUITE_KEY, TASK_KEY
 from .report.terminal import summary_lines
+from .results import runstate
 from .results.benchmark_json import write_benchmark_json
 from .results.record import TaskRecord
 from .results.store import ResultsWriteError, atomic_write, read_records, write_failure, write_record
@@ -296,6 +297,8 @@ class IsobenchSession:
             write_record(self.settings.results_dir, record)
         except ResultsWriteError as exc:
             _stop_run(item, report, exc)
+            if self.is_worker:  # the other workers stop before their next task too
+                runstate.raise_stop(self.settings.cache_dir, self.settings.run_id, str(exc))
         setattr(report, RECORD_ATTR, record.to_json())
         return report
 
