@@ -32,19 +32,14 @@ from pytest_isobench.agents import registry
 from pytest_isobench.agents import usage as usage_reports
 from pytest_isobench.agents.base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 from pytest_isobench.agents.builtin import BUILTIN
-from pytest_isobench.agents.cli_agents import (
-    CLAUDE_TOOLS,
-    CLAUDE_VERSION,
-    CLI_AGENTS,
-    CODEX_VERSION,
-    ClaudeCodeAgent,
-    CliAgent,
-    CodexAgent,
-    OpenHandsAgent,
-    TraeAgent,
-)
+from pytest_isobench.agents.claude_code import CLAUDE_TOOLS, CLAUDE_VERSION, ClaudeCodeAgent
+from pytest_isobench.agents.cli_agent import CliAgent
+from pytest_isobench.agents.codex import CODEX_VERSION, CodexAgent
 from pytest_isobench.agents.doctor import doctor_agents
 from pytest_isobench.agents.endpoint import check_endpoint
+from pytest_isobench.agents.openhands import OpenHandsAgent
+from pytest_isobench.agents.registry import CLI_AGENTS
+from pytest_isobench.agents.trae import TraeAgent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 
