@@ -39,8 +39,11 @@ from .sandboxes import SandboxFactory, opened, spec_for
 log = logging.getLogger("isobench")
 
 
-def success_rule(suite: Suite) -> SuccessRule:
-    return suite.success
+def success_rule(suite: Suite, settings: Settings | None = None) -> SuccessRule:
+    """The suite's success rule, with the run's ``--isobench-pass`` categories when given."""
+    if settings is None or settings.pass_categories is None:
+        return suite.success
+    return suite.success.model_copy(update={"pass_categories": settings.pass_categories})
 
 
 def protocol_settings(settings: Settings, suite: Suite, direction: Direction, seed: int) -> ProtocolSettings:
@@ -137,7 +140,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
     """Time every perf test of the task on the ready variants, interleaved."""
     names = list(sandboxes)
     measured = Measured(perf_tests=tests)
-    rule = success_rule(run.suite)
+    rule = success_rule(run.suite, run.settings)
     seed = random.Random(f"{run.settings.run_id}:{run.task.instance_id}").randrange(2**31)
     perf = run.suite.perf
     min_time = perf.min_time_s or None
