@@ -154,15 +154,18 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
         guard = tampering.CheckoutGuard(sandboxes)  # each run starts from the same files
+        pace = perftest.LoopPace(min_time)  # raised when the values tie (a coarse timer)
 
         def run_one(
             name: str,
             _test: PerfTest = test,
             _metric: MetricSpec | None = metric,
             _guard: tampering.CheckoutGuard = guard,
+            _pace: perftest.LoopPace = pace,
         ) -> Measurement:
-            measured = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
-            return _guard.after_run(name, measured)
+            ran = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, _pace.min_time_s)
+            _pace.saw(ran)
+            return _guard.after_run(name, ran)
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
@@ -177,6 +180,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             protocol_settings(run.settings, run.suite, direction, seed),
             decided=is_decided,
             on_round=progress,
+            more_loops=pace.longer,
         )
         guard.finish(result)
         measured.results.append((test.name, result))
