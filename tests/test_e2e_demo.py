@@ -186,7 +186,7 @@ def _git(repo: Path, *args: str) -> str:
 def test_local_predictions_good_unappliable_and_inequivalent(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:
-    from pytest_isobench.demo.build import demo_repo
+    from pytest_isobench.demo.repository import demo_repo
 
     repo = demo_repo(demo_cache)
     tasks = {json.loads(line)["head_commit"][:8]: json.loads(line) for line in (ROOT / "data/demo.jsonl").open()}
