@@ -77,6 +77,7 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         max_time_s=get(config, "--isobench-max-time", "isobench_max_time"),
         target_ci=get(config, "--isobench-target-ci", "isobench_target_ci"),
         warmup=get(config, "--isobench-warmup", "isobench_warmup"),
+        pass_categories=get(config, "--isobench-pass", "isobench_pass"),
         resume_dir=_path(get(config, "--isobench-resume"), Path.cwd()),
         cache_dir=_path(get(config, "--isobench-cache-dir", "isobench_cache_dir"), root)
         or root / ".isobench" / "cache",
