@@ -9,6 +9,9 @@ machine busy in bursts: one worker per core, pinned to it (the demo's containers
 core 0), each alternating idle spells of 0.05 to 1.5 s and CPU-bound spells of 0.05 to
 1.0 s, at random. The load starts before the first run and stops when the script ends.
 
+``--cpuset N`` runs the containers on core(s) N instead of the suite's core 0 (say, a core
+kept free of other work, to measure this machine's quiet noise floor).
+
 Resumable: every suite run writes its records under ``DIR/run-NNN/`` at once; a second
 invocation with the same ``--out`` counts what is there and runs only the rest (so a
 shared machine can be given back between subsets: ``--tasks 8`` now, ``--tasks 40``
@@ -70,7 +73,7 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
-def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str) -> int:
+def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
     results.mkdir(parents=True, exist_ok=True)
@@ -80,6 +83,12 @@ def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str
         for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / rel, root / rel)
+        if cpuset is not None:
+            suite = root / "tasks" / "demo.yaml"
+            text = suite.read_text(encoding="utf-8")
+            if 'cpuset: "0"' not in text:
+                sys.exit('tasks/demo.yaml: expected `cpuset: "0"` under resources, to override with --cpuset')
+            suite.write_text(text.replace('cpuset: "0"', f'cpuset: "{cpuset}"'), encoding="utf-8")
         argv = [sys.executable, "-m", "pytest", "tasks/demo.yaml", "-p", "no:cacheprovider", "-q", "-rN"]
         argv += ["--isobench-agent=human", "--isobench-backend=docker", f"--isobench-results={results}"]
         argv += [f"--isobench-cache-dir={out / 'cache'}", "-k", " or ".join(i.split("-", 1)[1] for i in ids), *extra]
@@ -99,6 +108,7 @@ def main() -> None:
     parser.add_argument("--max-time", type=float, default=None, help="budget per task (default: the suite's)")
     parser.add_argument("--no-load", action="store_true", help="no background load (for comparison)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--cpuset", default=None, help='the containers\' cores instead of the suite\'s "0"')
     parser.add_argument("--report", action="store_true", help="print the figures of --out, run nothing")
     args = parser.parse_args()
     out: Path = args.out
@@ -106,6 +116,8 @@ def main() -> None:
     extra = [] if args.max_time is None else [f"--isobench-max-time={args.max_time}"]
 
     load = "none" if args.no_load else "bursty, one worker per core"
+    if args.cpuset is not None:
+        load += f"; containers on cpuset {args.cpuset}"
     done = read_records(out)
     wanted = 0 if args.report else max(0, args.tasks - len(done))
     if wanted:
@@ -122,7 +134,7 @@ def main() -> None:
             index = max((int(p.name.split("-")[1]) for p in out.glob("run-*")), default=0) + 1
             while wanted > 0:
                 ids = list(IDS[: min(wanted, len(IDS))])
-                suite_run(out, index, ids, extra, load)
+                suite_run(out, index, ids, extra, load, args.cpuset)
                 index += 1
                 now = len(read_records(out))
                 if now == len(done):

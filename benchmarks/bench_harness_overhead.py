@@ -21,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from pytest_isobench.demo.build import demo_repo
+from pytest_isobench.demo.repository import demo_repo
 from pytest_isobench.sandbox.base import SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 

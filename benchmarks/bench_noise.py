@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pytest_isobench.demo.build import demo_repo
+from pytest_isobench.demo.repository import demo_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = "demo-precompile-regex"

@@ -52,6 +52,22 @@ def _bounded(flag: str, convert: Callable[[str], Any], minimum: float, strict: b
     return parse
 
 
+PASS_CATEGORIES = ("beats", "similar", "worse", "inconclusive")
+"""The categories a run may pass (``measure.rule.PASSABLE``, kept here so that parsing
+options does not import the statistics)."""
+
+
+def categories_type(value: str) -> tuple[str, ...]:
+    """``--isobench-pass``: comma-separated categories, each one of :data:`PASS_CATEGORIES`."""
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [n for n in names if n not in PASS_CATEGORIES]
+    if unknown or not names:
+        raise pytest.UsageError(
+            f"--isobench-pass: {value!r}: expected comma-separated categories among {', '.join(PASS_CATEGORIES)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
 def positive_int(flag: str) -> Callable[[str], int]:
     return _bounded(flag, int, 1, False, "a whole number")
 
@@ -199,6 +215,15 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
             type=positive_float("--isobench-target-ci"),
             metavar="FRACTION",
             help=f"stop adding rounds once each speedup's interval is within this relative half-width (default {ProtocolSettings.target_rel_width:g})",
+        ),
+    ),
+    (
+        "--isobench-pass",
+        "isobench_pass",
+        dict(
+            type=categories_type,
+            metavar="CATEGORIES",
+            help="agent categories that pass, comma-separated (beats, similar, worse, inconclusive); overrides the suite's success.pass_categories (default beats,similar)",
         ),
     ),
     (

@@ -150,3 +150,36 @@ def run_once(
     env = None if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
     result = sandbox.exec(command_for(test, python), timeout_s, env=env)
     return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory)
+
+
+DEFAULT_MIN_TIME_S = 0.1
+"""What a test that honours ``ISOBENCH_MIN_TIME_S`` assumes when it is unset (pyperf's)."""
+
+MAX_MIN_TIME_S = 1.0
+"""The longest value the harness asks for when a test's values tie."""
+
+
+@dataclass
+class LoopPace:
+    """The ``ISOBENCH_MIN_TIME_S`` a perf test is run with, raised when its values tie.
+
+    ``saw`` is told every measurement; :meth:`longer` (the protocol's ``more_loops``)
+    raises the minimum time tenfold, up to :data:`MAX_MIN_TIME_S`, when every value so far
+    came with ``loops`` (the test honours it), and says what it asked for; otherwise it
+    returns ``None`` and the ties are only warned about.
+    """
+
+    min_time_s: float | None
+    honoured: bool | None = None
+
+    def saw(self, m: Measurement) -> None:
+        if m.error is None:
+            self.honoured = self.honoured is not False and m.loops is not None
+
+    def longer(self) -> str | None:
+        current = self.min_time_s if self.min_time_s else DEFAULT_MIN_TIME_S
+        if not self.honoured or current >= MAX_MIN_TIME_S:
+            return None
+        self.min_time_s = min(MAX_MIN_TIME_S, current * 10)
+        self.honoured = None
+        return f"asked the perf test for values of at least {self.min_time_s:g} s ({MIN_TIME_ENV})"

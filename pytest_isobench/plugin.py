@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if ray_opts is not None and workerinput is None:
         config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(settings), "isobench-xdist")
+        config.pluginmanager.register(XdistHooks(settings, workerinput is not None), "isobench-xdist")
 
 
 @pytest.hookimpl(trylast=True)

@@ -28,6 +28,7 @@ from .collect.shard import ShardSpecError, load_durations
 from .executors.base import Executor
 from .keys import RECORD_ATTR, RECORD_KEY, SUITE_KEY, TASK_KEY
 from .report.terminal import summary_lines
+from .results import runstate
 from .results.benchmark_json import write_benchmark_json
 from .results.record import TaskRecord
 from .results.store import ResultsWriteError, atomic_write, read_records, write_failure, write_record
@@ -76,6 +77,7 @@ def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
         max_time_s=get(config, "--isobench-max-time", "isobench_max_time"),
         target_ci=get(config, "--isobench-target-ci", "isobench_target_ci"),
         warmup=get(config, "--isobench-warmup", "isobench_warmup"),
+        pass_categories=get(config, "--isobench-pass", "isobench_pass"),
         resume_dir=_path(get(config, "--isobench-resume"), Path.cwd()),
         cache_dir=_path(get(config, "--isobench-cache-dir", "isobench_cache_dir"), root)
         or root / ".isobench" / "cache",
@@ -296,6 +298,8 @@ class IsobenchSession:
             write_record(self.settings.results_dir, record)
         except ResultsWriteError as exc:
             _stop_run(item, report, exc)
+            if self.is_worker:  # the other workers stop before their next task too
+                runstate.raise_stop(self.settings.cache_dir, self.settings.run_id, str(exc))
         setattr(report, RECORD_ATTR, record.to_json())
         return report
 

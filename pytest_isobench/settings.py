@@ -31,6 +31,8 @@ class Settings:
     max_time_s: float | None = None
     target_ci: float | None = None
     warmup: int | None = None
+    # None: the suite's ``success.pass_categories`` decide.
+    pass_categories: tuple[str, ...] | None = None
     results_dir: Path = Path(".isobench/results")
     resume_dir: Path | None = None
     cache_dir: Path = Path(".isobench/cache")

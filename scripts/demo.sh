@@ -19,4 +19,7 @@ if docker info >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/pytest tasks/demo.yaml -p no:cacheprovider -rA "${extra[@]}" "$@"
-.venv/bin/pytest tasks/demo.yaml -p no:cacheprovider -rA --isobench-agent=human "${extra[@]}" "$@"
+# An A/A (the agent's code is the human's): only beats or worse would be wrong;
+# inconclusive (this machine too noisy to tell within the budget) is counted, not failed.
+.venv/bin/pytest tasks/demo.yaml -p no:cacheprovider -rA --isobench-agent=human --isobench-pass=similar,inconclusive \
+  "${extra[@]}" "$@"

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from engine_check import engine_left_clean
 from fake_models import FakeModels, Step
 from gitutil import git
 
@@ -32,21 +33,16 @@ from pytest_isobench.agents import registry
 from pytest_isobench.agents import usage as usage_reports
 from pytest_isobench.agents.base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 from pytest_isobench.agents.builtin import BUILTIN
-from pytest_isobench.agents.cli_agents import (
-    CLAUDE_TOOLS,
-    CLAUDE_VERSION,
-    CLI_AGENTS,
-    CODEX_VERSION,
-    ClaudeCodeAgent,
-    CliAgent,
-    CodexAgent,
-    OpenHandsAgent,
-    TraeAgent,
-)
+from pytest_isobench.agents.claude_code import CLAUDE_TOOLS, CLAUDE_VERSION, ClaudeCodeAgent
+from pytest_isobench.agents.cli_agent import CliAgent
+from pytest_isobench.agents.codex import CODEX_VERSION, CodexAgent
 from pytest_isobench.agents.doctor import doctor_agents
 from pytest_isobench.agents.endpoint import check_endpoint
+from pytest_isobench.agents.openhands import OpenHandsAgent
+from pytest_isobench.agents.registry import CLI_AGENTS
+from pytest_isobench.agents.trae import TraeAgent
 from pytest_isobench.dataset.models import Task
-from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -196,17 +192,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """The engine client; at the end, checks that this module left no container."""
-    from pytest_isobench.sandbox.docker_sandbox import engine_client
-
-    c = engine_client()  # docker-marked tests are skipped by conftest before this runs
-    try:
-        yield c
-    finally:
-        left = c.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
-        for container in left:
-            container.remove(force=True)
-        c.close()
-        assert not left, f"containers left behind: {[x.name for x in left]}"
+    yield from engine_left_clean(RUN_ID)
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_isobench.demo.build import GPU_PROJECT, build_demo_repo, dataset_records, demo_tasks, measure_task
+from pytest_isobench.demo.projects import GPU_PROJECT
+from pytest_isobench.demo.repository import build_demo_repo
+from pytest_isobench.demo.tasks import dataset_records, demo_tasks
+from pytest_isobench.demo.timing import measure_task
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "tasks" / "demo-gpu.yaml"

@@ -12,16 +12,10 @@ from typing import Any
 
 import pytest
 
-from pytest_isobench.demo.build import (
-    AUTHOR_EMAIL,
-    AUTHOR_NAME,
-    EXPECTED_HEAD,
-    build_demo_repo,
-    commit_shas,
-    demo_repo,
-    load_steps,
-    write_dataset,
-)
+from pytest_isobench.demo.history import load_steps
+from pytest_isobench.demo.projects import AUTHOR_EMAIL, AUTHOR_NAME, EXPECTED_HEAD
+from pytest_isobench.demo.repository import build_demo_repo, commit_shas, demo_repo
+from pytest_isobench.demo.tasks import write_dataset
 
 DATASET = Path(__file__).resolve().parents[1] / "data" / "demo.jsonl"
 RUNS = 5

@@ -1,7 +1,8 @@
-"""Corrupt caches, damaged for real: the agent patch cache and the repository clones.
+"""Corrupt caches, damaged for real: agent patches, generated perf tests, repository clones.
 
 A damaged entry must be detected, reported (a warning naming the file) and rebuilt, never
 silently trusted: a cached patch edited by hand or cut short makes the agent run again; a
+generated perf test cut short, edited or emptied is generated again at collection; a
 clone missing an object or with a truncated pack is cloned again.
 """
 
@@ -12,12 +13,15 @@ import logging
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeOpenAI
+from faultkit import make_project
 from gitutil import git
 
 from pytest_isobench.agents.base import Agent, AgentContext, AgentRun
 from pytest_isobench.agents.runner import CHECKSUM_KEY, cache_path, run_agent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.repo import RepoCache
+from pytest_isobench.testgen import cache as testgen_cache
 
 
 class _Counting(Agent):
@@ -102,3 +106,65 @@ def test_damaged_clone_is_reported_and_cloned_again(
     assert f"repository cache {clone} is damaged" in caplog.text
     assert cache.resolve(clone, shas[-1]) == shas[-1]
     assert git(clone, "fsck", "--no-progress").strip() == ""
+
+
+GENERATED = (
+    "```python\nimport json, time\nt0 = time.perf_counter()\nvalue = sum(range({n}))\n"
+    'print(json.dumps({{"time_s": time.perf_counter() - t0, "digest": str(value)}}))\n```\n'
+)
+
+
+def _forge_validated(text: str) -> str:
+    """Claim validation in the header without running it (the checksum line is left as it was)."""
+    lines = text.splitlines(keepends=True)
+    return "".join([lines[0], "# validated: 2026-01-01T00:00:00Z forged\n", *lines[1:]])
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda text: text[: len(text) * 2 // 3], "checksum does not match"),  # cut short
+        (lambda text: text.replace("sum(range(1))", "sum(range(7))"), "checksum does not match"),  # code edited
+        (_forge_validated, "checksum does not match"),  # header edited
+        (lambda text: "".join(ln for ln in text.splitlines(True) if not ln.startswith("# sha256:")), "no '# sha256:'"),
+        (lambda text: "", "holds no code"),  # emptied: not even a header left
+        (lambda text: text[:14], "holds no code"),  # cut inside the first line: no header mark left
+    ],
+    ids=["truncated", "code-edited", "validated-forged", "checksum-removed", "empty", "header-cut"],
+)
+def test_damaged_generated_test_is_reported_at_collection_and_generated_again(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, damage: object, why: str
+) -> None:
+    project = make_project(pytester.path / "p", tasks=1)
+    data = project.path / "data.jsonl"
+    record = json.loads(data.read_text())
+    record["perf_tests"] = []  # the collection hook generates it
+    data.write_text(json.dumps(record) + "\n")
+    answers = iter(range(1, 10))
+
+    def answer(body: object) -> str:
+        return GENERATED.format(n=next(answers))
+
+    def collect() -> pytest.RunResult:
+        args = project.args(project.path / "cache", project.path / "results")
+        generate = ["--isobench-generate=missing", "--isobench-testgen-model=m"]
+        return pytester.runpytest("--collect-only", "-q", *args, *generate)
+
+    with FakeOpenAI([answer]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        first = collect()
+        found = list(pytester.path.rglob(f"generated_tests/fx/{project.ids[0]}.py"))
+        assert first.ret == 0 and len(found) == 1, first.outlines[-30:]
+        path = found[0]
+        assert len(server.requests) == 1 and "sum(range(1))" in path.read_text()
+        assert collect().ret == 0 and len(server.requests) == 1  # intact: used, no request
+        path.write_text(damage(path.read_text()))  # type: ignore[operator]
+        third = collect()
+        printed = "\n".join(third.outlines + third.errlines)
+        assert len(server.requests) == 2, f"a damaged generated test was trusted:\n{printed[-3000:]}"
+    assert third.ret == 0 and "CacheWarning" in printed, printed[-3000:]
+    assert f"generated test cache {path} is corrupt" in printed and why in printed, printed[-3000:]
+    text = path.read_text()
+    assert "sum(range(2))" in text and testgen_cache.problem(text) is None
+    assert "forged" not in text and path.with_name(path.name + ".corrupt").is_file()

@@ -2,8 +2,10 @@
 
 Three synthetic tasks run against a dockerd started here (never the shared one). While
 the second task's perf test runs, the daemon is SIGKILLed and started again. The task in
-flight must end as ``error`` (infrastructure), the third must run, the first one's
-record must be byte for byte what it was, and no container may be left on the engine.
+flight must end as ``error`` (infrastructure) in its record and in pytest alike (an error
+in the terminal and in junitxml, run again by ``--lf``; never a failure), its reason must
+name what broke in flight, the third must run, the first one's record must be byte for
+byte what it was, and no container may be left on the engine.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from faultkit import make_project, output, record_bytes, records, start, wait_for
@@ -39,7 +42,9 @@ def test_engine_restarted_mid_task(tmp_path: Path, engine: PrivateEngine) -> Non
     project = make_project(tmp_path / "p", tasks=3, extra=["", "time.sleep(float(os.environ.get('X', 30)))", ""])
     results = tmp_path / "results"
     env = {"DOCKER_HOST": engine.host, "ISOBENCH_ENGINE_WAIT_S": "90"}
-    proc = start(project, tmp_path / "cache", results, "--isobench-backend=docker", "-rA", env=env)
+    junit = tmp_path / "junit.xml"
+    args = ["--isobench-backend=docker", "-rA", f"--junitxml={junit}"]
+    proc = start(project, tmp_path / "cache", results, *args, env=env)
     try:
         in_flight = project.ids[1]
 
@@ -70,6 +75,11 @@ def test_engine_restarted_mid_task(tmp_path: Path, engine: PrivateEngine) -> Non
     assert crashed["status"] == "error", crashed
     assert crashed["verdict"] is None
     assert "SandboxError" in crashed["reason"] or "engine" in crashed["reason"], crashed["reason"]
+    first_line = crashed["reason"].splitlines()[0]
+    assert "could not remove container" not in first_line, crashed["reason"]  # the failure in flight, not after
+    assert f"ERROR fx.yaml::{in_flight}" in text and f"FAILED fx.yaml::{in_flight}" not in text, text[-3000:]
+    case = ElementTree.parse(junit).getroot().find(f".//testcase[@name='{in_flight}']")
+    assert case is not None and case.find("error") is not None and case.find("failure") is None
     assert found[project.ids[2]]["status"] in ("passed", "failed"), found[project.ids[2]]
     assert (results / "summary.json").is_file()
     assert _containers(engine) == [], text[-3000:]

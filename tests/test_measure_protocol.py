@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_isobench import perftest
 from pytest_isobench.measure.protocol import (
     Measurement,
     ProtocolSettings,
@@ -127,6 +128,46 @@ def test_identical_values_are_ties_that_never_converge() -> None:
     assert sorted(res.tied()) == sorted(VARIANTS)
     assert sum("values tied" in w for w in res.warnings) == 3  # once per variant
     assert any("values tied" in w and "loops" in w for w in res.warnings)
+
+
+def test_ties_ask_the_perf_test_for_longer_values_and_measure_again() -> None:
+    """A coarse timer: values tie until the test is asked for longer values (``loops``);
+    then the tied rounds become warm-ups and measuring starts again, and converges."""
+    bench = FakeBench({"baseline": 1.0, "human": 0.5, "agent": 0.8}, noise=0.01)
+    pace = perftest.LoopPace(0.05)
+    coarse = bench.run_one
+
+    def run_one(variant: str) -> Measurement:
+        m = coarse(variant)
+        assert m.value is not None
+        # At 0.05 s per value the timer's resolution rounds every value to one step.
+        value = round(m.value, 0 if pace.min_time_s == 0.05 else 6) or 1.0
+        ran = Measurement(value, m.wall_s, m.digest, loops=10)
+        pace.saw(ran)
+        return ran
+
+    res = run_protocol(
+        VARIANTS, run_one, settings(max_time_s=1e6, max_rounds=60), clock=bench.clock, more_loops=pace.longer
+    )
+    assert pace.min_time_s == pytest.approx(0.5)
+    assert res.stop_reason == "converged"
+    assert res.tied() == []
+    assert any("values tied after 12 rounds" in w and "ISOBENCH_MIN_TIME_S" in w for w in res.warnings)
+    # The tied rounds are kept, as warm-ups, before the first kept round.
+    warm = sorted({s.round for s in res.samples if s.round < 0})
+    assert warm == list(range(-13, 0))
+    assert all(len(set(res.values(v))) == len(res.values(v)) for v in VARIANTS)
+
+
+def test_ties_of_a_test_without_loops_are_only_warned_about() -> None:
+    pace = perftest.LoopPace(0.05)
+    pace.saw(Measurement(0.001, 1.0, None))  # no loops: the test ignores ISOBENCH_MIN_TIME_S
+    assert pace.longer() is None and pace.min_time_s == 0.05
+    honoured = perftest.LoopPace(None)
+    honoured.saw(Measurement(0.001, 1.0, None, loops=3))
+    assert honoured.longer() is not None and honoured.min_time_s == pytest.approx(1.0)
+    honoured.saw(Measurement(0.001, 1.0, None, loops=30))
+    assert honoured.longer() is None  # never past the cap
 
 
 def test_noisy_speedups_run_until_converged_past_min_rounds() -> None:

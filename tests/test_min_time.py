@@ -12,7 +12,8 @@ import pytest
 from demo_project import ROOT, read_records
 from gitutil import git
 
-from pytest_isobench.demo.build import PERF_DIR, demo_repo
+from pytest_isobench.demo.projects import PERF_DIR
+from pytest_isobench.demo.repository import demo_repo
 from pytest_isobench.perftest import MIN_TIME_ENV, parse_report
 
 # Honours the protocol: repeats a tiny region until the minimum time, reports per loop.

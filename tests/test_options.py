@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +67,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
             "  --isobench-min-rounds=N",
             "  --isobench-max-time=SECONDS",
             "  --isobench-target-ci=FRACTION",
+            "  --isobench-pass=CATEGORIES",
             "  --isobench-warmup=N   untimed warm-up runs per variant (default 1)",
             "  --isobench-results=DIR",
             "  --isobench-resume=DIR",
@@ -91,7 +94,7 @@ def test_help_shows_the_isobench_options(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     group = text.split("ISO-Bench: agents on real performance commits:", 1)[1].split("\n\n", 1)[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
-    assert len(flags) == 28
+    assert len(flags) == 29
     assert all(flag.startswith("--isobench-") for flag in flags)
 
 
@@ -127,6 +130,7 @@ def test_bad_backend_is_a_usage_error(guarded: pytest.Pytester) -> None:
         ("--isobench-durations=absent.json", "ERROR: --isobench-durations: *absent.json is not a file"),
         ("--isobench-resume=absent-dir", "ERROR: --isobench-resume: *absent-dir is not a directory"),
         ("--isobench-agent=predictions", "ERROR: --isobench-agent=predictions needs --isobench-predictions=FILE|DIR"),
+        ("--isobench-pass=similar,maybe", "ERROR: --isobench-pass: 'similar,maybe': expected comma-separated *"),
     ],
 )  # fmt: skip
 def test_other_bad_values_are_usage_errors(guarded: pytest.Pytester, arg: str, line: str) -> None:
@@ -249,3 +253,43 @@ def test_a_project_without_isobench_work_is_not_stopped_by_the_results_dir(pytes
     (pytester.path / ".isobench").write_text("")  # the default results dir cannot be made, unused
     pytester.makepyfile(test_plain="def test_ok():\n    pass\n")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_pass_categories_option_overrides_the_suites_and_matches_the_rule() -> None:
+    from pytest_isobench.measure.rule import PASSABLE, SuccessRule
+    from pytest_isobench.options import PASS_CATEGORIES, categories_type
+    from pytest_isobench.settings import Settings
+    from pytest_isobench.taskrun.measure import success_rule
+
+    assert PASS_CATEGORIES == PASSABLE  # the option parses what the rule accepts
+    assert categories_type(" similar, inconclusive,similar") == ("similar", "inconclusive")
+
+    class FakeSuite:
+        success = SuccessRule(similar_tolerance=0.1)
+
+    suite: Any = FakeSuite()
+    settings = Settings(run_id="r", rootdir=Path("."))
+    assert success_rule(suite, settings) is suite.success
+    settings.pass_categories = ("similar", "inconclusive")
+    rule = success_rule(suite, settings)
+    assert rule.pass_categories == ("similar", "inconclusive")
+    assert rule.similar_tolerance == 0.1  # the rest of the suite's rule stays
+    assert suite.success.pass_categories == ("beats", "similar")
+
+
+def test_ini_pass_categories_reach_the_settings(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nisobench_pass = similar,inconclusive\n")
+    pytester.makepyfile(
+        """
+        def test_settings(isobench_settings):
+            assert isobench_settings.pass_categories == ("similar", "inconclusive")
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.makepyfile(
+        """
+        def test_settings(isobench_settings):
+            assert isobench_settings.pass_categories == ("beats",)
+        """
+    )
+    pytester.runpytest("--isobench-pass=beats").assert_outcomes(passed=1)

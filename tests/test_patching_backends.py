@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_check import engine_left_clean
 from gitutil import git
 
 from pytest_isobench.sandbox.base import PatchError, Sandbox, SandboxSpec
@@ -195,17 +196,8 @@ def local(repo: Repo, tmp_path: Path) -> Iterator[Callable[[str], LocalSandbox]]
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Any]:
-    from pytest_isobench.sandbox.docker_sandbox import engine_client
-
-    client = engine_client()
-    try:
-        yield client
-    finally:
-        left = client.containers.list(all=True, filters={"label": f"io.isobench.run={RUN_ID}"})
-        for container in left:
-            container.remove(force=True)
-        client.close()
-        assert not left, f"containers left behind: {[c.name for c in left]}"
+    """The engine client; at the end, checks that this module left no container."""
+    yield from engine_left_clean(RUN_ID)
 
 
 @pytest.mark.docker

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import docker
 import pytest
+from engine_check import engine_left_clean
 from gitutil import git
 
 from pytest_isobench.sandbox import housekeeping
@@ -30,7 +31,7 @@ from pytest_isobench.sandbox.base import (
     SandboxSpec,
     Variant,
 )
-from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.patching import METHOD_3WAY, METHOD_GIT_APPLY, METHOD_PATCH, patch_files
 
 if TYPE_CHECKING:
@@ -95,15 +96,7 @@ class Repo:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """The engine client; at the end, checks that the module left no container."""
-    c = engine_client()
-    try:
-        yield c
-    finally:
-        left = c.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
-        for container in left:
-            container.remove(force=True)
-        c.close()
-        assert not left, f"containers left behind: {[x.name for x in left]}"
+    yield from engine_left_clean(RUN_ID)
 
 
 @pytest.fixture(scope="module")

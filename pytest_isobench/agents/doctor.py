@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 
 from .base import Agent
-from .cli_agents import CliAgent
+from .cli_agent import CliAgent
 from .registry import all_agents
 
 

@@ -11,12 +11,12 @@ matches neither (reported, never guessed). Harness artefacts inside a patch are 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..jsonrows import json_rows
 from ..published.patches import clean_patch
 from ..published.runs import ITEM_FILES, base_from_instance_id, find_items
 
@@ -127,28 +127,9 @@ def _from_row(row: dict[str, Any], where: str) -> Prediction:
     )
 
 
-def _rows_of_file(path: Path) -> list[tuple[str, Any]]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
-        rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
-        return [(f"{path}:{i + 1}", r) for i, r in enumerate(rows)]
-    out: list[tuple[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                out.append((f"{path}:{number}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
-    return out
-
-
 def _load_file(path: Path) -> list[Prediction]:
     rows: list[Prediction] = []
-    for where, row in _rows_of_file(path):
+    for where, row in json_rows(path):
         if not isinstance(row, dict) or "instance_id" not in row or "model_patch" not in row:
             raise ValueError(f"{where}: expected instance_id and model_patch (a JSON object)")
         rows.append(_from_row(row, where))

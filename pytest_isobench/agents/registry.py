@@ -13,10 +13,15 @@ from importlib.metadata import entry_points
 
 from .base import Agent
 from .builtin import BUILTIN
-from .cli_agents import CLI_AGENTS
+from .claude_code import ClaudeCodeAgent
+from .codex import CodexAgent
 from .openai_agent import OpenAIAgent
+from .openhands import OpenHandsAgent
+from .trae import TraeAgent
 
 ENTRY_POINT_GROUP = "pytest_isobench.agents"
+#: The adapters of real agent command-line tools, by name.
+CLI_AGENTS: dict[str, type[Agent]] = {a.name: a for a in (TraeAgent, ClaudeCodeAgent, CodexAgent, OpenHandsAgent)}
 
 
 class AgentEntryPointWarning(UserWarning):

@@ -164,7 +164,11 @@ def _generate_missing(items: list[TaskItem], suite: Suite, config: pytest.Config
         present = cache.cached_ids(root, suite.name)
         jobs: list[GenJob] = []
         for item in items:
-            if settings.generate == "missing" and cache.safe_name(item.name) in present:
+            if (
+                settings.generate == "missing"
+                and cache.safe_name(item.name) in present
+                and cache.load_cached(root, suite.name, item.name) is not None  # intact (a corrupt one is set aside)
+            ):
                 continue  # cached: the task record is not even loaded
             try:
                 task = task_of(item)

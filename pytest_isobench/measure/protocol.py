@@ -247,6 +247,7 @@ def run_protocol(
     rng: random.Random | None = None,
     on_round: Callable[[int, Mapping[str, list[float]]], None] | None = None,
     decided: Callable[[ProtocolResult], bool] | None = None,
+    more_loops: Callable[[], str | None] | None = None,
 ) -> ProtocolResult:
     """Time ``variants`` (the first is the baseline) round by round, in counterbalanced
     blocks (every order of the variants once per block, shuffled), so that drift and
@@ -256,11 +257,13 @@ def run_protocol(
     (``settings.design``): at a look, ``converged`` when every pair of active variants
     has an interval (at the look's level) within ``target_rel_width``, or ``decided``
     when the caller's ``decided`` check, given the result so far, says no further round
-    could change the verdict. Tied values (a coarse timer) never stop it early: they are
-    warned about instead. Otherwise it runs until ``max_time_s`` has passed (after at
-    least the design's ``min_rounds``) or ``max_rounds``. A variant whose run errs is
-    dropped from later rounds and reported in ``failures``; a failing baseline stops
-    everything at once. Under ``direction="lower"`` a run without a value counts its wall
+    could change the verdict. Tied values (a coarse timer) never stop it early: at a look
+    that finds them the protocol asks ``more_loops`` (when given) to make each value take
+    longer; when it can (it returns what it changed), the rounds so far become warm-ups and
+    measuring starts again, otherwise the ties are warned about. Otherwise it runs until
+    ``max_time_s`` has passed (after at least the design's ``min_rounds``) or ``max_rounds``.
+    A variant whose run errs is dropped from later rounds and reported in ``failures``; a
+    failing baseline stops everything at once. Under ``direction="lower"`` a run without a value counts its wall
     time, with a warning; under ``"higher"`` it counts as a failure.
     """
     names = list(variants)
@@ -330,8 +333,27 @@ def run_protocol(
     def others_failed() -> bool:
         return len(names) > 1 and active == [baseline]
 
-    def look(rounds: int) -> StopReason | None:
+    restarted = 0
+
+    def restart(tied: list[str], rounds: int) -> bool:
+        """Ask for longer values; on yes, the kept rounds so far become warm-ups."""
+        nonlocal samples, restarted, block
+        note = more_loops() if more_loops is not None else None
+        if note is None:
+            return False
+        warn(f"{', '.join(tied)}: values tied after {rounds} rounds (timer too coarse): {note}; measured again")
+        first = -settings.warmup - 1 - restarted
+        samples = [s if s.round < 0 else Sample(s.variant, first - s.round, s.order, s.m) for s in samples]
+        restarted += rounds
+        for vals in values.values():
+            vals.clear()
+        block = []
+        return True
+
+    def look(rounds: int) -> StopReason | Literal["restart"] | None:
         tied = [v for v in active if is_tied(values[v])]
+        if tied and restart(tied, rounds):
+            return "restart"
         for v in tied:
             if not any(w.startswith(f"{v}: values tied") for w in warnings):
                 warn(tie_warning(v, values[v]))
@@ -361,6 +383,9 @@ def run_protocol(
         if others_failed():
             return result(rounds, "all_failed")
         if rounds in looks and (reason := look(rounds)) is not None:
+            if reason == "restart":
+                rounds = 0
+                continue
             return result(rounds, reason)
         if rounds >= settings.max_rounds:
             return result(rounds, "max_rounds")

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..atomic import atomic_write
+from ..jsonrows import json_rows
 from ..redact import redact
 from .patches import clean_patch
 from .runs import PublishedItem, normalise_repo
@@ -197,20 +198,8 @@ _DIFF_KEYS = ("diff_text", "gt_diff", "patch")
 
 def human_diffs(path: Path) -> dict[str, str]:
     """Human commit -> its diff, from a dataset file that carries diffs (JSONL or JSON)."""
-    text = path.read_text(encoding="utf-8")
-    rows: list[tuple[str, Any]] = []
-    if path.suffix == ".json":
-        data = json.loads(text)
-        rows = [(f"{path}:{i + 1}", r) for i, r in enumerate(data if isinstance(data, list) else [])]
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    rows.append((f"{path}:{number}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
     out: dict[str, str] = {}
-    for _where, row in rows:
+    for _where, row in json_rows(path):
         if not isinstance(row, dict):
             continue
         head = next((row[k] for k in _HEAD_KEYS if isinstance(row.get(k), str)), None)

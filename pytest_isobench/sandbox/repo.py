@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import file_lock
-from ..demo.build import PROJECTS, demo_repo
+from ..demo.projects import PROJECTS
+from ..demo.repository import demo_repo
 from .base import SandboxError
 
 DEMO = "isobench:demo"

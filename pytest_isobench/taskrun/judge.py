@@ -24,7 +24,8 @@ def judge(
 ) -> Verdict:
     """The default verdict, or the hook's replacement when it gives one."""
     results = [r for _, r in measured.results]
-    verdict = judge_results(results, success_rule(run.suite), has_agent=patch is not None, direction=measured.direction)
+    rule = success_rule(run.suite, run.settings)
+    verdict = judge_results(results, rule, has_agent=patch is not None, direction=measured.direction)
     if verdict_hook is not None:
         replaced = verdict_hook(run.task, results, verdict)
         if replaced is not None:

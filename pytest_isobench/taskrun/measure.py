@@ -39,8 +39,11 @@ from .sandboxes import SandboxFactory, opened, spec_for
 log = logging.getLogger("isobench")
 
 
-def success_rule(suite: Suite) -> SuccessRule:
-    return suite.success
+def success_rule(suite: Suite, settings: Settings | None = None) -> SuccessRule:
+    """The suite's success rule, with the run's ``--isobench-pass`` categories when given."""
+    if settings is None or settings.pass_categories is None:
+        return suite.success
+    return suite.success.model_copy(update={"pass_categories": settings.pass_categories})
 
 
 def protocol_settings(settings: Settings, suite: Suite, direction: Direction, seed: int) -> ProtocolSettings:
@@ -137,7 +140,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
     """Time every perf test of the task on the ready variants, interleaved."""
     names = list(sandboxes)
     measured = Measured(perf_tests=tests)
-    rule = success_rule(run.suite)
+    rule = success_rule(run.suite, run.settings)
     seed = random.Random(f"{run.settings.run_id}:{run.task.instance_id}").randrange(2**31)
     perf = run.suite.perf
     min_time = perf.min_time_s or None
@@ -154,15 +157,18 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             perftest.prepare(sandbox, test)
             sandbox.set_network(False)
         guard = tampering.CheckoutGuard(sandboxes)  # each run starts from the same files
+        pace = perftest.LoopPace(min_time)  # raised when the values tie (a coarse timer)
 
         def run_one(
             name: str,
             _test: PerfTest = test,
             _metric: MetricSpec | None = metric,
             _guard: tampering.CheckoutGuard = guard,
+            _pace: perftest.LoopPace = pace,
         ) -> Measurement:
-            measured = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, min_time)
-            return _guard.after_run(name, measured)
+            ran = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, _pace.min_time_s)
+            _pace.saw(ran)
+            return _guard.after_run(name, ran)
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
@@ -177,6 +183,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             protocol_settings(run.settings, run.suite, direction, seed),
             decided=is_decided,
             on_round=progress,
+            more_loops=pace.longer,
         )
         guard.finish(result)
         measured.results.append((test.name, result))

@@ -33,6 +33,9 @@ def generated_test(run: TaskInput) -> CachedTest:
         raise TaskSkipped(f"no perf test: {run.testgen_reason}")
     found = cache.load_cached(cache.default_root(run.settings.rootdir), run.suite.name, run.item_id)
     if found is None:
+        corrupt = cache.corrupt_path(cache.default_root(run.settings.rootdir), run.suite.name, run.item_id)
+        if corrupt.exists():
+            raise TaskSkipped(f"no perf test: the cached one was corrupt (set aside as {corrupt}); run again")
         raise TaskSkipped("no perf test in the record, and perf-test generation is off (--isobench-generate)")
     return found
 

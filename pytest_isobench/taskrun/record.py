@@ -199,18 +199,28 @@ def with_status(record: TaskRecord, status: Status, reason: str) -> TaskRecord:
     return record.model_copy(update={"status": status, "reason": reason})
 
 
-def lost_record(nodeid: str, settings: Settings, reason: str) -> TaskRecord:
+def lost_record(nodeid: str, settings: Settings, reason: str, known: dict[str, Any] | None = None) -> TaskRecord:
     """An ``error`` record for a task whose process died under it: infrastructure, never the agent's fault.
 
-    Only the node id and why it was lost are known; no figure is guessed. ``--isobench-resume``
-    runs it again.
+    ``known``: the bare record its worker kept while the task ran (task id, repository,
+    commits, agent, model, settings), so the record carries them like any other; without
+    it only the node id is known. No figure is guessed. ``--isobench-resume`` runs it again.
     """
+    why = f"task lost (infrastructure, not the agent's fault): {reason}"
+    if known is not None:
+        try:
+            record = TaskRecord.from_json(known)
+        except ValueError as exc:  # a note cut short: fall back to what the node id says
+            log.warning("the note of %s is unreadable (%s)", nodeid, exc)
+        else:
+            if record.nodeid == nodeid:
+                return record.model_copy(update={"status": "error", "reason": why, "lost": True})
     record = bare_record(
         item_id=nodeid.rsplit("::", 1)[-1],
         nodeid=nodeid,
         suite=nodeid.split("::", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[0],
         settings=settings,
         status="error",
-        reason=f"task lost (infrastructure, not the agent's fault): {reason}",
+        reason=why,
     )
     return record.model_copy(update={"lost": True})

@@ -42,11 +42,22 @@ def spec_for(run: TaskInput, variant: Variant, checkout: Checkout) -> SandboxSpe
 
 @contextmanager
 def opened(factory: SandboxFactory, spec: SandboxSpec) -> Iterator[Sandbox]:
-    """A started sandbox, closed on the way out (also after a failed start)."""
+    """A started sandbox, closed on the way out (also after a failed start).
+
+    When the body failed and closing fails too (the engine died under a perf test), the
+    body's failure is the one raised, the closing failure a note on it: the record names
+    what broke the task in flight, not what broke afterwards.
+    """
     sandbox = factory(spec)
     try:
         sandbox.start()
         yield sandbox
-    finally:
+    except BaseException as failure:
         with shielded():  # a second Ctrl-C must not leave this sandbox behind
-            sandbox.close()
+            try:
+                sandbox.close()
+            except Exception as exc:
+                failure.add_note(f"then closing the sandbox failed too: {exc}")
+        raise
+    with shielded():
+        sandbox.close()

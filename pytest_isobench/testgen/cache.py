@@ -2,18 +2,29 @@
 
 A generated file starts with a header comment (model, prompt version, date, endpoint
 without credentials; never a key) and is used as it is on every later run: a cached test
-costs one directory listing per suite and no request. A file without that header was
-written by a person and is trusted as it is. A test that never passed the checks is moved
+costs one directory listing per suite, one read and no request. A file without that header was
+written by a person and is trusted as it is (once it compiles). A test that never passed the checks is moved
 to ``generated_tests/rejected/<suite>/<item id>.py`` with the reason in its header, for
 inspection. Writes are atomic (a temporary file renamed into place), so concurrent
 workers never read half a file.
+
+A generated file ends its header with ``# sha256:``, the digest of the rest of the file
+(header and script): a file cut short, edited by hand (its code or its ``validated``
+line) or without that line is corrupt. So is any file (hand-written too) that is not
+UTF-8, does not compile or holds no code. A corrupt file is never used: a warning names
+it, it is moved to ``<item id>.py.corrupt`` beside it, and the test is generated again.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import datetime as _dt
+import hashlib
+import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +38,10 @@ GENERATED_DIR = "generated_tests"
 REJECTED_DIR = "rejected"
 HEADER_MARK = "# isobench-generated:"
 GENERATED_NAME = "generated"
+CHECKSUM_FIELD = "sha256"
+CORRUPT_SUFFIX = ".corrupt"
+
+log = logging.getLogger("isobench")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _HEADER_LINE = re.compile(r"^# ([a-z][a-z0-9-]*): ?(.*)$")
@@ -115,15 +130,83 @@ def read_header(text: str) -> dict[str, str] | None:
     return fields
 
 
+def _header_end(lines: list[str]) -> int:
+    """The index of the first line below a generated header (``lines`` start with the mark)."""
+    index = 1
+    while index < len(lines) and _HEADER_LINE.match(lines[index].rstrip("\n")):
+        index += 1
+    return index
+
+
+def _split_checksum(text: str) -> tuple[str, list[str]]:
+    """``text`` without its header's checksum lines, and the digests those lines hold."""
+    lines = text.splitlines(keepends=True)
+    end = _header_end(lines)
+    kept, digests = [], []
+    for index, line in enumerate(lines):
+        match = _HEADER_LINE.match(line.rstrip("\n")) if 0 < index < end else None
+        if match is not None and match.group(1) == CHECKSUM_FIELD:
+            digests.append(match.group(2).strip())
+        else:
+            kept.append(line)
+    return "".join(kept), digests
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal(text: str) -> str:
+    """A generated file's text with its checksum as the header's last line (hand-written: as is)."""
+    if not text.startswith(HEADER_MARK):
+        return text
+    bare, _ = _split_checksum(text)
+    lines = bare.splitlines(keepends=True)
+    end = _header_end(lines)
+    lines.insert(end, f"# {CHECKSUM_FIELD}: {_digest(bare)}\n")
+    return "".join(lines)
+
+
+def problem(text: str) -> str | None:
+    """Why a cached file's text must not be used, or None when it is intact."""
+    if text.startswith(HEADER_MARK):
+        bare, digests = _split_checksum(text)
+        if not digests:
+            return f"its header has no '# {CHECKSUM_FIELD}:' line"
+        if digests != [_digest(bare)]:
+            return "its checksum does not match its content (cut short or edited)"
+    try:
+        tree = ast.parse(strip_header(text))
+    except SyntaxError as exc:
+        return f"it does not compile (line {exc.lineno}: {exc.msg})"
+    except ValueError as exc:  # NUL bytes
+        return f"it does not compile ({exc})"
+    if not tree.body:
+        return "it holds no code"
+    return None
+
+
+class CacheWarning(UserWarning):
+    """A cached generated test was corrupt and is not used."""
+
+
+def set_aside(path: Path, why: str) -> Path:
+    """Report a corrupt cached test (warning naming the file) and move it out of the way."""
+    kept = path.with_name(path.name + CORRUPT_SUFFIX)
+    with contextlib.suppress(FileNotFoundError):  # another worker moved it first
+        path.replace(kept)
+    message = f"generated test cache {path} is corrupt ({why}): moved to {kept.name}, it is generated again"
+    log.warning("%s", message)
+    warnings.warn(CacheWarning(message), stacklevel=2)
+    return kept
+
+
 def strip_header(text: str) -> str:
     """The script below a generated header (the whole text for a hand-written file)."""
     lines = text.splitlines(keepends=True)
     if not lines or not lines[0].startswith(HEADER_MARK):
         return text
-    index = 1
-    while index < len(lines) and _HEADER_LINE.match(lines[index].rstrip("\n")):
-        index += 1
-    return "".join(lines[index:])
+    return "".join(lines[_header_end(lines) :])
 
 
 @dataclass(frozen=True)
@@ -162,13 +245,32 @@ def cached_ids(root: Path, suite: str) -> frozenset[str]:
 
 
 def load_cached(root: Path, suite: str, item_id: str) -> CachedTest | None:
-    """The cached test of ``item_id`` with its header, or None when there is none."""
+    """The cached test of ``item_id`` with its header, or None when there is none.
+
+    A corrupt file is reported and set aside (see the module doc), and counts as none.
+    """
     path = cache_path(root, suite, item_id)
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
+    except UnicodeDecodeError as exc:
+        set_aside(path, f"not UTF-8 text (byte {exc.start})")
+        return None
+    except OSError as exc:
+        set_aside(path, f"unreadable ({exc.strerror})")
+        return None
+    why = problem(text)
+    if why is not None:
+        set_aside(path, why)
+        return None
     return CachedTest(PerfTest(name=GENERATED_NAME, script=text), path, read_header(text))
+
+
+def corrupt_path(root: Path, suite: str, item_id: str) -> Path:
+    """Where a corrupt cached test of ``item_id`` was moved."""
+    path = cache_path(root, suite, item_id)
+    return path.with_name(path.name + CORRUPT_SUFFIX)
 
 
 def cached_test(root: Path, suite: str, item_id: str) -> PerfTest | None:
@@ -181,7 +283,7 @@ def write_test(root: Path, suite: str, item_id: str, script: str, header: Header
     """Write a generated test (header + script) atomically; the rejected copy goes."""
     path = cache_path(root, suite, item_id)
     body = script if script.endswith("\n") else script + "\n"
-    atomic_write(path, header.render(item_id) + body)
+    atomic_write(path, seal(header.render(item_id) + body))
     rejected_path(root, suite, item_id).unlink(missing_ok=True)
     return path
 
@@ -199,7 +301,7 @@ def write_rejected(root: Path, suite: str, item_id: str, script: str, header: He
         attempts=header.attempts,
         rejected=reason.strip()[:4000] or "rejected",
     )
-    atomic_write(path, stamped.render(item_id) + body)
+    atomic_write(path, seal(stamped.render(item_id) + body))
     return path
 
 
@@ -220,13 +322,10 @@ def mark_validated(path: Path, note: str) -> None:
     header = read_header(text)
     if header is None or header.get("validated"):
         return
-    lines = text.splitlines(keepends=True)
-    index = 1
-    while index < len(lines) and _HEADER_LINE.match(lines[index].rstrip("\n")):
-        index += 1
+    lines = _split_checksum(text)[0].splitlines(keepends=True)
     clean = " ".join(note.split())
-    lines.insert(index, f"# validated: {now_stamp()} {clean}".rstrip() + "\n")
-    atomic_write(path, "".join(lines))
+    lines.insert(_header_end(lines), f"# validated: {now_stamp()} {clean}".rstrip() + "\n")
+    atomic_write(path, seal("".join(lines)))
 
 
 def reject(root: Path, suite: str, item_id: str, reason: str) -> Path | None:
