@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_project import DEMO_IDS, copy_demo, demo_args, read_records, run_demo
+from demo_project import DEMO_IDS, copy_demo, demo_args, read_records
 from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
 
 from pytest_isobench.sandbox.base import LABEL_RUN, LABEL_TASK
@@ -156,10 +156,16 @@ def test_demo_with_human_agent_on_ray_matches_a_local_run(
 ) -> None:
     """The real task run on the cluster: same outcomes and records as here; GPUs Ray assigned, never shared."""
     budget = ("--isobench-backend=local", "--isobench-agent=human", "--isobench-max-time=6", "--isobench-min-rounds=3")
-    local = run_demo(pytester, demo_cache, tmp_path / "local", *budget)
+    copy_demo(pytester.path)
+    suite = pytester.path / "tasks" / "demo.yaml"
+    # Shorter values (the records' shape does not depend on them): four CPU-bound measurements
+    # at once on a 2-core machine take a while at the demo's own 50 ms per pass.
+    text = suite.read_text(encoding="utf-8")
+    assert "min_time_s: 0.05" in text
+    suite.write_text(text.replace("min_time_s: 0.05", "min_time_s: 0.01"), encoding="utf-8")
+    local = pytester.runpytest_subprocess(*demo_args(demo_cache, tmp_path / "local", *budget), timeout=600)
     assert _ran(local) == 4
     # The same suite, each measurement asking Ray for one of the cluster's (declared) GPUs.
-    suite = pytester.path / "tasks" / "demo.yaml"
     suite.write_text(suite.read_text(encoding="utf-8") + "gpus_required: 1\n", encoding="utf-8")
     args = demo_args(tmp_path / "ray-cache", tmp_path / "ray", *budget, f"--isobench-ray={cluster.address}")
     on_ray = pytester.runpytest_subprocess(*args, timeout=600)
