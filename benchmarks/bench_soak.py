@@ -146,9 +146,15 @@ def main() -> None:
         print(f"pytest exit status {proc.returncode} after {wall:.1f}s ({args.backend}, -n {args.workers})")
         print(f"tasks recorded:        {len(recorded)} / {args.tasks}")
         print(f"tasks lost (no record): {len(lost)} {lost[:5]}")
+        with_fields = [i for i in lost_with_worker if recorded[i].get("head_commit") and recorded[i].get("instance_id")]
         print(f"lost with a worker, recorded as error: {len(lost_with_worker)} (planned {len(die)})")
+        print(f"  of them with the task's fields (instance id, commits): {len(with_fields)}")
         print(f"summary.json written:  {summary.is_file()}")
-        print(f"leftovers: {len(worktree_files)} worktree files, {len(containers)} containers, {len(procs)} processes")
+        notes = [p for p in (cache / "runs").rglob("*") if p.is_file()] if (cache / "runs").exists() else []
+        print(
+            f"leftovers: {len(worktree_files)} worktree files, {len(containers)} containers, {len(procs)} processes, "
+            f"{len(notes)} run-state notes"
+        )
         for p in procs[:5]:
             print(f"  process {p}")
         print(f"controller peak RSS:   {peak / 1024:.1f} MiB")
