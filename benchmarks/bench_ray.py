@@ -1,16 +1,26 @@
 """Ray executor: wall time against a serial run, the per-task overhead Ray adds, controller memory.
 
-Run: ``python benchmarks/bench_ray.py [--tasks 16] [--delay 0.25] [--memory-tasks 1000]``.
-Starts a local Ray cluster (a head and two nodes declaring 2 GPUs each: 4 GPUs) and
+Run: ``python benchmarks/bench_ray.py [--tasks 16] [--delay 0.25] [--rounds 6] [--memory-tasks 1000]``.
+Starts a local Ray cluster (a head and two nodes declaring 2 GPUs each: 4 GPUs), prints
+how long that took, and
 
 1. builds a git repository with ``--tasks`` performance commits whose perf tests mostly
    wait (the baseline sleeps ``2 x --delay``, the human commit ``--delay``), each task
-   needing one GPU; runs the suite serially (``--isobench-backend=local``, no Ray) and on
-   the cluster (``--isobench-ray``), and prints both wall times, the speedup, and per
-   task the overhead Ray adds: the time from a measurement being placeable (submitted and
-   a GPU free on its node) to its start on the node, plus the time from its end on the
-   node to its record on the controller (target <= 1 s per task);
-2. runs ``--memory-tasks`` small synthetic tasks (the executor's synthetic work: no
+   needing one GPU and timed for exactly ``--rounds`` rounds (a loose precision target
+   stops at the first look: the same work in both runs); runs the suite serially
+   (``--isobench-backend=local``, no Ray) and on the cluster (``--isobench-ray``), and
+   prints both wall times and the speedup;
+2. prints the per-task overhead Ray adds, defined per task as its Ray wall time minus the
+   time the same task took in the serial run (pytest's duration of its item there). Its
+   Ray wall time runs from the moment it was placeable (its measurement submitted and,
+   when an earlier measurement held the same GPU of the same node, that one ended) to its
+   record arriving at the controller. The overhead splits into Ray's own part (placeable
+   -> start on the node, plus end on the node -> record on the controller), shown apart
+   for a phase that was the first on its worker process (the Ray worker booting and
+   importing the plugin: once per worker, per run) and one on a reused worker, and the
+   rest (the work itself slower on the node than serially: other tasks on the same cores,
+   a clone of the repository per node);
+3. runs ``--memory-tasks`` small synthetic tasks (the executor's synthetic work: no
    repository, each phase returns a record at once) and prints the controller's resident
    set size as the tasks finish, and its peak (target: flat).
 
@@ -27,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +83,7 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env=env).stdout
 
 
-def waiting_suite(root: Path, tasks: int, delay: float) -> None:
+def waiting_suite(root: Path, tasks: int, delay: float, rounds: int) -> None:
     """A repository of ``tasks`` commits that halve a sleep, and a suite over them (1 GPU each)."""
     repo = root / "repo"
     repo.mkdir(parents=True)
@@ -94,10 +106,12 @@ def waiting_suite(root: Path, tasks: int, delay: float) -> None:
     (root / "data").mkdir()
     (root / "tasks").mkdir()
     (root / "data/wait.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # A 2x speedup against a +-50% precision target: the first look (at min_rounds) stops it.
+    timing = f"timing:\n  warmup: 0\n  min_rounds: {rounds}\n  max_time_s: 120\n  target_ci: 0.5\n"
     for gpus, file in ((1, "wait.yaml"), (0, "wait_serial.yaml")):  # no GPU here: the serial run asks for none
         (root / "tasks" / file).write_text(
             f"name: wait\ndataset: ../data/wait.jsonl\nrepo: {repo}\ngpus_required: {gpus}\n"
-            "perf:\n  python: python3\ntiming:\n  warmup: 0\n  min_rounds: 3\n  max_time_s: 20\n",
+            f"perf:\n  python: python3\n{timing}",
             encoding="utf-8",
         )
 
@@ -116,46 +130,91 @@ def load(results: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((results / "tasks").glob("*.json"))]
 
 
-def overheads(records: list[dict[str, Any]]) -> list[float]:
-    """Per task: placeable -> started on the node, plus ended on the node -> record on the controller."""
-    spans = []
+def junit_times(junit: Path) -> dict[str, float]:
+    """Each item's duration (setup + call + teardown) as pytest measured it, by item name."""
+    return {case.get("name", ""): float(case.get("time", "0")) for case in ET.parse(junit).iter("testcase")}
+
+
+@dataclass
+class TaskSpan:
+    """One task of the Ray run, seen from the controller and from the node that measured it."""
+
+    item_id: str
+    placeable: float  # its measurement submitted and the GPU it got free on its node
+    received: float  # its record on the controller
+    start: float  # the phase's start on the node (after the worker took it)
+    end: float  # the phase's end on the node
+    fresh_worker: bool  # the first phase its worker process ran in this run
+
+    @property
+    def ray_part(self) -> float:
+        return (self.start - self.placeable) + (self.received - self.end)
+
+
+def task_spans(records: list[dict[str, Any]]) -> list[TaskSpan]:
+    runs = []
     for rec in records:
         ray = rec["ray"]
         run = next(r for r in ray["runs"] if r["phase"] == "measure")
-        spans.append((rec["item_id"], ray["submitted"]["measure"], ray["received"], run))
-    out = []
-    for item_id, submitted, received, run in spans:
+        runs.append((rec["item_id"], ray["submitted"]["measure"], ray["received"], run))
+    seen: set[tuple[str, int]] = set()
+    spans = []
+    for item_id, submitted, received, run in sorted(runs, key=lambda r: r[3]["start"]):
         freed = [
             other["end"]
-            for other_id, _s, _r, other in spans
+            for other_id, _s, _r, other in runs
             if other_id != item_id
             and other["node_id"] == run["node_id"]
             and set(other["gpu_ids"]) & set(run["gpu_ids"])
             and other["end"] <= run["start"]
         ]
-        placeable = max([submitted, *freed])
-        out.append((run["start"] - placeable) + (received - run["end"]))
-    return out
+        worker = (run["node_id"], int(run.get("pid", 0)))
+        spans.append(
+            TaskSpan(item_id, max([submitted, *freed]), received, run["start"], run["end"], worker not in seen)
+        )
+        seen.add(worker)
+    return spans
 
 
-def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float) -> None:
+def _stats(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"mean {sum(values) / len(values):.3f} s, max {max(values):.3f} s (n={len(values)})"
+
+
+def bench_waiting(cluster: Any, tmp: Path, tasks: int, delay: float, rounds: int) -> None:
     root = tmp / "wait"
-    waiting_suite(root, tasks, delay)
-    serial, serial_tail = run_pytest(root, root / "serial", "tasks/wait_serial.yaml")
+    waiting_suite(root, tasks, delay, rounds)
+    junit = root / "serial.xml"
+    serial, serial_tail = run_pytest(root, root / "serial", "tasks/wait_serial.yaml", f"--junitxml={junit}")
     print(f"serial run (no Ray, local backend): {serial:.1f} s  [{serial_tail}]")
     on_ray, ray_tail = run_pytest(root, root / "ray", "tasks/wait.yaml", f"--isobench-ray={cluster.address}")
     print(f"Ray run (4 GPUs on 2 nodes):       {on_ray:.1f} s  [{ray_tail}]")
-    print(f"speedup: {serial / on_ray:.2f}x for {tasks} tasks")
+    print(f"wall time: serial {serial:.1f} s, on the cluster {on_ray:.1f} s: {serial / on_ray:.2f}x for {tasks} tasks")
     records = load(root / "ray")
     explain(records)
-    if not records:
+    serial_records = load(root / "serial")
+    if not records or not serial_records:
         return
-    work = [sum(r["end"] - r["start"] for r in rec["ray"]["runs"]) for rec in records]
-    extra = overheads(records)
-    print(f"work per task on the nodes: mean {sum(work) / len(work):.2f} s")
+    own = junit_times(junit)
     print(
-        f"overhead Ray adds per task: mean {sum(extra) / len(extra):.3f} s, max {max(extra):.3f} s (target <= 1 s)"
+        "timing rounds per task: serial "
+        f"{sorted({p['rounds'] for r in serial_records for p in r['perf_tests']})}, "
+        f"on Ray {sorted({p['rounds'] for r in records for p in r['perf_tests']})}"
     )
+    spans = task_spans(records)
+    total = [s.received - s.placeable - own[s.item_id] for s in spans if s.item_id in own]
+    print(f"serial time per task: {_stats(list(own.values()))}")
+    print(f"overhead Ray adds per task (Ray wall of the task - its serial time): {_stats(total)} (target <= 1 s)")
+    fresh = [s.ray_part for s in spans if s.fresh_worker]
+    reused = [s.ray_part for s in spans if not s.fresh_worker]
+    print(
+        f"  Ray's own part (placeable -> start on node, end on node -> record): {_stats([s.ray_part for s in spans])}"
+    )
+    print(f"    phases on a fresh worker (its boot and imports, once per worker): {_stats(fresh)}")
+    print(f"    phases on a reused worker:                                        {_stats(reused)}")
+    rest = [s.end - s.start - own[s.item_id] for s in spans if s.item_id in own]
+    print(f"  the work itself on the node - serially (shared cores, clone per node): {_stats(rest)}")
     print(f"GPU overlaps between measurements: {len(measurement_overlaps(records))}")
 
 
@@ -193,6 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=16)
     parser.add_argument("--delay", type=float, default=0.25)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--memory-tasks", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,7 +260,7 @@ def main() -> None:
         with local_cluster(gpu_nodes=2, gpus_per_node=2) as cluster:
             print(f"local Ray cluster (head + 2 nodes, 4 GPUs) up in {time.perf_counter() - begin:.1f} s")
             if args.tasks:
-                bench_waiting(cluster, Path(tmp), args.tasks, args.delay)
+                bench_waiting(cluster, Path(tmp), args.tasks, args.delay, args.rounds)
             if args.memory_tasks:
                 bench_memory(cluster, Path(tmp), args.memory_tasks)
 

@@ -30,12 +30,16 @@ def pytest_configure(config):
 
 @contextmanager
 def local_cluster(gpu_nodes: int = GPU_NODES, gpus_per_node: int = GPUS_PER_NODE, cpus: int = 2) -> Iterator[Any]:
-    """Head (1 CPU, no GPU: it holds the run's tracker) and ``gpu_nodes`` nodes with declared GPUs."""
+    """Head (no CPU, no GPU: it holds only the run's tracker) and ``gpu_nodes`` nodes with declared GPUs.
+
+    Every phase runs on a node that can be removed (removing the head ends the cluster), and
+    fewer Ray workers boot at once on a small machine.
+    """
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 1, "num_gpus": 0, "object_store_memory": OBJECT_STORE, "include_dashboard": False},
+        head_node_args={"num_cpus": 0, "num_gpus": 0, "object_store_memory": OBJECT_STORE, "include_dashboard": False},
     )
     try:
         for _ in range(gpu_nodes):

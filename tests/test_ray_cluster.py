@@ -6,8 +6,9 @@ written by the controller, GPUs never shared by two measurements at once, the ag
 concurrency limit, a task that no node can hold skipped at once, Ctrl-C cancelling every
 remote task, and a node removed in the middle of a task: the task is retried elsewhere and
 recorded once. The real task run: the demo suite with the human diff as the agent gives
-the same records on the cluster as here. Tests run in file order: the node removal comes
-last (it adds a node back).
+the same records on the cluster as here, and a node removed in the middle of a Docker
+measurement: retried, recorded once, no container of the run left. Tests run in file
+order: the node removals come last (each adds a node back).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_project import DEMO_IDS, demo_args, read_records, run_demo
+from demo_project import DEMO_IDS, copy_demo, demo_args, read_records, run_demo
 from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
+
+from pytest_isobench.sandbox.base import LABEL_RUN, LABEL_TASK
 
 pytestmark = pytest.mark.slow
 
@@ -152,7 +155,7 @@ def test_demo_with_human_agent_on_ray_matches_a_local_run(
     pytester: pytest.Pytester, cluster: Any, demo_cache: Path, tmp_path: Path
 ) -> None:
     """The real task run on the cluster: same outcomes and records as here; GPUs Ray assigned, never shared."""
-    budget = ("--isobench-backend=local", "--isobench-agent=human", "--isobench-max-time=15", "--isobench-min-rounds=8")
+    budget = ("--isobench-backend=local", "--isobench-agent=human", "--isobench-max-time=6", "--isobench-min-rounds=3")
     local = run_demo(pytester, demo_cache, tmp_path / "local", *budget)
     assert _ran(local) == 4
     # The same suite, each measurement asking Ray for one of the cluster's (declared) GPUs.
@@ -252,7 +255,82 @@ def test_node_removed_mid_task_is_retried_and_recorded_once(
     assert measurement_overlaps(list(recs.values())) == []
 
 
-def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes], settle_s: float = 0.0) -> Any:
+@pytest.mark.docker
+def test_node_removed_mid_measurement_in_docker_leaves_no_container(
+    pytester: pytest.Pytester, cluster: Any, tmp_path: Path
+) -> None:
+    """A node removed while its Docker measurement runs: retried elsewhere, recorded once, no container left.
+
+    The suite asks for no GPU: this engine has no GPU runtime, so a GPU device request could
+    not start a container (the nodes still declare GPUs; Ray's GPU ids reaching the sandbox
+    are checked by the other tests). Sequenced on events: the node goes once the tracker
+    says a measurement started on it and that task's container runs on the engine.
+    """
+    import docker
+    import ray
+
+    copy_demo(pytester.path)
+    results = tmp_path / "r"
+    args = demo_args(tmp_path / "cache", results, "--isobench-backend=docker", "-k", "ac9bebc0 or 65ce4b7f")
+    args += ["--isobench-max-time=20", "--isobench-min-rounds=6", f"--isobench-ray={cluster.address}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    client = docker.from_env()
+    ray.init(address=cluster.address, namespace="isobench", log_to_driver=False)
+    try:
+        victim, run_id, doomed = _node_with_a_running_container(cluster, proc, client)
+        cluster.remove_node(victim, allow_graceful=False)
+        out, _ = proc.communicate(timeout=400)
+        left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
+    finally:
+        ray.shutdown()
+        client.close()
+        if proc.poll() is None:
+            proc.kill()
+        cluster.add_node(num_cpus=2, num_gpus=2, object_store_memory=OBJECT_STORE)
+    text = out.decode()
+    assert proc.returncode in (0, 1), text[-3000:]  # a verdict may fail; nothing may error
+    recs = records(results)  # each task once (records() refuses a second record)
+    assert len(recs) == 2, text[-3000:]
+    assert all(r["status"] in ("passed", "failed") for r in recs.values()), text[-3000:]
+    retried = [r for r in recs.values() if r["ray"]["retries"] > 0]
+    assert retried, "the measurement on the removed node was not retried"
+    for rec in retried:
+        assert rec["ray"]["attempts"]["measure"] >= 2
+        assert victim.node_id not in {run["node_id"] for run in rec["ray"]["runs"]}
+    assert {r["run_id"] for r in recs.values()} == {run_id}
+    assert left == [], f"containers of the run left: {[c.name for c in left]} (killed attempt had {doomed})"
+
+
+def _node_with_a_running_container(
+    cluster: Any, proc: subprocess.Popen[bytes], client: Any
+) -> tuple[Any, str, list[str]]:
+    """A worker node on which a measurement started and that task's container is running; the run id."""
+    import ray
+
+    deadline = time.monotonic() + 180
+    workers = {n.node_id: n for n in cluster.worker_nodes}
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
+        trackers = [str(a) for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]
+        if trackers:
+            run_id = trackers[0].removeprefix("isobench-tracker-")
+            starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
+            on_worker = {key.split("::")[-1]: node for key, phase, node, _t in starts if phase == "measure"}
+            for task, node in on_worker.items():
+                if node not in workers:
+                    continue
+                running = client.containers.list(
+                    filters={"label": [f"{LABEL_RUN}={run_id}", f"{LABEL_TASK}={task}"], "status": "running"}
+                )
+                if running:
+                    return workers[node], run_id, [c.name for c in running]
+        time.sleep(0.3)
+    pytest.fail("no measurement's container ran on a worker node within 180 s")
+
+
+def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes]) -> Any:
     import ray
 
     deadline = time.monotonic() + 90
@@ -264,7 +342,6 @@ def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes], set
             starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
             running = [node for _key, phase, node, _t in starts if phase == "measure" and node in workers]
             if running:
-                time.sleep(settle_s)  # well inside the measurement (its sandboxes are up)
                 return workers[running[0]]
         time.sleep(0.3)
     pytest.fail("no measurement started on a worker node within 90 s")

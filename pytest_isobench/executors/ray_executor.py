@@ -201,7 +201,12 @@ class RayExecutor:
 
         if not self.pending:
             return
-        ready, _ = ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
+        # Wakes at the first result (not at the timeout), then takes every other one already back.
+        refs = list(self.pending)
+        ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
         self._drain_tracker()
         for ref in ready:
             key, phase = self.pending.pop(ref)

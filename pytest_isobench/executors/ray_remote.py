@@ -11,6 +11,7 @@ the node's Docker engine and this run's worktrees in the node's cache.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,7 @@ class RunInfo:
     gpu_ids: tuple[str, ...]
     start: float
     end: float
+    pid: int = 0  # the Ray worker process: a pid seen before on the node means a reused worker
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class RunInfo:
             "gpu_ids": list(self.gpu_ids),
             "start": round(self.start, 3),
             "end": round(self.end, 3),
+            "pid": self.pid,
         }
 
 
@@ -94,7 +97,7 @@ def run_phase(
             f"{phase} phase on {socket.gethostname()} raised {type(exc).__name__}: {exc}\n"
             + traceback.format_exc()[-4000:],
         )
-    info = RunInfo(phase, node_id, socket.gethostname(), gpu_ids, start, time.time())
+    info = RunInfo(phase, node_id, socket.gethostname(), gpu_ids, start, time.time(), os.getpid())
     return PhaseResult(value, info)
 
 
