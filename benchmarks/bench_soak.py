@@ -165,6 +165,10 @@ def main() -> None:
             by_fault[fault or "none"][recorded.get(item_id, {}).get("status", "NO RECORD")] += 1
         for fault, statuses in sorted(by_fault.items()):
             print(f"{fault:<14} {sum(statuses.values()):>5}  {dict(statuses)}")
+        unfaulted = [i for i, f in zip(project.ids, plan, strict=True) if not f and i in recorded]
+        for item_id in [i for i in unfaulted if recorded[i]["status"] == "error"][:5]:
+            reason = (recorded[item_id].get("reason") or "").strip().splitlines()
+            print(f"  error without a fault: {item_id}: {reason[0][:160] if reason else '?'}")
 
 
 if __name__ == "__main__":
