@@ -146,9 +146,15 @@ def main() -> None:
         print(f"pytest exit status {proc.returncode} after {wall:.1f}s ({args.backend}, -n {args.workers})")
         print(f"tasks recorded:        {len(recorded)} / {args.tasks}")
         print(f"tasks lost (no record): {len(lost)} {lost[:5]}")
+        with_fields = [i for i in lost_with_worker if recorded[i].get("head_commit") and recorded[i].get("instance_id")]
         print(f"lost with a worker, recorded as error: {len(lost_with_worker)} (planned {len(die)})")
+        print(f"  of them with the task's fields (instance id, commits): {len(with_fields)}")
         print(f"summary.json written:  {summary.is_file()}")
-        print(f"leftovers: {len(worktree_files)} worktree files, {len(containers)} containers, {len(procs)} processes")
+        notes = [p for p in (cache / "runs").rglob("*") if p.is_file()] if (cache / "runs").exists() else []
+        print(
+            f"leftovers: {len(worktree_files)} worktree files, {len(containers)} containers, {len(procs)} processes, "
+            f"{len(notes)} run-state notes"
+        )
         for p in procs[:5]:
             print(f"  process {p}")
         print(f"controller peak RSS:   {peak / 1024:.1f} MiB")
@@ -159,6 +165,10 @@ def main() -> None:
             by_fault[fault or "none"][recorded.get(item_id, {}).get("status", "NO RECORD")] += 1
         for fault, statuses in sorted(by_fault.items()):
             print(f"{fault:<14} {sum(statuses.values()):>5}  {dict(statuses)}")
+        unfaulted = [i for i, f in zip(project.ids, plan, strict=True) if not f and i in recorded]
+        for item_id in [i for i in unfaulted if recorded[i]["status"] == "error"][:5]:
+            reason = (recorded[item_id].get("reason") or "").strip().splitlines()
+            print(f"  error without a fault: {item_id}: {reason[0][:160] if reason else '?'}")
 
 
 if __name__ == "__main__":
