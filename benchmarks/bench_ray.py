@@ -6,10 +6,10 @@ how long that took, and
 
 1. builds a git repository with ``--tasks`` performance commits whose perf tests mostly
    wait (the baseline sleeps ``2 x --delay``, the human commit ``--delay``), each task
-   needing one GPU and timed for exactly ``--rounds`` rounds (a loose precision target
-   stops at the first look: the same work in both runs); runs the suite serially
-   (``--isobench-backend=local``, no Ray) and on the cluster (``--isobench-ray``), and
-   prints both wall times and the speedup;
+   needing one GPU, timed from ``--rounds`` rounds on against a loose precision target
+   (both runs stop at the same look: the same work; the rounds are printed); runs the
+   suite serially (``--isobench-backend=local``, no Ray) and on the cluster
+   (``--isobench-ray``), and prints both wall times and the speedup;
 2. prints the per-task overhead Ray adds, defined per task as its Ray wall time minus the
    time the same task took in the serial run (pytest's duration of its item there). Its
    Ray wall time runs from the moment it was placeable (its measurement submitted and,
@@ -106,7 +106,7 @@ def waiting_suite(root: Path, tasks: int, delay: float, rounds: int) -> None:
     (root / "data").mkdir()
     (root / "tasks").mkdir()
     (root / "data/wait.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    # A 2x speedup against a +-50% precision target: the first look (at min_rounds) stops it.
+    # A 2x speedup against a +-50% precision target: an early look stops it, the same in both runs.
     timing = f"timing:\n  warmup: 0\n  min_rounds: {rounds}\n  max_time_s: 120\n  target_ci: 0.5\n"
     for gpus, file in ((1, "wait.yaml"), (0, "wait_serial.yaml")):  # no GPU here: the serial run asks for none
         (root / "tasks" / file).write_text(
