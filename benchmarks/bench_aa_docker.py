@@ -73,7 +73,10 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
-def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None) -> int:
+def suite_run(
+    out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None,
+    min_time: float | None = None,
+) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
     results.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,12 @@ def suite_run(out: Path, index: int, ids: list[str], extra: list[str], load: str
         for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / rel, root / rel)
+        if min_time is not None:
+            suite = root / "tasks" / "demo.yaml"
+            text = suite.read_text(encoding="utf-8")
+            if "min_time_s: 0.05\n" not in text:
+                sys.exit("tasks/demo.yaml: expected `min_time_s: 0.05` under perf, to override with --min-time")
+            suite.write_text(text.replace("min_time_s: 0.05\n", f"min_time_s: {min_time:g}\n"), encoding="utf-8")
         if cpuset is not None:
             suite = root / "tasks" / "demo.yaml"
             text = suite.read_text(encoding="utf-8")
@@ -108,6 +117,7 @@ def main() -> None:
     parser.add_argument("--max-time", type=float, default=None, help="budget per task (default: the suite's)")
     parser.add_argument("--no-load", action="store_true", help="no background load (for comparison)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--min-time", type=float, default=None, help="the perf tests' seconds per pass (suite: 0.05)")
     parser.add_argument("--cpuset", default=None, help='the containers\' cores instead of the suite\'s "0"')
     parser.add_argument("--report", action="store_true", help="print the figures of --out, run nothing")
     args = parser.parse_args()
@@ -118,6 +128,8 @@ def main() -> None:
     load = "none" if args.no_load else "bursty, one worker per core"
     if args.cpuset is not None:
         load += f"; containers on cpuset {args.cpuset}"
+    if args.min_time is not None:
+        load += f"; perf.min_time_s {args.min_time:g}"
     done = read_records(out)
     wanted = 0 if args.report else max(0, args.tasks - len(done))
     if wanted:
@@ -134,7 +146,7 @@ def main() -> None:
             index = max((int(p.name.split("-")[1]) for p in out.glob("run-*")), default=0) + 1
             while wanted > 0:
                 ids = list(IDS[: min(wanted, len(IDS))])
-                suite_run(out, index, ids, extra, load, args.cpuset)
+                suite_run(out, index, ids, extra, load, args.cpuset, args.min_time)
                 index += 1
                 now = len(read_records(out))
                 if now == len(done):

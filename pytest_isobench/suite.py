@@ -20,6 +20,7 @@ from .dataset.models import MetricSpec
 from .measure.protocol import ProtocolSettings
 from .measure.rule import SuccessRule
 from .provenance.imported import PackageCheck
+from .sandbox.cpus import parse_cpuset
 from .serving.modes import WorkloadDefaults
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -52,6 +53,13 @@ class Resources(BaseModel):
     network_during_setup: bool = Field(
         default=True, description="false: setup commands run offline (docker backend; local cannot switch)"
     )
+
+    @field_validator("cpuset")
+    @classmethod
+    def _cpuset(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_cpuset(value)  # a ValueError names the cpuset and what was expected
+        return value
 
 
 class Timeouts(BaseModel):

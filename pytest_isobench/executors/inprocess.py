@@ -8,6 +8,7 @@ A ``pytest_isobench_verdict`` implementation is handed in as a plain callable.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from ..collect.items import task_of
 from ..keys import SESSION_KEY, SUITE_KEY, TESTGEN_KEY
 from ..measure.verdict import Verdict
+from ..noise import NoiseWarning
 from ..results.record import TaskRecord
 from ..sandbox.base import SandboxError
+from ..sandbox.cpus import available_cpus, worker_cpuset
 from ..sandbox.gpus import visible_gpus, worker_share
 from ..session import known_agents
 from ..taskrun import TaskInput, TaskRun
@@ -37,6 +40,19 @@ def gpus_for(config: pytest.Config, spec: str | None) -> str | None:
         raise SandboxError(f"GPU assignment: {exc}") from None
 
 
+def cpuset_for(config: pytest.Config, cpuset: str | None) -> str | None:
+    """This worker's cores: under pytest-xdist each worker measures on its own (see
+    :func:`~pytest_isobench.sandbox.cpus.worker_cpuset`); a warning when they must share."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if cpuset is None or not workerinput:
+        return cpuset
+    worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
+    mine, warning = worker_cpuset(cpuset, worker, int(workerinput.get("workercount", 1)), available_cpus())
+    if warning is not None:
+        warnings.warn(NoiseWarning(warning), stacklevel=1)
+    return mine
+
+
 def task_input(item: pytest.Item) -> TaskInput:
     """The plain values of an item's task run (raises ``RecordError`` for a record that does not map)."""
     session = item.config.stash[SESSION_KEY]
@@ -50,6 +66,7 @@ def task_input(item: pytest.Item) -> TaskInput:
         settings=settings,
         backend=session.backend(),
         gpus=gpus_for(item.config, settings.gpus or suite.resources.gpus),
+        cpuset=cpuset_for(item.config, suite.resources.cpuset),
         testgen_reason=item.stash.get(TESTGEN_KEY, None),
     )
 

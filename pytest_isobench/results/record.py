@@ -129,6 +129,7 @@ class MachineRecord(_Open):
     node: str = ""
     machine: str = ""
     gpu: str | None = None
+    cpuset: str | None = None
 
 
 class TaskRecord(_Open):

@@ -60,6 +60,7 @@ class TaskInput:
     settings: Settings
     backend: str = "local"  # resolved: never "auto"
     gpus: str | None = None  # this worker's share, already assigned
+    cpuset: str | None = None  # this worker's cores (the suite's cpuset, shared out under -n)
     gpus_scheduled: bool = False  # an executor (Ray) gives the measurement its GPUs: nothing to count here
     testgen_reason: str | None = None  # why generation at collection left no perf test
 

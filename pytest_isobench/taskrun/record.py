@@ -145,6 +145,9 @@ def build_record(
     )
     updates: dict[str, Any] = {}
     if prepared is not None:
+        cpuset = run.cpuset or run.suite.resources.cpuset
+        if cpuset is not None:
+            updates["machine"] = record.machine.model_copy(update={"cpuset": cpuset})
         updates.update(
             backend=run.backend,
             base_commit=prepared.checkout.base,

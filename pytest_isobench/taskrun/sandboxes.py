@@ -33,7 +33,7 @@ def spec_for(run: TaskInput, variant: Variant, checkout: Checkout) -> SandboxSpe
         commit=commit,
         image=variant_image(settings.image, suite, variant, commit, checkout.base),
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
-        limits=Limits(cpuset=suite.resources.cpuset, memory=suite.resources.memory, gpus=run.gpus),
+        limits=Limits(cpuset=run.cpuset or suite.resources.cpuset, memory=suite.resources.memory, gpus=run.gpus),
         run_id=settings.run_id,
         setup_timeout_s=suite.timeouts.setup_s,
         network_during_setup=suite.resources.network_during_setup,
