@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from faultkit import make_project, output, records, start
 
 from pytest_isobench.sandbox.cpus import format_cpuset, parse_cpuset, worker_cpuset
+from pytest_isobench.sandbox.local import pinned, run_process
 from pytest_isobench.suite import SuiteError, load_suite
 
 
@@ -59,3 +61,12 @@ def test_two_xdist_workers_record_different_cores(tmp_path: Path) -> None:
     found = records(results)
     assert sorted(found) == project.ids, text[-3000:]
     assert {r["machine"]["cpuset"] for r in found.values()} == {"0", "1"}, text[-3000:]
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")
+def test_the_local_backend_pins_commands_to_the_cpuset(tmp_path: Path) -> None:
+    core = max(os.sched_getaffinity(0))
+    argv = [*pinned(str(core)), "sh", "-c", "grep Cpus_allowed_list /proc/self/status"]
+    result = run_process(argv, tmp_path, 30, dict(os.environ))
+    assert result.stdout.split()[-1] == str(core), result.stdout
+    assert pinned(None) == [] and pinned("100000") == []  # no cpuset, or no such core here

@@ -22,6 +22,7 @@ from ..signals import shielded
 from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
+from .cpus import available_cpus, format_cpuset, parse_cpuset
 
 # Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything
 # else of ours stays out.
@@ -52,6 +53,16 @@ def _cuda_devices(gpus: str | None) -> dict[str, str]:
     if gpus is None or gpus == "all" or gpus.isdigit():
         return {}
     return {"CUDA_VISIBLE_DEVICES": gpus.removeprefix("device=")}
+
+
+def pinned(cpuset: str | None) -> list[str]:
+    """``taskset -c CORES`` for the suite's cpuset (the cores of it this machine has), as
+    Docker's cpuset pins a container; nothing without a cpuset, taskset or such cores."""
+    taskset = shutil.which("taskset")
+    if cpuset is None or taskset is None:
+        return []
+    cores = [cpu for cpu in parse_cpuset(cpuset) if cpu in set(available_cpus())]
+    return [taskset, "-c", format_cpuset(cores)] if cores else []
 
 
 def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str], *, bound: bool = True) -> ExecResult:
@@ -162,7 +173,7 @@ class LocalSandbox:
 
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
         merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
-        return run_process(["sh", "-c", command], self.path, timeout_s, merged)
+        return run_process([*pinned(self.spec.limits.cpuset), "sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:
         return patching.apply(self, self.spec.commit, patch)
