@@ -73,6 +73,14 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
+def override(suite: Path, old: str, new: str, flag: str) -> None:
+    """Replace the suite's ``old`` line with ``new`` (the value ``flag`` gives)."""
+    text = suite.read_text(encoding="utf-8")
+    if old not in text:
+        sys.exit(f"tasks/demo.yaml: expected {old.strip()!r}, to override with {flag}")
+    suite.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def suite_run(
     out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None,
     min_time: float | None = None,
@@ -86,18 +94,11 @@ def suite_run(
         for rel in ("tasks/demo.yaml", "data/demo.jsonl"):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / rel, root / rel)
+        suite = root / "tasks" / "demo.yaml"
         if min_time is not None:
-            suite = root / "tasks" / "demo.yaml"
-            text = suite.read_text(encoding="utf-8")
-            if "min_time_s: 0.05\n" not in text:
-                sys.exit("tasks/demo.yaml: expected `min_time_s: 0.05` under perf, to override with --min-time")
-            suite.write_text(text.replace("min_time_s: 0.05\n", f"min_time_s: {min_time:g}\n"), encoding="utf-8")
+            override(suite, "min_time_s: 0.05\n", f"min_time_s: {min_time:g}\n", "--min-time")
         if cpuset is not None:
-            suite = root / "tasks" / "demo.yaml"
-            text = suite.read_text(encoding="utf-8")
-            if 'cpuset: "0"' not in text:
-                sys.exit('tasks/demo.yaml: expected `cpuset: "0"` under resources, to override with --cpuset')
-            suite.write_text(text.replace('cpuset: "0"', f'cpuset: "{cpuset}"'), encoding="utf-8")
+            override(suite, 'cpuset: "0"', f'cpuset: "{cpuset}"', "--cpuset")
         argv = [sys.executable, "-m", "pytest", "tasks/demo.yaml", "-p", "no:cacheprovider", "-q", "-rN"]
         argv += ["--isobench-agent=human", "--isobench-backend=docker", f"--isobench-results={results}"]
         argv += [f"--isobench-cache-dir={out / 'cache'}", "-k", " or ".join(i.split("-", 1)[1] for i in ids), *extra]

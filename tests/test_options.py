@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from pytest_isobench.options import choice_type, positive_float, positive_int, shard_type
+from pytest_isobench.measure.rule import PASSABLE, SuccessRule
+from pytest_isobench.options import (
+    PASS_CATEGORIES,
+    categories_type,
+    choice_type,
+    positive_float,
+    positive_int,
+    shard_type,
+)
+from pytest_isobench.settings import Settings
+from pytest_isobench.taskrun.measure import success_rule
 
 USAGE_ERROR = 4
 
@@ -256,11 +266,6 @@ def test_a_project_without_isobench_work_is_not_stopped_by_the_results_dir(pytes
 
 
 def test_pass_categories_option_overrides_the_suites_and_matches_the_rule() -> None:
-    from pytest_isobench.measure.rule import PASSABLE, SuccessRule
-    from pytest_isobench.options import PASS_CATEGORIES, categories_type
-    from pytest_isobench.settings import Settings
-    from pytest_isobench.taskrun.measure import success_rule
-
     assert PASS_CATEGORIES == PASSABLE  # the option parses what the rule accepts
     assert categories_type(" similar, inconclusive,similar") == ("similar", "inconclusive")
 
