@@ -61,7 +61,8 @@ def pinned(cpuset: str | None) -> list[str]:
     taskset = shutil.which("taskset")
     if cpuset is None or taskset is None:
         return []
-    cores = [cpu for cpu in parse_cpuset(cpuset) if cpu in set(available_cpus())]
+    here = set(available_cpus())
+    cores = [cpu for cpu in parse_cpuset(cpuset) if cpu in here]
     return [taskset, "-c", format_cpuset(cores)] if cores else []
 
 
@@ -140,6 +141,7 @@ class LocalSandbox:
         self.path = root / spec.run_id / spec.task_id / spec.variant
         self.start_s = 0.0
         self._started = False
+        self._pin = pinned(spec.limits.cpuset)  # once: every exec runs on these cores
 
     @property
     def workdir(self) -> str:
@@ -173,7 +175,7 @@ class LocalSandbox:
 
     def exec(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> ExecResult:
         merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
-        return run_process([*pinned(self.spec.limits.cpuset), "sh", "-c", command], self.path, timeout_s, merged)
+        return run_process([*self._pin, "sh", "-c", command], self.path, timeout_s, merged)
 
     def apply_patch(self, patch: str) -> PatchResult:
         return patching.apply(self, self.spec.commit, patch)
