@@ -50,8 +50,10 @@ class Settings:
     datasets: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> dict[str, Any]:
-        """The settings that make two records comparable (used by resume and reports)."""
-        return {
+        """The settings that make two records comparable (used by resume and reports);
+        ``--isobench-pass`` only when given (it decides which records passed)."""
+        chosen = {} if self.pass_categories is None else {"pass_categories": list(self.pass_categories)}
+        return chosen | {
             "agent": self.agent,
             "model": self.model,
             "min_rounds": self.min_rounds,

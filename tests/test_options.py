@@ -280,6 +280,9 @@ def test_pass_categories_option_overrides_the_suites_and_matches_the_rule() -> N
     assert rule.pass_categories == ("similar", "inconclusive")
     assert rule.similar_tolerance == 0.1  # the rest of the suite's rule stays
     assert suite.success.pass_categories == ("beats", "similar")
+    # A record judged under other pass categories is not resumed: its status could differ.
+    assert settings.fingerprint()["pass_categories"] == ["similar", "inconclusive"]
+    assert "pass_categories" not in Settings(run_id="r", rootdir=Path(".")).fingerprint()
 
 
 def test_ini_pass_categories_reach_the_settings(pytester: pytest.Pytester) -> None:
