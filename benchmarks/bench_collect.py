@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_isobench.dataset import load_source
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FILE = ROOT.parent / "shared" / "datasets" / "vllm-perf-commits.jsonl"
 TARGET = 1.5
@@ -133,7 +135,6 @@ def real_file_figures() -> None:
     if not REAL_FILE.is_file():
         print(f"real file: {REAL_FILE} absent, skipped")
         return
-    from pytest_isobench.dataset import load_source
 
     times = []
     for _ in range(5):

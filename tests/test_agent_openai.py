@@ -16,10 +16,12 @@ import pytest
 from fake_openai import FakeOpenAI
 from gitutil import git
 
-from pytest_isobench.agents.base import AgentContext, AgentUnavailable
+from pytest_isobench.agents.base import AgentContext, AgentError, AgentUnavailable
 from pytest_isobench.agents.openai_agent import OpenAIAgent, extract_diff, looks_like_diff, parse_files
+from pytest_isobench.agents.runner import run_agent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.local import LocalSandbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,7 +64,6 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def local(repo: Repo, tmp_path: Path) -> Iterator[Sandbox]:
-    from pytest_isobench.sandbox.local import LocalSandbox
 
     spec = SandboxSpec(task_id="openai-1", variant="agent", repo_dir=repo.dir, commit=repo.sha, run_id="test-openai")
     sandbox = LocalSandbox(spec, tmp_path / "worktrees")
@@ -204,8 +205,6 @@ def test_answer_parsing(repo: Repo) -> None:
 def test_an_endpoint_that_keeps_failing_is_an_error_not_a_cached_no_change(
     repo: Repo, local: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pytest_isobench.agents.base import AgentError
-    from pytest_isobench.agents.runner import run_agent
 
     with FakeOpenAI(["unused"], fail_first=100, status=500) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
@@ -221,7 +220,6 @@ def test_an_endpoint_that_does_not_answer_errors_at_once(
 ) -> None:
     from fake_models import free_port
 
-    from pytest_isobench.agents.base import AgentError
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
     monkeypatch.setenv("OPENAI_BASE_URL", dead)

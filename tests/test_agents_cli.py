@@ -40,9 +40,11 @@ from pytest_isobench.agents.doctor import doctor_agents
 from pytest_isobench.agents.endpoint import check_endpoint
 from pytest_isobench.agents.openhands import OpenHandsAgent
 from pytest_isobench.agents.registry import CLI_AGENTS
+from pytest_isobench.agents.runner import cache_path, run_agent
 from pytest_isobench.agents.trae import TraeAgent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.local import LocalSandbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -504,7 +506,6 @@ def test_decoy_secret_never_reaches_the_agent_on_the_local_backend(
 ) -> None:
     from agent_clis import DECOY_VALUE, decoy_home
 
-    from pytest_isobench.sandbox.local import LocalSandbox
 
     case = CASES[name]
     root, sha = repo
@@ -664,7 +665,6 @@ class _Scripted(Agent):
 
 
 def test_only_runs_that_ended_normally_are_cached(tmp_path: Path) -> None:
-    from pytest_isobench.agents.runner import cache_path, run_agent
 
     ctx = AgentContext(
         task=Task(instance_id="x", head_commit="abc"),

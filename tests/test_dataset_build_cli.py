@@ -16,7 +16,7 @@ import pytest
 from test_history_scan import Git, History, known_history
 
 from pytest_isobench import cli
-from pytest_isobench.dataset import load_source, task_from_record
+from pytest_isobench.dataset import load_source, loaders, task_from_record
 from pytest_isobench.history import export
 
 
@@ -203,7 +203,6 @@ def test_pull_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert cli.main(["dataset", "pull", "nobody/nothing-here"]) == 2
     assert "local cache" in capsys.readouterr().err
 
-    from pytest_isobench.dataset import loaders
 
     seen: list[tuple[str, str | None]] = []
 

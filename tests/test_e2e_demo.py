@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from demo_project import DEMO_IDS, ROOT, assert_no_worktree, copy_demo, demo_args, read_records, run_demo
 
+from pytest_isobench.demo.repository import demo_repo
+
 QUICK = ("--isobench-max-time=8", "--isobench-min-rounds=5")
 ESTIMATE = r"\d+\.\d\dx \[\d+\.\d\d, \d+\.\d\d\]"
 
@@ -186,7 +188,6 @@ def _git(repo: Path, *args: str) -> str:
 def test_local_predictions_good_unappliable_and_inequivalent(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:
-    from pytest_isobench.demo.repository import demo_repo
 
     repo = demo_repo(demo_cache)
     tasks = {json.loads(line)["head_commit"][:8]: json.loads(line) for line in (ROOT / "data/demo.jsonl").open()}

@@ -22,6 +22,7 @@ from pytest_isobench import perftest
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.sandbox.base import LABEL_RUN, Limits, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.bounded import HEAD_BYTES, TAIL_BYTES, BoundedBuffer
+from pytest_isobench.sandbox.local import LocalSandbox
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-faults-{uuid.uuid4().hex[:8]}"
@@ -50,7 +51,6 @@ def _spec(repo: tuple[Path, str], memory: str | None = None) -> SandboxSpec:
 
 
 def _local(repo: tuple[Path, str], tmp_path: Path) -> Iterator[Sandbox]:
-    from pytest_isobench.sandbox.local import LocalSandbox
 
     sandbox = LocalSandbox(_spec(repo), tmp_path / "worktrees")
     sandbox.start()

@@ -13,6 +13,7 @@ import pytest
 from pytest_isobench.sandbox import gpus
 from pytest_isobench.sandbox.base import LABEL, LABEL_VARIANT, Limits, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
+from pytest_isobench.sandbox.local import LocalSandbox
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -152,7 +153,6 @@ def test_local_sandbox_sees_only_its_gpus(tmp_path: Path) -> None:
 
     from gitutil import git
 
-    from pytest_isobench.sandbox.local import LocalSandbox
 
     repo = tmp_path / "repo"
     repo.mkdir()

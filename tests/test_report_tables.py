@@ -17,7 +17,9 @@ import pytest
 from pytest_isobench.cli import main
 from pytest_isobench.measure.stats import Estimate, summarize
 from pytest_isobench.measure.verdict import Verdict
+from pytest_isobench.report.markdown import render_markdown
 from pytest_isobench.report.tables import build_report, geometric_mean, group_lines, wilson_interval
+from pytest_isobench.report.terminal import summary_lines
 from pytest_isobench.results.merge import merge_dirs
 from pytest_isobench.results.store import write_record
 
@@ -285,8 +287,6 @@ def test_markdown_report_has_tables_and_figures(tmp_path: Path) -> None:
 def test_inconclusive_is_counted_apart_everywhere() -> None:
     """Issue 12: "we could not tell" is its own count in the group table, the markdown
     table and the terminal summary, for agent runs and human-only runs alike."""
-    from pytest_isobench.report.markdown import render_markdown
-    from pytest_isobench.report.terminal import summary_lines
 
     records = [
         make_record("aaaa1111", category="similar"),

@@ -18,6 +18,9 @@ from gitutil import git
 
 from pytest_isobench import tampering
 from pytest_isobench.dataset.models import PerfTest
+from pytest_isobench.measure.protocol import Measurement
+from pytest_isobench.report.tables import task_row
+from pytest_isobench.report.terminal import summary_lines
 from pytest_isobench.sandbox.base import SandboxSpec
 from pytest_isobench.sandbox.local import LocalSandbox
 
@@ -94,7 +97,6 @@ def test_guard_fails_a_variant_whose_checkout_changes_after_its_first_run(tmp_pa
     from types import SimpleNamespace
     from typing import Any, cast
 
-    from pytest_isobench.measure.protocol import Measurement
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -208,8 +210,6 @@ def test_a_run_that_changes_the_checkout_fails_the_variant(
 
 
 def test_review_shows_in_the_terminal_table_and_the_report_rows() -> None:
-    from pytest_isobench.report.tables import task_row
-    from pytest_isobench.report.terminal import summary_lines
 
     reason = tampering.review_reason(40.0, 1.5)
     record = {"item_id": "demo-1", "status": "passed", "verdict": {"category": "beats", "message": "beats"}}

@@ -18,6 +18,9 @@ import pytest
 from fake_openai import FakeOpenAI
 
 from pytest_isobench.dataset.models import PerfTest, Task
+from pytest_isobench.demo import demo_repo
+from pytest_isobench.sandbox.base import SandboxSpec, Variant
+from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.testgen import cache
 from pytest_isobench.testgen.generate import Generator, GenJob, generate_missing, static_problem
 from pytest_isobench.testgen.prompt import PROMPT_VERSION, render_prompt, repo_context
@@ -268,14 +271,11 @@ def _demo_record() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pytest_isobench.demo import demo_repo
 
     return demo_repo(tmp_path_factory.mktemp("cache"))
 
 
 def _sandboxes(repo: Path, record: dict[str, Any], root: Path, item_id: str) -> tuple[Any, Any]:
-    from pytest_isobench.sandbox.base import SandboxSpec, Variant
-    from pytest_isobench.sandbox.local import LocalSandbox
 
     def make(variant: Variant, commit: str) -> LocalSandbox:
         spec = SandboxSpec(task_id=item_id, variant=variant, repo_dir=repo, commit=commit, run_id="testgen")
