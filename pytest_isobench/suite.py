@@ -42,6 +42,12 @@ class PerfDefaults(BaseModel):
         ge=0,
         description="least seconds one value should take, passed to perf tests as ISOBENCH_MIN_TIME_S (0: not passed)",
     )
+    lockstep: bool = Field(
+        default=True,
+        description="run the variants' processes at once, their passes alternating (ISOBENCH_LOCKSTEP), "
+        "when the perf test answers; false: one process after another",
+    )
+    passes: int = Field(default=10, ge=2, le=1000, description="passes per variant in a lockstep round")
 
 
 class Resources(BaseModel):

@@ -78,8 +78,10 @@ def test_demo_perf_test_repeats_its_region_to_the_minimum_time(demo_cache: Path,
         loops, per_loop = asked["loops"], asked["time_s"]
         assert isinstance(loops, int) and isinstance(per_loop, float)
         assert loops > 1
-        # The fastest of the passes may come in a little under the target the calibration reached.
-        assert per_loop * loops >= 0.05 * 0.8, asked
+        # The fastest of the passes may come in under the target the calibration reached: this
+        # machine's cores switch between speed states about 1.8x apart, so a calibration in the
+        # slow state is followed by passes at nearly half the time.
+        assert per_loop * loops >= 0.05 * 0.5, asked
         assert asked["digest"] == once["digest"]
     finally:
         git(repo, "worktree", "remove", "--force", str(tree))

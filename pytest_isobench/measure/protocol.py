@@ -62,7 +62,8 @@ class Measurement:
     reported none; ``wall_s`` times the whole execution; ``error`` is the tail of a
     crash or timeout; ``warning`` something the caller wants reported, once; ``loops``
     the repetitions of the timed region behind ``value`` when the perf test reports them
-    (``value`` is then per loop).
+    (``value`` is then per loop); ``passes`` the per-loop times of its passes when the
+    round ran in lockstep (``value`` is then derived from the passes of every variant).
     """
 
     value: float | None
@@ -71,6 +72,7 @@ class Measurement:
     error: str | None = None
     warning: str | None = None
     loops: int | None = None
+    passes: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ def run_protocol(
     on_round: Callable[[int, Mapping[str, list[float]]], None] | None = None,
     decided: Callable[[ProtocolResult], bool] | None = None,
     more_loops: Callable[[], str | None] | None = None,
+    run_together: Callable[[list[str]], list[Measurement]] | None = None,
 ) -> ProtocolResult:
     """Time ``variants`` (the first is the baseline) round by round, in counterbalanced
     blocks (every order of the variants once per block, shuffled), so that drift and
@@ -262,6 +265,9 @@ def run_protocol(
     longer; when it can (it returns what it changed), the rounds so far become warm-ups and
     measuring starts again, otherwise the ties are warned about. Otherwise it runs until
     ``max_time_s`` has passed (after at least the design's ``min_rounds``) or ``max_rounds``.
+    With ``run_together`` a round is one call: it runs the variants of the round at once
+    (in lockstep, their passes alternating in the given order and its permutations) and
+    returns their measurements in that order; ``run_one`` runs single variants otherwise.
     A variant whose run errs is dropped from later rounds and reported in ``failures``; a
     failing baseline stops everything at once. Under ``direction="lower"`` a run without a value counts its wall
     time, with a warning; under ``"higher"`` it counts as a failure.
@@ -303,8 +309,11 @@ def run_protocol(
             rng.shuffle(order)
         else:
             order = next_order()
+        together = run_together(order) if run_together is not None else None
+        if together is not None and len(together) != len(order):
+            raise ValueError(f"run_together: expected {len(order)} measurements, got {len(together)}")
         for pos, variant in enumerate(order):
-            m = _checked(run_one(variant), settings.direction)
+            m = _checked(together[pos] if together is not None else run_one(variant), settings.direction)
             samples.append(Sample(variant, round_no, pos, m))
             if m.warning is not None:
                 warn(f"{variant}: {m.warning}")
@@ -406,7 +415,7 @@ def _checked(m: Measurement, direction: Direction) -> Measurement:
             error = f"the perf test reported {v!r}: expected a finite positive value"
     if error is None:
         return m
-    return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning)
+    return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning, passes=m.passes)
 
 
 def _converged(partial: ProtocolResult, active: list[str], confidence: float) -> bool:

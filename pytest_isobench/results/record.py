@@ -80,6 +80,8 @@ class VariantRecord(_Open):
     digests: list[str] = Field(default_factory=list)
     warmup: list[float | None] = Field(default_factory=list)
     loops: list[int | None] = Field(default_factory=list)  # loops per value (ISOBENCH_MIN_TIME_S)
+    # Lockstep rounds: each kept round's passes (seconds per loop), from which its value came.
+    passes: list[list[float]] = Field(default_factory=list)
     stats: dict[str, Any] | None = None  # pytest-benchmark's stats object
     error: str | None = None
 
@@ -94,6 +96,7 @@ class PerfTestRecord(_Open):
     warnings: list[str] = Field(default_factory=list)
     looks: list[int] = Field(default_factory=list)  # the rounds at which the sequential stop looked
     order: list[list[str]] = Field(default_factory=list)
+    lockstep: bool = False  # the variants' passes alternated within each round (ISOBENCH_LOCKSTEP)
     variants: dict[str, VariantRecord] = Field(default_factory=dict)
 
 

@@ -33,6 +33,7 @@ from pytest_isobench.sandbox.base import (
     SandboxSpec,
 )
 from pytest_isobench.sandbox.bounded import BoundedBuffer
+from pytest_isobench.sandbox.docker_conversation import DockerConversation
 from pytest_isobench.sandbox.patching import check_relpath
 from pytest_isobench.sandbox.run_sweep import wait_for_engine
 
@@ -317,6 +318,15 @@ class DockerSandbox:
         timed_out = code in _TIMEOUT_CODES and wall >= timeout_s
         oom = code == _KILLED and not timed_out and self._oom_kills_grew()
         return ExecResult(code, out.text(), err.text(), wall, timed_out, oom_killed=oom)
+
+    def converse(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> DockerConversation:
+        """``command`` as ``exec`` runs it, its standard input open (see ``docker_conversation``)."""
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        with _engine_errors(f"exec in {self.name} failed"):
+            return DockerConversation(
+                self.client, self.container, command, timeout_s, workdir=WORKDIR, env=env, kill_after_s=KILL_AFTER_S
+            )
 
     def _oom_kills(self) -> int | None:
         """The container's count of OOM kills (cgroup v1 or v2); None when unreadable."""

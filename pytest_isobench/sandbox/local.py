@@ -16,12 +16,15 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from ..signals import shielded
 from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
+from .conversation import LineConversation
 from .cpus import available_cpus, format_cpuset, parse_cpuset
 
 # Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything
@@ -177,6 +180,10 @@ class LocalSandbox:
         merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
         return run_process([*self._pin, "sh", "-c", command], self.path, timeout_s, merged)
 
+    def converse(self, command: str, timeout_s: float, env: dict[str, str] | None = None) -> LocalConversation:
+        merged = minimal_env({**_cuda_devices(self.spec.limits.gpus), **self.spec.env, **(env or {})})
+        return LocalConversation([*self._pin, "sh", "-c", command], self.path, timeout_s, merged)
+
     def apply_patch(self, patch: str) -> PatchResult:
         return patching.apply(self, self.spec.commit, patch)
 
@@ -207,3 +214,63 @@ class LocalSandbox:
         for parent in (self.path.parent, self.path.parent.parent):
             with contextlib.suppress(OSError):
                 parent.rmdir()
+
+
+class LocalConversation(LineConversation):
+    """A host process in its own group, standard input a pipe; the group dies at the limit."""
+
+    def __init__(self, argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str]) -> None:
+        super().__init__(timeout_s)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._err = threading.Thread(target=_drain, args=(self.proc.stderr, self.stderr), daemon=True)
+        self._err.start()
+        self._start_reader(self._chunks(self.proc.stdout))
+        self._timer = threading.Timer(timeout_s, self.kill)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @staticmethod
+    def _chunks(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+        try:
+            read = getattr(stream, "read1", stream.read)  # a pipe's BufferedReader has read1
+            for chunk in iter(lambda: read(1 << 16), b""):
+                yield 1, chunk
+        finally:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def _write(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def _close_input(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+
+    def _wait(self, timeout_s: float) -> tuple[int, bool]:
+        timed_out = False
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            with shielded():
+                self.kill()
+                self.proc.wait()
+                self._err.join(timeout=_READER_GRACE_S)
+        timed_out = timed_out or self.remaining() <= 0
+        return (124 if timed_out else self.proc.returncode), timed_out
+
+    def kill(self) -> None:
+        self._timer.cancel()
+        _kill_group(self.proc)

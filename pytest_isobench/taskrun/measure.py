@@ -14,10 +14,10 @@ import logging
 import random
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import noise, perftest, tampering
+from .. import lockstep, noise, perftest, tampering
 from ..correctness import check as check_correctness
 from ..dataset.models import MetricSpec, PerfTest
 from ..measure.protocol import Measurement, ProtocolResult, ProtocolSettings, run_protocol
@@ -170,6 +170,23 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             _pace.saw(ran)
             return _guard.after_run(name, ran)
 
+        together = None
+        if perf.lockstep and lockstep.usable(sandboxes, test, metric):
+            # Every variant's process at once, their passes alternating (see lockstep.py).
+            steps = lockstep.Lockstep(sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes)
+
+            def together(
+                order: list[str],
+                _steps: lockstep.Lockstep = steps,
+                _run_one: Callable[[str], Measurement] = run_one,
+                _guard: tampering.CheckoutGuard = guard,
+                _pace: perftest.LoopPace = pace,
+            ) -> list[Measurement]:
+                ran = _steps.round(order, _run_one, _pace.min_time_s)
+                for m in ran:
+                    _pace.saw(m)
+                return [_guard.after_run(name, m) for name, m in zip(order, ran, strict=True)]
+
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
 
@@ -184,8 +201,11 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             decided=is_decided,
             on_round=progress,
             more_loops=pace.longer,
+            run_together=together,
         )
         guard.finish(result)
+        if together is not None:
+            result.warnings.extend(steps.notes)
         measured.results.append((test.name, result))
     return measured
 

@@ -54,6 +54,7 @@ def versions() -> dict[str, str]:
 
 def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
     variants: dict[str, VariantRecord] = {}
+    kept = [s for s in result.samples if s.round >= 0 and s.m.error is None]
     for variant in dict.fromkeys(s.variant for s in result.samples):
         values = result.values(variant)
         variants[variant] = VariantRecord(
@@ -61,7 +62,8 @@ def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
             walls=result.walls(variant),
             digests=sorted(d for d in result.digests(variant) if d is not None),
             warmup=[s.m.value for s in result.samples if s.variant == variant and s.round < 0],
-            loops=[s.m.loops for s in result.samples if s.variant == variant and s.round >= 0 and s.m.error is None],
+            loops=[s.m.loops for s in kept if s.variant == variant],
+            passes=[list(s.m.passes) for s in kept if s.variant == variant and s.m.passes],
             stats=summarize(values).as_dict() if values else None,
             error=result.failures.get(variant),
         )
@@ -73,6 +75,7 @@ def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
         warnings=list(result.warnings),
         looks=list(result.looks),
         order=[[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
+        lockstep=any(s.m.passes for s in kept),
         variants=variants,
     )
 

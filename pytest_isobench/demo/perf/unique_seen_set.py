@@ -13,6 +13,7 @@ import math
 import os
 import random
 import string
+import sys
 import time
 from collections.abc import Callable
 
@@ -32,11 +33,13 @@ def make_items(seed: int) -> list[str]:
 
 # ISOBENCH_MIN_TIME_S (the harness's perf-test protocol) is the least time one value may
 # take: each pass repeats the timed region ``loops`` times, loops calibrated so that a pass
-# lasts at least that long, and the report gives the time per loop and ``loops``. Of
-# PASSES passes the fastest is reported: on a CPU-bound region other work on the machine
-# only ever adds time, so the fastest pass is the least disturbed one. Ten passes span
-# about a second: longer than most bursts of other work, so one of them is nearly always
-# clean (three short passes were often all inside one burst: +-20-30% per round).
+# lasts at least that long, and the report gives the time per loop and ``loops``. Run on
+# its own, of PASSES passes the fastest is reported: on a CPU-bound region other work on
+# the machine only ever adds time, so the fastest pass is the least disturbed one.
+# With ISOBENCH_LOCKSTEP=1 the harness runs every variant's process at once and asks each,
+# in turn, on standard input for a calibration and then for one pass at a time (answers:
+# one JSON line each), so that the variants' passes alternate within milliseconds; "end"
+# (or the end of input) asks for the usual report.
 PASSES = 10
 MAX_LOOPS = 1_000_000
 
@@ -57,8 +60,8 @@ def timed(region: Callable[[], object], loops: int) -> float:
     return time.perf_counter() - start
 
 
-def measure(region: Callable[[], object]) -> tuple[float, int]:
-    """``(seconds per loop of the fastest pass, loops per pass)``; the first call is an untimed warm-up."""
+def calibrate(region: Callable[[], object]) -> tuple[int, float]:
+    """``(loops per pass, seconds of the pass that reached ISOBENCH_MIN_TIME_S)``, after an untimed warm-up call."""
     region()
     least = min_time_s()
     loops, elapsed = 1, timed(region, 1)
@@ -67,8 +70,36 @@ def measure(region: Callable[[], object]) -> tuple[float, int]:
         wanted = math.ceil(loops * least * 1.2 / max(elapsed, 1e-9))
         loops = min(MAX_LOOPS, max(2 * loops, wanted))
         elapsed = timed(region, loops)
-    passes = [elapsed] + [timed(region, loops) for _ in range(PASSES - 1)]
-    return min(passes) / loops, loops
+    return loops, elapsed
+
+
+def answer(**fields: object) -> None:
+    print(json.dumps({"isobench": fields.pop("isobench"), **fields}), flush=True)
+
+
+def measure(region: Callable[[], object]) -> tuple[float, int]:
+    """``(seconds per loop of the fastest pass, loops per pass)``."""
+    if os.environ.get("ISOBENCH_LOCKSTEP") != "1":
+        loops, elapsed = calibrate(region)
+        passes = [elapsed] + [timed(region, loops) for _ in range(PASSES - 1)]
+        return min(passes) / loops, loops
+    loops, best = 0, math.inf
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "calibrate":
+            loops, elapsed = calibrate(region)
+            best = min(best, elapsed / loops)
+            answer(isobench="calibrated", loops=loops)
+        elif command == "pass" and loops:
+            per_loop = timed(region, loops) / loops
+            best = min(best, per_loop)
+            answer(isobench="pass", time_s=per_loop)
+        elif command == "end":
+            break
+    if not loops:
+        loops, elapsed = calibrate(region)
+        best = elapsed / loops
+    return best, loops
 
 
 def main() -> None:

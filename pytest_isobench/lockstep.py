@@ -1,0 +1,209 @@
+"""Lockstep rounds: the variants' passes alternate within milliseconds of each other.
+
+Why: on shared and virtual machines a core's speed changes on sub-second scales (a
+neighbour's burst, a speed state of the host), and a round that runs the variants one
+after the other (a second or more apart) pairs values taken in different states: the
+per-round ratio of identical code then spreads by 20-40%. In a lockstep round the
+harness starts one perf-test process per variant, has each calibrate in turn, and then,
+cycle after cycle, tells each to run one pass of its timed region, the variants' order
+changing from cycle to cycle (every permutation in turn). The passes of a cycle share the
+machine's state, and :func:`~pytest_isobench.measure.passes.combine_cycles` cancels it.
+
+The perf-test side (``ISOBENCH_LOCKSTEP=1`` in its environment), one JSON line per answer
+on standard output, other lines ignored::
+
+    calibrate  ->  {"isobench": "calibrated", "loops": N}   (loops per pass, >= ISOBENCH_MIN_TIME_S)
+    pass       ->  {"isobench": "pass", "time_s": T}        (one pass, seconds per loop)
+    end        ->  the usual report line ({"time_s": ..., "digest": ...}), then exit 0
+
+A test that ignores ``ISOBENCH_LOCKSTEP`` runs to the end as usual when asked to
+calibrate: that run counts as an ordinary one (it ran alone), and from then on the rounds
+run each variant in a process of its own, one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .measure.passes import combine_cycles
+from .measure.protocol import Measurement
+from .perftest import MIN_TIME_ENV, command_for, to_measurement
+from .sandbox.conversation import Conversation, Conversing
+
+if TYPE_CHECKING:
+    from .dataset.models import MetricSpec, PerfTest
+    from .sandbox.base import Sandbox
+
+LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
+DEFAULT_CYCLES = 10
+"""Passes per variant per round: ten passes of 50 ms span about a second and a half."""
+
+
+def usable(sandboxes: Mapping[str, Sandbox], test: PerfTest, metric: MetricSpec | None) -> bool:
+    """Lockstep is tried for JSON-report perf tests in sandboxes that can converse."""
+    return (test.metric or metric) is None and all(isinstance(s, Conversing) for s in sandboxes.values())
+
+
+@dataclass
+class Lockstep:
+    """Runs one perf test's rounds in lockstep while the test answers the protocol.
+
+    ``supported`` is ``None`` until a test first answers (or does not); ``round`` then
+    falls back to ``run_one`` per variant for good when it did not.
+    """
+
+    sandboxes: Mapping[str, Sandbox]
+    test: PerfTest
+    python: str
+    timeout_s: float
+    metric: MetricSpec | None = None
+    cycles: int = DEFAULT_CYCLES
+    supported: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def round(
+        self, order: list[str], run_one: Callable[[str], Measurement], min_time_s: float | None
+    ) -> list[Measurement]:
+        """Measurements of ``order``'s variants, in that order."""
+        if self.supported is False:
+            return [run_one(v) for v in order]
+        env = {LOCKSTEP_ENV: "1"}
+        if min_time_s is not None:
+            env[MIN_TIME_ENV] = f"{min_time_s:g}"
+        command = command_for(self.test, self.python)
+        # Each process lives through the whole round: a run's limit for each variant.
+        life = self.timeout_s * len(order)
+        talks: dict[str, Conversation] = {}
+        done: dict[str, Measurement] = {}
+        loops: dict[str, int] = {}
+        began: dict[str, float] = {}
+        try:
+            for v in order:
+                conv = self.sandboxes[v]
+                assert isinstance(conv, Conversing)
+                began[v] = time.perf_counter()
+                talks[v] = conv.converse(command, life, env)
+                answer = self._ask(talks[v], "calibrate", "calibrated")
+                if isinstance(answer, dict):
+                    loops[v] = _positive_int(answer.get("loops"))
+                    continue
+                m = self._ended(v, talks.pop(v), answer)
+                if self.supported is None and m.error is None:
+                    # It ran to the end on its own: the protocol is not spoken here.
+                    self.supported = False
+                    self.notes.append(
+                        f"the perf test does not answer {LOCKSTEP_ENV}: variants are timed one process after "
+                        "another (values of different moments pair less well on a noisy machine)"
+                    )
+                    self._end_all(talks)
+                    return [m if x == v else run_one(x) for x in order]
+                done[v] = m
+            self.supported = True if talks else self.supported
+            passes = self._cycles(order, talks, done)
+            for v, talk in talks.items():
+                if v not in done:
+                    done[v] = self._finished(v, talk, passes[v], loops[v], time.perf_counter() - began[v])
+            self._combine(done, passes)
+            return [done[v] for v in order]
+        finally:
+            for talk in talks.values():
+                talk.kill()
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _cycles(
+        self, order: list[str], talks: dict[str, Conversation], done: dict[str, Measurement]
+    ) -> dict[str, list[float]]:
+        passes: dict[str, list[float]] = {v: [] for v in talks}
+        orders = list(itertools.permutations([v for v in order if v in talks]))
+        for i in range(self.cycles):
+            for v in orders[i % len(orders)]:
+                if v in done:
+                    continue
+                answer = self._ask(talks[v], "pass", "pass")
+                t = answer.get("time_s") if isinstance(answer, dict) else None
+                if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
+                    passes[v].append(float(t))
+                    continue
+                done[v] = self._ended(v, talks[v], answer, f"answered {answer!r} to 'pass'")
+        return passes
+
+    def _combine(self, done: dict[str, Measurement], passes: dict[str, list[float]]) -> None:
+        """Replace the values of the variants that completed every cycle by the combined ones."""
+        complete = {v: p for v, p in passes.items() if done[v].error is None and len(p) == self.cycles}
+        if not complete:
+            return
+        values = combine_cycles(complete)
+        for v, value in values.items():
+            m = done[v]
+            done[v] = Measurement(value, m.wall_s, m.digest, m.error, m.warning, m.loops, tuple(passes[v]))
+
+    def _ask(self, talk: Conversation, command: str, expect: str) -> dict[str, Any] | str | None:
+        """Send ``command`` and read up to the answer ``expect``: the answer, or what ended the
+        wait (``None``: the output ended; a text: no answer in time)."""
+        if not talk.send(command):
+            return None
+        deadline = time.perf_counter() + self.timeout_s
+        while True:
+            try:
+                line = talk.receive(max(0.0, deadline - time.perf_counter()))
+            except TimeoutError:
+                return f"no answer to {command!r} within {self.timeout_s:g}s"
+            if line is None:
+                return None
+            answer = _answer(line)
+            if answer is not None and answer.get("isobench") == expect:
+                return answer
+
+    def _ended(self, variant: str, talk: Conversation, answer: object, why: str = "") -> Measurement:
+        """The measurement of a process that stopped answering (crashed, hung, or not lockstep)."""
+        if isinstance(answer, str):
+            talk.kill()
+        result = talk.finish(self.timeout_s)
+        memory = self.sandboxes[variant].spec.limits.memory
+        m = to_measurement(result, self.test.metric or self.metric, memory)
+        if m.error is None and (isinstance(answer, str) or why):
+            return Measurement(None, m.wall_s, None, error=f"lockstep: {answer if isinstance(answer, str) else why}")
+        return m
+
+    def _finished(
+        self, variant: str, talk: Conversation, passes: list[float], loops: int | None, wall: float
+    ) -> Measurement:
+        talk.send("end")
+        result = talk.finish(self.timeout_s)
+        memory = self.sandboxes[variant].spec.limits.memory
+        m = to_measurement(result, self.test.metric or self.metric, memory)
+        if m.error is not None:
+            return m
+        value = min(passes) if passes else m.value
+        return Measurement(
+            value, wall, m.digest, None, m.warning, loops if loops is not None else m.loops, tuple(passes)
+        )
+
+    @staticmethod
+    def _end_all(talks: dict[str, Conversation]) -> None:
+        for talk in talks.values():
+            with contextlib.suppress(Exception):
+                talk.kill()
+        talks.clear()
+
+
+def _answer(line: str) -> dict[str, Any] | None:
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _positive_int(raw: object) -> int:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1 else 1
