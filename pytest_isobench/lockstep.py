@@ -131,7 +131,7 @@ class Lockstep:
                 if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
                     passes[v].append(float(t))
                     continue
-                done[v] = self._ended(v, talks[v], answer, f"answered {answer!r} to 'pass'")
+                done[v] = self._ended(v, talks[v], answer, f"its output ended before pass {i + 1} of {self.cycles}")
         return passes
 
     def _combine(self, done: dict[str, Measurement], passes: dict[str, list[float]]) -> None:
@@ -162,14 +162,18 @@ class Lockstep:
                 return answer
 
     def _ended(self, variant: str, talk: Conversation, answer: object, why: str = "") -> Measurement:
-        """The measurement of a process that stopped answering (crashed, hung, or not lockstep)."""
+        """The measurement of a process that stopped answering: it hung (``answer`` says
+        how long we waited: killed), crashed, ended early (``why``), or does not speak
+        the protocol (an ordinary run to its end, returned as such)."""
         if isinstance(answer, str):
             talk.kill()
         result = talk.finish(self.timeout_s)
         memory = self.sandboxes[variant].spec.limits.memory
         m = to_measurement(result, self.test.metric or self.metric, memory)
-        if m.error is None and (isinstance(answer, str) or why):
-            return Measurement(None, m.wall_s, None, error=f"lockstep: {answer if isinstance(answer, str) else why}")
+        if isinstance(answer, str):
+            return Measurement(None, m.wall_s, None, error=f"lockstep: {answer}: killed; last output:\n{result.tail()}")
+        if why and m.error is None:
+            return Measurement(None, m.wall_s, None, error=f"lockstep: {why}; last output:\n{result.tail()}")
         return m
 
     def _finished(
