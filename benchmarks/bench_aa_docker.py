@@ -83,7 +83,7 @@ def override(suite: Path, old: str, new: str, flag: str) -> None:
 
 def suite_run(
     out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None,
-    min_time: float | None = None, lockstep: bool = True,
+    min_time: float | None = None, perf_lines: tuple[str, ...] = (),
 ) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
@@ -97,9 +97,10 @@ def suite_run(
         suite = root / "tasks" / "demo.yaml"
         if min_time is not None:
             override(suite, "min_time_s: 0.05\n", f"min_time_s: {min_time:g}\n", "--min-time")
-        if not lockstep:
+        if perf_lines:  # more keys of the suite's perf section (--no-lockstep, --passes)
             text = suite.read_text(encoding="utf-8")
-            suite.write_text(text.replace("\nperf:\n", "\nperf:\n  lockstep: false\n", 1), encoding="utf-8")
+            added = "".join(f"  {line}\n" for line in perf_lines)
+            suite.write_text(text.replace("\nperf:\n", f"\nperf:\n{added}", 1), encoding="utf-8")
         if cpuset is not None:
             override(suite, 'cpuset: "0"', f'cpuset: "{cpuset}"', "--cpuset")
         argv = [sys.executable, "-m", "pytest", "tasks/demo.yaml", "-p", "no:cacheprovider", "-q", "-rN"]
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--min-time", type=float, default=None, help="the perf tests' seconds per pass (suite: 0.05)")
     parser.add_argument("--cpuset", default=None, help='the containers\' cores instead of the suite\'s "0"')
     parser.add_argument("--no-lockstep", action="store_true", help="variants one process after another (old)")
+    parser.add_argument("--passes", type=int, default=None, help="passes per variant per lockstep round (suite: 10)")
     parser.add_argument("--report", action="store_true", help="print the figures of --out, run nothing")
     args = parser.parse_args()
     out: Path = args.out
@@ -135,8 +137,13 @@ def main() -> None:
         load += f"; containers on cpuset {args.cpuset}"
     if args.min_time is not None:
         load += f"; perf.min_time_s {args.min_time:g}"
+    perf_lines: list[str] = []
     if args.no_lockstep:
-        load += "; perf.lockstep false"
+        perf_lines.append("lockstep: false")
+    if args.passes is not None:
+        perf_lines.append(f"passes: {args.passes}")
+    if perf_lines:
+        load += "; perf." + ", perf.".join(perf_lines)
     done = read_records(out)
     wanted = 0 if args.report else max(0, args.tasks - len(done))
     if wanted:
@@ -153,7 +160,7 @@ def main() -> None:
             index = max((int(p.name.split("-")[1]) for p in out.glob("run-*")), default=0) + 1
             while wanted > 0:
                 ids = list(IDS[: min(wanted, len(IDS))])
-                suite_run(out, index, ids, extra, load, args.cpuset, args.min_time, not args.no_lockstep)
+                suite_run(out, index, ids, extra, load, args.cpuset, args.min_time, tuple(perf_lines))
                 index += 1
                 now = len(read_records(out))
                 if now == len(done):

@@ -7,10 +7,18 @@ Simulates perf-test runs on a fake clock and feeds them through the project's ow
 - ``iid-3%`` / ``iid-8%``: independent lognormal noise, CV 3% and 8%;
 - ``two-speed``: a machine that flips between two speed states 1.65x apart (a Markov
   chain, ~20 runs per state on average), plus 3% iid noise;
-- ``drift``: a slow random walk of the machine's speed (1% per run in log), plus 3%.
+- ``drift``: a slow random walk of the machine's speed (1% per run in log), plus 3%;
+- ``fast-states``: what these machines do (measured with the machine idle): a core
+  switching between two speed states 1.8x apart, each state lasting 15 ms to 1 s
+  (log-uniform), plus 1% per pass. Simulated pass by pass: a perf-test run is a start
+  (0.1 s) and ten passes of 50 ms (in the fast state). Two round designs, both paired HL:
+  one process per variant after another (each value the fastest of its own ten passes),
+  and lockstep (``perf.lockstep``: the variants' passes alternate cycle by cycle, the
+  values from ``combine_cycles``, the round run through ``run_together``).
 
-For each model and estimator (the default paired Hodges-Lehmann, and the old unpaired
-Hodges-Lehmann through the same protocol) it prints:
+For the first four models and each estimator (the default paired Hodges-Lehmann, and the
+old unpaired Hodges-Lehmann through the same protocol), and for ``fast-states`` and each
+round design, it prints:
 
 - A/A, three variants (human and agent are the baseline): the false-alarm rate of every
   category (human "significant", agent "beats", agent "worse": nominal alpha/2 = 2.5%
@@ -30,6 +38,7 @@ nominal level by more than two simulation standard errors, coverage when below 0
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import multiprocessing
 import statistics
@@ -41,12 +50,18 @@ from typing import Any
 import numpy as np
 
 from pytest_isobench.measure.paired import paired_speedup
+from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.measure.rule import SuccessRule
 from pytest_isobench.measure.verdict import decided, judge
 
-MODELS = ("iid-3%", "iid-8%", "two-speed", "drift")
+MODELS = ("iid-3%", "iid-8%", "two-speed", "drift", "fast-states")
 ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}
+DESIGNS = {"lockstep (default)": "lockstep", "one after another": "processes"}
+"""Round designs compared under ``fast-states`` (both with the default estimator)."""
+PASSES = 10
+PASS_S = 0.05
+STATE_FACTOR = 1.8
 SPEEDUPS = (1.0, 1.05, 1.5)
 BUDGET_S = 30.0
 RUN_OVERHEAD_S = 0.1
@@ -81,9 +96,87 @@ class Outcome:
     half_width: float  # relative half-width of the judged interval (agent/human, or human)
 
 
+class FastStates:
+    """A core's speed state over (fake) time: 1.0 or ``STATE_FACTOR``, each state lasting
+    15 ms to 1 s (log-uniform); queried at non-decreasing times."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.slow = bool(rng.random() < 0.5)
+        self.until = self._length()
+
+    def _length(self) -> float:
+        return float(math.exp(self.rng.uniform(math.log(0.015), math.log(1.0))))
+
+    def factor(self, t: float) -> float:
+        while t >= self.until:
+            self.slow = not self.slow
+            self.until += self._length()
+        return STATE_FACTOR if self.slow else 1.0
+
+
+def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: float) -> Outcome:
+    """One task on the ``fast-states`` machine, pass by pass, through run_protocol + judge."""
+    rng = np.random.default_rng(seed)
+    states = FastStates(rng)
+    state = {"now": 0.0}
+
+    def one_pass(variant: str) -> float:
+        f = states.factor(state["now"]) * float(math.exp(rng.normal(0.0, 0.01)))
+        state["now"] += PASS_S * f
+        return BASE_TIME_S * scales[variant] * f
+
+    def run_one(variant: str) -> Measurement:
+        began = state["now"]
+        state["now"] += RUN_OVERHEAD_S
+        value = min(one_pass(variant) for _ in range(PASSES))
+        return Measurement(value, state["now"] - began, "same")
+
+    def run_together(order: list[str]) -> list[Measurement]:
+        began = state["now"]
+        state["now"] += RUN_OVERHEAD_S * len(order)
+        orders = list(itertools.permutations(order))
+        passes: dict[str, list[float]] = {v: [] for v in order}
+        for i in range(PASSES):
+            for v in orders[i % len(orders)]:
+                passes[v].append(one_pass(v))
+                state["now"] += 0.0002  # the request and the answer
+        values = combine_cycles(passes)
+        wall = state["now"] - began
+        return [Measurement(values[v], wall, "same", passes=tuple(passes[v])) for v in order]
+
+    rule = SuccessRule()
+    settings = ProtocolSettings(min_rounds=5, max_rounds=MAX_ROUNDS, max_time_s=BUDGET_S, seed=seed)
+    result = run_protocol(
+        list(scales),
+        run_one,
+        settings,
+        clock=lambda: state["now"],
+        decided=lambda partial: decided(partial, rule),
+        run_together=run_together if design == "lockstep" else None,
+    )
+    return _outcome(result, rule, "agent" in scales, truth)
+
+
+def _outcome(result: Any, rule: SuccessRule, has_agent: bool, truth: float) -> Outcome:
+    v = judge([result], rule, has_agent=has_agent)
+    est = v.agent_vs_human if has_agent else v.human
+    assert est is not None
+    return Outcome(
+        significant=v.human_significant,
+        category=v.category,
+        covered=est.low <= truth <= est.high,
+        rounds=result.rounds,
+        half_width=est.rel_half_width,
+    )
+
+
 def simulate(model: str, estimator: str, scales: dict[str, float], seed: int, truth: float) -> Outcome:
     """One task through run_protocol + judge. ``truth`` is the true human speedup
-    (A/A three-variant runs check the agent/human ratio, whose truth is 1.0)."""
+    (A/A three-variant runs check the agent/human ratio, whose truth is 1.0). Under
+    ``fast-states`` ``estimator`` names the round design (see :data:`DESIGNS`)."""
+    if model == "fast-states":
+        return simulate_passes(estimator, scales, seed, truth)
     rng = np.random.default_rng(seed)
     n_max = (MAX_ROUNDS + 1) * len(scales)
     noise = machine(model, n_max, rng).tolist()
@@ -107,17 +200,7 @@ def simulate(model: str, estimator: str, scales: dict[str, float], seed: int, tr
         estimator=estimator,  # type: ignore[arg-type]
     )
     result = run_protocol(list(scales), run_one, settings, clock=clock, decided=lambda partial: decided(partial, rule))
-    has_agent = "agent" in scales
-    v = judge([result], rule, has_agent=has_agent)
-    est = v.agent_vs_human if has_agent else v.human
-    assert est is not None
-    return Outcome(
-        significant=v.human_significant,
-        category=v.category,
-        covered=est.low <= truth <= est.high,
-        rounds=result.rounds,
-        half_width=est.rel_half_width,
-    )
+    return _outcome(result, rule, "agent" in scales, truth)
 
 
 def fixed_n_comparison(models: list[str], reps: int, resamples: int = 1000) -> None:
@@ -153,6 +236,11 @@ def fixed_n_comparison(models: list[str], reps: int, resamples: int = 1000) -> N
         "(an interim look judges at level ~0.0016: a percentile bootstrap would need > 1/0.0008 = 1250 "
         "resamples per interval just to have a tail quantile, and many times that to place it)"
     )
+
+
+def columns(model: str) -> dict[str, str]:
+    """The compared columns of a model: estimators, or under ``fast-states`` round designs."""
+    return DESIGNS if model == "fast-states" else ESTIMATORS
 
 
 def _cell(args: tuple[str, str, str, float, int, int]) -> list[Outcome]:
@@ -191,12 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixed-n-runs", type=int, default=1000, help="A/A runs per fixed-n comparison (0: skip)")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
-    runs = {name: args.runs if est == "paired-hodges-lehmann" else (args.old_runs or max(1, args.runs // 2))
-            for name, est in ESTIMATORS.items()}  # fmt: skip
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        parser.error(f"--models: expected names from {', '.join(MODELS)}, got {', '.join(unknown)}")
+    old = args.old_runs or max(1, args.runs // 2)
+    runs = {name: args.runs if est in ("paired-hodges-lehmann", "lockstep") else old
+            for name, est in {**ESTIMATORS, **DESIGNS}.items()}  # fmt: skip
     chunk = 100
     tasks: list[tuple[str, str, str, float, int, int]] = []
     for model in models:
-        for name, est in ESTIMATORS.items():
+        for name, est in columns(model).items():
             for kind, speedup in [("aa", 1.0)] + [("human", s) for s in SPEEDUPS]:
                 for first in range(0, runs[name], chunk):
                     tasks.append((model, est, kind, speedup, first, min(chunk, runs[name] - first)))
@@ -209,12 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
 
     print(f"bench_calibration: budget {BUDGET_S:g} s per task, alpha 0.05, {args.jobs} jobs, {elapsed:.0f} s")
-    names = list(ESTIMATORS)
     bad = 0
     for model in models:
+        cols = columns(model)
+        names = list(cols)
         print(f"\n== {model} ==")
         print(f"{'':38}" + "".join(f"{n:>24}" for n in names))
-        aa = {n: cells[(model, ESTIMATORS[n], "aa", 1.0)] for n in names}
+        aa = {n: cells[(model, cols[n], "aa", 1.0)] for n in names}
         print(f"A/A, 3 variants ({', '.join(f'{len(aa[n])}' for n in names)} runs)")
         rows: list[tuple[str, Any, float | None]] = [
             ("  false 'significant' human (<=2.5%)", lambda o: o.significant, 0.025),
@@ -240,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             + "".join(f"{100 * statistics.median(o.half_width for o in aa[n]):>23.1f}%" for n in names)
         )
         for s in SPEEDUPS:
-            hs = {n: cells[(model, ESTIMATORS[n], "human", s)] for n in names}
+            hs = {n: cells[(model, cols[n], "human", s)] for n in names}
             print(f"human only, true speedup {s:.2f} ({', '.join(f'{len(hs[n])}' for n in names)} runs)")
             line = f"{'  coverage (>=0.94)':38}"
             for n in names:
@@ -268,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(f"\ndefault estimator: {bad} figure(s) outside the nominal level (flagged '!')")
     if args.fixed_n_runs:
-        fixed_n_comparison(models, args.fixed_n_runs)
+        fixed_n_comparison([m for m in models if m != "fast-states"], args.fixed_n_runs)
     return 0
 
 

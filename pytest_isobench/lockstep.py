@@ -13,10 +13,15 @@ The perf-test side (``ISOBENCH_LOCKSTEP=1`` in its environment), one JSON line p
 on standard output, other lines ignored::
 
     calibrate  ->  {"isobench": "calibrated", "loops": N}   (loops per pass, >= ISOBENCH_MIN_TIME_S)
+    calibrate N -> the same, N loops per pass (after a warm-up call)
     pass       ->  {"isobench": "pass", "time_s": T}        (one pass, seconds per loop)
     end        ->  the usual report line ({"time_s": ..., "digest": ...}), then exit 0
 
-A test that ignores ``ISOBENCH_LOCKSTEP`` runs to the end as usual when asked to
+The first round's calibrations are the test's own; later rounds ask each variant for the
+most loops it has chosen so far, or more when its fastest pass so far was shorter than the
+minimum time (as pyperf fixes the loops after calibrating once): a calibration disturbed
+by other work picks too few loops, and its passes would then be short enough for every
+burst to tell. A test that ignores ``ISOBENCH_LOCKSTEP`` runs to the end as usual when asked to
 calibrate: that run counts as an ordinary one (it ran alone), and from then on the rounds
 run each variant in a process of its own, one after the other.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
     from .sandbox.base import Sandbox
 
 LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
+MAX_LOOPS = 1_000_000
 DEFAULT_CYCLES = 10
 """Passes per variant per round: ten passes of 50 ms span about a second and a half."""
 
@@ -66,6 +73,10 @@ class Lockstep:
     cycles: int = DEFAULT_CYCLES
     supported: bool | None = None
     notes: list[str] = field(default_factory=list)
+    loops: dict[str, int] = field(default_factory=dict)
+    """The most loops per pass each variant has chosen so far (asked for from then on)."""
+    loops_for: float | None = None
+    """The minimum time the remembered loops were chosen for (a new one forgets them)."""
 
     def round(
         self, order: list[str], run_one: Callable[[str], Measurement], min_time_s: float | None
@@ -73,6 +84,9 @@ class Lockstep:
         """Measurements of ``order``'s variants, in that order."""
         if self.supported is False:
             return [run_one(v) for v in order]
+        if min_time_s != self.loops_for:  # ties asked for longer values: calibrate again
+            self.loops.clear()
+            self.loops_for = min_time_s
         env = {LOCKSTEP_ENV: "1"}
         if min_time_s is not None:
             env[MIN_TIME_ENV] = f"{min_time_s:g}"
@@ -83,15 +97,27 @@ class Lockstep:
         done: dict[str, Measurement] = {}
         loops: dict[str, int] = {}
         began: dict[str, float] = {}
+
+        def start(v: str) -> None:
+            box = self.sandboxes[v]
+            assert isinstance(box, Conversing)
+            began[v] = time.perf_counter()
+            talks[v] = box.converse(command, life, env)
+
         try:
+            if self.supported:
+                # Known to wait for its calibration: start every process at once (their
+                # start-ups and imports overlap), then calibrate one after another.
+                for v in order:
+                    start(v)
             for v in order:
-                conv = self.sandboxes[v]
-                assert isinstance(conv, Conversing)
-                began[v] = time.perf_counter()
-                talks[v] = conv.converse(command, life, env)
-                answer = self._ask(talks[v], "calibrate", "calibrated")
+                if v not in talks:
+                    start(v)
+                asked = f"calibrate {self.loops[v]}" if v in self.loops else "calibrate"
+                answer = self._ask(talks[v], asked, "calibrated")
                 if isinstance(answer, dict):
                     loops[v] = _positive_int(answer.get("loops"))
+                    self.loops[v] = max(loops[v], self.loops.get(v, 1))
                     continue
                 m = self._ended(v, talks.pop(v), answer)
                 if self.supported is None and m.error is None:
@@ -106,6 +132,7 @@ class Lockstep:
                 done[v] = m
             self.supported = True if talks else self.supported
             passes = self._cycles(order, talks, done)
+            self._remember(passes, min_time_s)
             for v, talk in talks.items():
                 if v not in done:
                     done[v] = self._finished(v, talk, passes[v], loops[v], time.perf_counter() - began[v])
@@ -133,6 +160,15 @@ class Lockstep:
                     continue
                 done[v] = self._ended(v, talks[v], answer, f"its output ended before pass {i + 1} of {self.cycles}")
         return passes
+
+    def _remember(self, passes: dict[str, list[float]], min_time_s: float | None) -> None:
+        """Loops for the next rounds: enough for the fastest pass seen to last the minimum
+        time (a calibration during a burst of other work chose too few)."""
+        if not min_time_s:
+            return
+        for v, times in passes.items():
+            if times and v in self.loops:
+                self.loops[v] = max(self.loops[v], min(MAX_LOOPS, math.ceil(min_time_s / min(times))))
 
     def _combine(self, done: dict[str, Measurement], passes: dict[str, list[float]]) -> None:
         """Replace the values of the variants that completed every cycle by the combined ones."""

@@ -44,9 +44,10 @@ loops, best = 0, float("inf")
 def region():
     return sum(i * i for i in range(2000))
 for line in sys.stdin:
-    cmd = line.strip()
+    cmd, _, count = line.strip().partition(" ")
     if cmd == "calibrate":
-        loops = 3
+        loops = int(count) if count else len(name)  # its own choice: 8 baseline, 5 human or agent
+        log.write(f"{time.time_ns()} calibrate:{name}:{count or '-'}\n"); log.flush()
         print("calibrating", flush=True)
         print(json.dumps({"isobench": "calibrated", "loops": loops}), flush=True)
     elif cmd == "pass":
@@ -68,7 +69,7 @@ CRASHES_AT_THIRD_PASS = r"""
 import json, sys
 n = 0
 for line in sys.stdin:
-    if line.strip() == "calibrate":
+    if line.startswith("calibrate"):
         print(json.dumps({"isobench": "calibrated", "loops": 1}), flush=True)
     elif line.strip() == "pass":
         n += 1
@@ -279,9 +280,9 @@ def test_lockstep_round_alternates_the_passes_in_every_order(boxes: dict[str, Sa
     ran = steps.round(order, _never, 0.01)
     assert steps.supported is True and steps.notes == []
     assert [m.error for m in ran] == [None, None, None]
-    for m in ran:
+    for v, m in zip(order, ran, strict=True):
         assert m.passes is not None and len(m.passes) == 6
-        assert m.loops == 3 and m.digest == "same"
+        assert m.loops == len(v) and m.digest == "same"
         assert m.value is not None and m.value > 0
     # The values are the per-cycle combination of the passes, not each process's own minimum.
     expected = combine_cycles({v: list(m.passes or ()) for v, m in zip(order, ran, strict=True)})
@@ -291,10 +292,38 @@ def test_lockstep_round_alternates_the_passes_in_every_order(boxes: dict[str, Sa
     logged = sorted(
         line.split() for box in boxes.values() for line in box.exec("cat passes.log", 30).stdout.splitlines()
     )
-    sequence = [variant for _, variant in logged]
+    sequence = [variant for _, variant in logged if not variant.startswith("calibrate:")]
     cycles = [tuple(sequence[i : i + 3]) for i in range(0, len(sequence), 3)]
     assert len(cycles) == 6 and cycles[0] == tuple(order)
     assert sorted(cycles) == sorted(itertools.permutations(order))
+
+
+def test_later_rounds_ask_for_the_most_loops_each_variant_chose(boxes: dict[str, Sandbox]) -> None:
+    """A calibration disturbed by other work picks too few loops: from the second round on
+    each variant is asked for the most loops it chose so far, or enough for its fastest pass
+    to last the minimum time, until the minimum time changes."""
+    steps = _driver(boxes, SPEAKS, cycles=2)
+    order = ["baseline", "human"]
+    steps.round(order, _never, None)
+    assert steps.loops == {"baseline": 8, "human": 5}
+    steps.loops["human"] = 11  # as if an earlier round had chosen more
+    second = steps.round(order, _never, None)
+    assert [m.loops for m in second] == [8, 11]
+    third = steps.round(order, _never, 0.05)  # ties asked for longer values: the tests choose again ...
+    assert [m.loops for m in third] == [8, 5]
+    for v, m in zip(order, third, strict=True):  # ... and are then asked for passes of 0.05 s
+        assert m.passes is not None
+        assert steps.loops[v] == math.ceil(0.05 / min(m.passes)), (v, m.passes)
+    asked = [
+        line.split()[1]
+        for box in (boxes["baseline"], boxes["human"])
+        for line in box.exec("cat passes.log", 30).stdout.splitlines()
+        if "calibrate:" in line
+    ]
+    assert asked == [
+        *("calibrate:baseline:-", "calibrate:baseline:8", "calibrate:baseline:-"),
+        *("calibrate:human:-", "calibrate:human:11", "calibrate:human:-"),
+    ]
 
 
 def test_a_test_that_does_not_speak_it_runs_one_process_after_another(boxes: dict[str, Sandbox]) -> None:

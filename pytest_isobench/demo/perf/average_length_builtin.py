@@ -37,9 +37,9 @@ def make_tokens(seed: int) -> list[str]:
 # its own, of PASSES passes the fastest is reported: on a CPU-bound region other work on
 # the machine only ever adds time, so the fastest pass is the least disturbed one.
 # With ISOBENCH_LOCKSTEP=1 the harness runs every variant's process at once and asks each,
-# in turn, on standard input for a calibration and then for one pass at a time (answers:
-# one JSON line each), so that the variants' passes alternate within milliseconds; "end"
-# (or the end of input) asks for the usual report.
+# in turn, on standard input for a calibration ("calibrate", or "calibrate N": N loops)
+# and then for one pass at a time (answers: one JSON line each), so that the variants'
+# passes alternate within milliseconds; "end" (or the end of input) asks for the usual report.
 PASSES = 10
 MAX_LOOPS = 1_000_000
 
@@ -60,9 +60,12 @@ def timed(region: Callable[[], object], loops: int) -> float:
     return time.perf_counter() - start
 
 
-def calibrate(region: Callable[[], object]) -> tuple[int, float]:
-    """``(loops per pass, seconds of the pass that reached ISOBENCH_MIN_TIME_S)``, after an untimed warm-up call."""
+def calibrate(region: Callable[[], object], fixed: int = 0) -> tuple[int, float]:
+    """``(loops per pass, seconds of the pass that reached ISOBENCH_MIN_TIME_S)``, after an
+    untimed warm-up call; with ``fixed``, that many loops (the seconds of one pass of them)."""
     region()
+    if fixed > 0:
+        return fixed, timed(region, fixed)
     least = min_time_s()
     loops, elapsed = 1, timed(region, 1)
     while elapsed < least and loops < MAX_LOOPS:
@@ -85,9 +88,9 @@ def measure(region: Callable[[], object]) -> tuple[float, int]:
         return min(passes) / loops, loops
     loops, best = 0, math.inf
     for line in sys.stdin:
-        command = line.strip()
+        command, _, count = line.strip().partition(" ")
         if command == "calibrate":
-            loops, elapsed = calibrate(region)
+            loops, elapsed = calibrate(region, int(count) if count.isdigit() else 0)
             best = min(best, elapsed / loops)
             answer(isobench="calibrated", loops=loops)
         elif command == "pass" and loops:
