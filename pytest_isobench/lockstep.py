@@ -48,8 +48,13 @@ if TYPE_CHECKING:
 
 LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
 MAX_LOOPS = 1_000_000
-DEFAULT_CYCLES = 10
-"""Passes per variant per round: ten passes of 50 ms span about a second and a half."""
+DEFAULT_CYCLES = 20
+"""Most passes per variant per round (the suite's ``perf.passes``)."""
+CYCLES_S = 2.0
+"""A round's cycles stop after this many seconds (once :data:`MIN_CYCLES` ran): with long
+passes a round would otherwise take so long that the budget leaves too few rounds for
+the paired interval (about 3 s a round, with the processes' start, gives ten in 30 s)."""
+MIN_CYCLES = 5
 
 
 def usable(sandboxes: Mapping[str, Sandbox], test: PerfTest, metric: MetricSpec | None) -> bool:
@@ -71,6 +76,7 @@ class Lockstep:
     timeout_s: float
     metric: MetricSpec | None = None
     cycles: int = DEFAULT_CYCLES
+    cycles_s: float = CYCLES_S
     supported: bool | None = None
     notes: list[str] = field(default_factory=list)
     loops: dict[str, int] = field(default_factory=dict)
@@ -149,7 +155,10 @@ class Lockstep:
     ) -> dict[str, list[float]]:
         passes: dict[str, list[float]] = {v: [] for v in talks}
         orders = list(itertools.permutations([v for v in order if v in talks]))
+        began = time.perf_counter()
         for i in range(self.cycles):
+            if i >= MIN_CYCLES and time.perf_counter() - began >= self.cycles_s:
+                break  # long passes: enough cycles for one round (more rounds pair better)
             for v in orders[i % len(orders)]:
                 if v in done:
                     continue
@@ -172,7 +181,8 @@ class Lockstep:
 
     def _combine(self, done: dict[str, Measurement], passes: dict[str, list[float]]) -> None:
         """Replace the values of the variants that completed every cycle by the combined ones."""
-        complete = {v: p for v, p in passes.items() if done[v].error is None and len(p) == self.cycles}
+        cycles = max((len(p) for p in passes.values()), default=0)
+        complete = {v: p for v, p in passes.items() if done[v].error is None and len(p) == cycles}
         if not complete:
             return
         values = combine_cycles(complete)

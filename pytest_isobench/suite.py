@@ -47,7 +47,12 @@ class PerfDefaults(BaseModel):
         description="run the variants' processes at once, their passes alternating (ISOBENCH_LOCKSTEP), "
         "when the perf test answers; false: one process after another",
     )
-    passes: int = Field(default=10, ge=2, le=1000, description="passes per variant in a lockstep round")
+    passes: int = Field(
+        default=20,
+        ge=2,
+        le=1000,
+        description="most passes per variant in a lockstep round (its cycles also stop after 2 s, once 5 ran)",
+    )
 
 
 class Resources(BaseModel):

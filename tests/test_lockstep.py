@@ -326,6 +326,24 @@ def test_later_rounds_ask_for_the_most_loops_each_variant_chose(boxes: dict[str,
     ]
 
 
+def test_a_round_of_long_passes_stops_its_cycles_after_the_round_time(boxes: dict[str, Sandbox]) -> None:
+    slow = SPEAKS.replace(
+        "        t0 = time.perf_counter_ns()", "        time.sleep(0.05)\n        t0 = time.perf_counter_ns()"
+    )
+    steps = _driver(boxes, slow, cycles=50)
+    steps.cycles_s = 1.0
+    began = time.perf_counter()
+    ran = steps.round(["baseline", "human", "agent"], _never, None)
+    took = time.perf_counter() - began
+    counts = {len(m.passes or ()) for m in ran}
+    assert len(counts) == 1, counts  # every variant the same cycles
+    (cycles,) = counts
+    # Three passes of >= 50 ms a cycle: the round stops after about 1 s of them, not 50 cycles.
+    assert lockstep.MIN_CYCLES <= cycles <= 10, cycles
+    assert took < 20, took
+    assert all(m.error is None and m.value is not None for m in ran)
+
+
 def test_a_test_that_does_not_speak_it_runs_one_process_after_another(boxes: dict[str, Sandbox]) -> None:
     steps = _driver(boxes, SILENT)
     singles: list[str] = []
