@@ -96,7 +96,7 @@ def suite_run(
             shutil.copy(ROOT / rel, root / rel)
         suite = root / "tasks" / "demo.yaml"
         if min_time is not None:
-            override(suite, "min_time_s: 0.05\n", f"min_time_s: {min_time:g}\n", "--min-time")
+            override(suite, "min_time_s: 0.01\n", f"min_time_s: {min_time:g}\n", "--min-time")
         if perf_lines:  # more keys of the suite's perf section (--no-lockstep, --passes)
             text = suite.read_text(encoding="utf-8")
             added = "".join(f"  {line}\n" for line in perf_lines)
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--max-time", type=float, default=None, help="budget per task (default: the suite's)")
     parser.add_argument("--no-load", action="store_true", help="no background load (for comparison)")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--min-time", type=float, default=None, help="the perf tests' seconds per pass (suite: 0.05)")
+    parser.add_argument("--min-time", type=float, default=None, help="the perf tests' seconds per pass (suite: 0.01)")
     parser.add_argument("--cpuset", default=None, help='the containers\' cores instead of the suite\'s "0"')
     parser.add_argument("--no-lockstep", action="store_true", help="variants one process after another (old)")
     parser.add_argument("--passes", type=int, default=None, help="passes per variant per lockstep round (suite: 10)")

@@ -10,11 +10,13 @@ Simulates perf-test runs on a fake clock and feeds them through the project's ow
 - ``drift``: a slow random walk of the machine's speed (1% per run in log), plus 3%;
 - ``fast-states``: what these machines do (measured with the machine idle): a core
   switching between two speed states 1.8x apart, each state lasting 15 ms to 1 s
-  (log-uniform), plus 1% per pass. Simulated pass by pass: a perf-test run is a start
-  (0.1 s) and ten passes of 50 ms (in the fast state). Two round designs, both paired HL:
-  one process per variant after another (each value the fastest of its own ten passes),
-  and lockstep (``perf.lockstep``: the variants' passes alternate cycle by cycle, the
-  values from ``combine_cycles``, the round run through ``run_together``).
+  (log-uniform), plus 1.5% per process (its memory layout, its hash seed: fixed for the
+  process's life) and 1% per pass. Simulated pass by pass, as the demo suite runs: a
+  perf-test process starts and calibrates (0.1 s), then passes of 10 ms (in the fast
+  state), at most 20 per round and no more than 2 s of them. Two round designs, both
+  paired HL: one process per variant after another (each value the fastest of its own
+  passes), and lockstep (``perf.lockstep``: the variants' passes alternate cycle by
+  cycle, the values from ``combine_cycles``, the round run through ``run_together``).
 
 For the first four models and each estimator (the default paired Hodges-Lehmann, and the
 old unpaired Hodges-Lehmann through the same protocol), and for ``fast-states`` and each
@@ -59,8 +61,9 @@ MODELS = ("iid-3%", "iid-8%", "two-speed", "drift", "fast-states")
 ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}
 DESIGNS = {"lockstep (default)": "lockstep", "one after another": "processes"}
 """Round designs compared under ``fast-states`` (both with the default estimator)."""
-PASSES = 10
-PASS_S = 0.05
+PASSES = 20
+PASS_S = 0.01
+CYCLES_S = 2.0
 STATE_FACTOR = 1.8
 SPEEDUPS = (1.0, 1.05, 1.5)
 BUDGET_S = 30.0
@@ -121,23 +124,39 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
     states = FastStates(rng)
     state = {"now": 0.0}
 
+    process: dict[str, float] = {}
+
+    def start(variant: str) -> None:
+        process[variant] = float(math.exp(rng.normal(0.0, 0.015)))
+        state["now"] += RUN_OVERHEAD_S
+
     def one_pass(variant: str) -> float:
         f = states.factor(state["now"]) * float(math.exp(rng.normal(0.0, 0.01)))
         state["now"] += PASS_S * f
-        return BASE_TIME_S * scales[variant] * f
+        return BASE_TIME_S * scales[variant] * process[variant] * f
 
     def run_one(variant: str) -> Measurement:
         began = state["now"]
-        state["now"] += RUN_OVERHEAD_S
-        value = min(one_pass(variant) for _ in range(PASSES))
+        start(variant)
+        cycles_from = state["now"]
+        times = []
+        for i in range(PASSES):
+            if i >= 5 and state["now"] - cycles_from >= CYCLES_S:
+                break
+            times.append(one_pass(variant))
+        value = min(times)
         return Measurement(value, state["now"] - began, "same")
 
     def run_together(order: list[str]) -> list[Measurement]:
         began = state["now"]
-        state["now"] += RUN_OVERHEAD_S * len(order)
+        for v in order:
+            start(v)
         orders = list(itertools.permutations(order))
         passes: dict[str, list[float]] = {v: [] for v in order}
+        cycles_from = state["now"]
         for i in range(PASSES):
+            if i >= 5 and state["now"] - cycles_from >= CYCLES_S:
+                break
             for v in orders[i % len(orders)]:
                 passes[v].append(one_pass(v))
                 state["now"] += 0.0002  # the request and the answer

@@ -143,7 +143,7 @@ dataset: ../data/demo.jsonl
 repo: isobench:demo
 image: isobench-demo:bookworm
 resources: {cpuset: "0", memory: 1g}
-perf: {python: python3, timeout_s: 60, min_time_s: 0.05}
+perf: {python: python3, timeout_s: 60, min_time_s: 0.01}
 success: {rule: isobench, similar_tolerance: 0.05}
 timing: {warmup: 1, min_rounds: 5, max_time_s: 30, target_ci: 0.02}
 """

@@ -97,9 +97,9 @@ def test_min_time_reaches_the_perf_test_and_short_values_warn(
     (pytester.path / "data").mkdir()
     (pytester.path / "data/demo.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     suite = (ROOT / "tasks/demo.yaml").read_text(encoding="utf-8")
-    assert "  min_time_s: 0.05\n" in suite
+    assert "  min_time_s: 0.01\n" in suite
     (pytester.path / "tasks").mkdir()
-    (pytester.path / "tasks/demo.yaml").write_text(suite.replace("  min_time_s: 0.05\n", "  min_time_s: 0.03\n"))
+    (pytester.path / "tasks/demo.yaml").write_text(suite.replace("  min_time_s: 0.01\n", "  min_time_s: 0.03\n"))
     results = tmp_path / "results"
     result = pytester.runpytest_subprocess(
         "tasks/demo.yaml",
