@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from engine_check import engine_left_clean
 from fake_models import FakeModels, Step
-from gitutil import git
+from gitutil import git, one_commit_repo
 
 from pytest_isobench.agents import registry
 from pytest_isobench.agents import usage as usage_reports
@@ -174,14 +174,7 @@ CODEX_OUTPUT = "\n".join(
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A real repository with one commit: ``m.py`` with a slow ``f``."""
-    root = tmp_path_factory.mktemp("agents") / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "m.py").write_text(SOURCE)
-    (root / "README").write_text("demo\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "baseline")
-    return root, git(root, "rev-parse", "HEAD").strip()
+    return one_commit_repo(tmp_path_factory.mktemp("agents") / "repo", {"m.py": SOURCE, "README": "demo\n"})
 
 
 @pytest.fixture(autouse=True)
@@ -505,7 +498,6 @@ def test_decoy_secret_never_reaches_the_agent_on_the_local_backend(
     name: str, repo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
     from agent_clis import DECOY_VALUE, decoy_home
-
 
     case = CASES[name]
     root, sha = repo

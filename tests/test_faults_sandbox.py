@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitutil import git
+from gitutil import one_commit_repo
 
 from pytest_isobench import perftest
 from pytest_isobench.dataset.models import PerfTest
@@ -30,12 +30,7 @@ RUN_ID = f"test-faults-{uuid.uuid4().hex[:8]}"
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("faults-repo")
-    git(path, "init", "-q")
-    (path / "README").write_text("x\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-qm", "one")
-    return path, git(path, "rev-parse", "HEAD").strip()
+    return one_commit_repo(tmp_path_factory.mktemp("faults-repo"))
 
 
 def _spec(repo: tuple[Path, str], memory: str | None = None) -> SandboxSpec:

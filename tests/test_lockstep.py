@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitutil import git
+from gitutil import one_commit_repo
 
 from pytest_isobench import lockstep, perftest
 from pytest_isobench.dataset.models import PerfTest
@@ -178,12 +178,7 @@ def test_a_round_is_one_call_in_the_block_order_and_must_answer_every_variant() 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("lockstep-repo")
-    git(path, "init", "-q")
-    (path / "README").write_text("x\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-qm", "one")
-    return path, git(path, "rev-parse", "HEAD").strip()
+    return one_commit_repo(tmp_path_factory.mktemp("lockstep-repo"))
 
 
 def _spec(repo: tuple[Path, str], variant: str) -> SandboxSpec:
