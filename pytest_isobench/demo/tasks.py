@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,25 @@ class DemoTask:
     @property
     def perf_name(self) -> str:
         return self.slug
+
+    def perf_text(self) -> str:
+        """The perf test as it goes into the dataset and the checkouts (see :func:`perf_source`)."""
+        return perf_source(self.perf_script)
+
+
+TIMING_IMPORT = re.compile(r"^from _timing import measure\b.*$", flags=re.MULTILINE)
+
+
+def perf_source(path: Path) -> str:
+    """A perf test's text with the shared timing code (``perf/_timing.py``) in place of its
+    ``from _timing import measure`` line, so that the script stands alone in a checkout."""
+    text = path.read_text(encoding="utf-8")
+    if not TIMING_IMPORT.search(text):
+        return text
+    timing = (path.parent / "_timing.py").read_text(encoding="utf-8")
+    # The helper's own module docstring and __future__ import stay out of the script.
+    code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
+    return TIMING_IMPORT.sub(lambda _: code, text, count=1)
 
 
 def perf_script(slug: str, project: Project = TEXTKIT) -> Path:
@@ -86,7 +106,7 @@ def dataset_records(repo: Path, project: Project = TEXTKIT) -> list[dict[str, An
                 "perf_tests": [
                     {
                         "name": task.perf_name,
-                        "script": task.perf_script.read_text(encoding="utf-8"),
+                        "script": task.perf_text(),
                     }
                 ],
                 "human_performance": task.human_performance,

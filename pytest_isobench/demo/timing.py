@@ -55,7 +55,7 @@ def measure_task(
     repo: Path, task: DemoTask, runs: int = 15, python: str = sys.executable
 ) -> tuple[list[float], list[float]]:
     """Time the task's perf test on base and head (interleaved): ``(base, head)`` seconds."""
-    script = task.perf_script.read_text(encoding="utf-8")
+    script = task.perf_text()
     base_times: list[float] = []
     head_times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="isobench-demo-wt-") as tmp:

@@ -77,15 +77,7 @@ def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str
     round. With ``bound`` each stream keeps only its head and tail (see ``bounded``).
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = _group(argv, cwd, env, stdin=subprocess.DEVNULL)
     buffers = (BoundedBuffer(), BoundedBuffer()) if bound else (_unbounded(), _unbounded())
     assert proc.stdout is not None and proc.stderr is not None
     readers = [
@@ -112,6 +104,13 @@ def run_process(argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str
         stderr=buffers[1].text(),
         wall_s=wall,
         timed_out=timed_out,
+    )
+
+
+def _group(argv: list[str], cwd: Path, env: dict[str, str], *, stdin: int) -> subprocess.Popen[bytes]:
+    """``argv`` in a process group of its own (killed as one), stdout and stderr piped."""
+    return subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
 
 
@@ -221,15 +220,7 @@ class LocalConversation(LineConversation):
 
     def __init__(self, argv: list[str], cwd: Path, timeout_s: float, env: dict[str, str]) -> None:
         super().__init__(timeout_s)
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self.proc = _group(argv, cwd, env, stdin=subprocess.PIPE)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._err = threading.Thread(target=_drain, args=(self.proc.stderr, self.stderr), daemon=True)
         self._err.start()

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import os
 import random
 import string
-import sys
-import time
-from collections.abc import Callable
 
+from _timing import measure  # type: ignore[import-not-found]  # inlined in the dataset
 from textkit.tokenize import words  # type: ignore[import-not-found]
 
 SEED = 20240109
@@ -30,80 +26,6 @@ def make_lines(seed: int) -> list[str]:
     vocab += [w.capitalize() for w in vocab[:400]] + ["don't", "it's", "2024", "42"]
     ends = ["", ".", "!", "?", ":"]
     return [" ".join(rng.choices(vocab, k=rng.randint(2, 5))) + rng.choice(ends) for _ in range(LINES)]
-
-
-# ISOBENCH_MIN_TIME_S (the harness's perf-test protocol) is the least time one value may
-# take: each pass repeats the timed region ``loops`` times, loops calibrated so that a pass
-# lasts at least that long, and the report gives the time per loop and ``loops``. Run on
-# its own, of PASSES passes the fastest is reported: on a CPU-bound region other work on
-# the machine only ever adds time, so the fastest pass is the least disturbed one.
-# With ISOBENCH_LOCKSTEP=1 the harness runs every variant's process at once and asks each,
-# in turn, on standard input for a calibration ("calibrate", or "calibrate N": N loops)
-# and then for one pass at a time (answers: one JSON line each), so that the variants'
-# passes alternate within milliseconds; "end" (or the end of input) asks for the usual report.
-PASSES = 10
-MAX_LOOPS = 1_000_000
-
-
-def min_time_s() -> float:
-    """The least seconds per pass the harness asks for (0.1 when unset, like pyperf)."""
-    raw = os.environ.get("ISOBENCH_MIN_TIME_S", "")
-    try:
-        return max(0.0, float(raw)) if raw else 0.1
-    except ValueError:
-        return 0.1
-
-
-def timed(region: Callable[[], object], loops: int) -> float:
-    start = time.perf_counter()
-    for _ in range(loops):
-        region()
-    return time.perf_counter() - start
-
-
-def calibrate(region: Callable[[], object], fixed: int = 0) -> tuple[int, float]:
-    """``(loops per pass, seconds of the pass that reached ISOBENCH_MIN_TIME_S)``, after an
-    untimed warm-up call; with ``fixed``, that many loops (the seconds of one pass of them)."""
-    region()
-    if fixed > 0:
-        return fixed, timed(region, fixed)
-    least = min_time_s()
-    loops, elapsed = 1, timed(region, 1)
-    while elapsed < least and loops < MAX_LOOPS:
-        # Scale to the target with a margin, at least doubling; the pass that reaches it is kept.
-        wanted = math.ceil(loops * least * 1.2 / max(elapsed, 1e-9))
-        loops = min(MAX_LOOPS, max(2 * loops, wanted))
-        elapsed = timed(region, loops)
-    return loops, elapsed
-
-
-def answer(**fields: object) -> None:
-    print(json.dumps({"isobench": fields.pop("isobench"), **fields}), flush=True)
-
-
-def measure(region: Callable[[], object]) -> tuple[float, int]:
-    """``(seconds per loop of the fastest pass, loops per pass)``."""
-    if os.environ.get("ISOBENCH_LOCKSTEP") != "1":
-        loops, elapsed = calibrate(region)
-        passes = [elapsed] + [timed(region, loops) for _ in range(PASSES - 1)]
-        return min(passes) / loops, loops
-    loops, best = 0, math.inf
-    for line in sys.stdin:
-        command, _, count = line.strip().partition(" ")
-        if command == "calibrate":
-            loops, elapsed = calibrate(region, int(count) if count.isdigit() else 0)
-            best = min(best, elapsed / loops)
-            answer(isobench="calibrated", loops=loops)
-        elif command == "pass" and loops:
-            per_loop = timed(region, loops) / loops
-            best = min(best, per_loop)
-            answer(isobench="pass", time_s=per_loop)
-        elif command == "end":
-            break
-    if not loops:
-        loops, elapsed = calibrate(region)
-        best = elapsed / loops
-    return best, loops
 
 
 def main() -> None:
