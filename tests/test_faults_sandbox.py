@@ -9,7 +9,6 @@ took) and what survived (no process of the command, no container of the test).
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from gitutil import one_commit_repo
+from sandboxutil import sleeping
 
 from pytest_isobench import perftest
 from pytest_isobench.dataset.models import PerfTest
@@ -78,16 +78,6 @@ def sandbox(request: pytest.FixtureRequest, repo: tuple[Path, str], tmp_path: Pa
         yield from _docker(repo)
 
 
-def _alive(sandbox: Sandbox, marker: str) -> bool:
-    """Whether a ``sleep <marker>`` process runs where the sandbox runs its commands."""
-    probe = f"for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done 2>/dev/null | grep -c '^sleep {marker}'"
-    if type(sandbox).__name__ == "DockerSandbox":
-        found = sandbox.exec(probe, 30).stdout.strip()
-    else:
-        found = subprocess.run(["sh", "-c", probe], capture_output=True, text=True, check=False).stdout.strip()
-    return int(found or 0) > 0
-
-
 def test_background_child_dies_with_the_command(sandbox: Sandbox) -> None:
     marker = f"{time.time_ns() % 10**6}.25"
     begin = time.perf_counter()
@@ -96,7 +86,7 @@ def test_background_child_dies_with_the_command(sandbox: Sandbox) -> None:
     assert result.ok, result.tail()
     assert took < 10, f"the command's background child held the run for {took:.1f}s"
     assert perftest.parse_report(result.stdout, None).value == 0.5
-    assert not _alive(sandbox, marker), "the background child outlived the command"
+    assert not sleeping(sandbox, marker), "the background child outlived the command"
 
 
 def test_gigabytes_of_output_are_captured_with_a_bound(sandbox: Sandbox) -> None:
@@ -117,7 +107,7 @@ def test_a_command_that_never_exits_is_killed_at_its_limit(sandbox: Sandbox) -> 
     took = time.perf_counter() - begin
     assert result.timed_out and not result.ok
     assert 1.5 <= took < 10, took
-    assert not _alive(sandbox, marker)
+    assert not sleeping(sandbox, marker)
     measurement = perftest.to_measurement(result, None)
     assert measurement.error is not None and "timed out" in measurement.error
 

@@ -13,7 +13,6 @@ import json
 import math
 import random
 import statistics
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from gitutil import one_commit_repo
+from sandboxutil import sleeping
 
 from pytest_isobench import lockstep, perftest
 from pytest_isobench.dataset.models import PerfTest
@@ -256,17 +256,7 @@ def test_conversation_past_its_limit_is_killed_with_its_children(boxes: dict[str
     took = time.perf_counter() - began
     assert result.timed_out and result.exit_code == 124
     assert took < 15, took
-    assert not _alive(box, marker)
-
-
-def _alive(box: Sandbox, marker: str) -> bool:
-    """Whether a ``sleep <marker>...`` process runs where the sandbox runs its commands."""
-    probe = f"for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done 2>/dev/null | grep -c '^sleep {marker}'"
-    if type(box).__name__ == "DockerSandbox":
-        found = box.exec(probe, 30).stdout.strip()
-    else:
-        found = subprocess.run(["sh", "-c", probe], capture_output=True, text=True, check=False).stdout.strip()
-    return int(found or 0) > 0
+    assert not sleeping(box, marker)
 
 
 def test_lockstep_round_alternates_the_passes_in_every_order(boxes: dict[str, Sandbox]) -> None:
