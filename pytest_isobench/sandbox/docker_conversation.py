@@ -106,8 +106,8 @@ class DockerConversation(LineConversation):
             self._sock.close()
 
     def kill(self) -> None:
-        if self._killed:
-            return
+        if self._killed or self._result is not None:
+            return  # killed, or finished (a second exec to kill it would cost a round ~0.1 s)
         self._killed = True
         with contextlib.suppress(Exception):  # the container may be gone already
             self.container.exec_run(["sh", "-c", f'kill -TERM "$(cat {self.pidfile})" 2>/dev/null; true'])
