@@ -28,6 +28,7 @@ from .report.tables import build_report, group_lines
 from .report.terminal import summary_lines
 from .results.merge import merge_dirs
 from .results.record import TaskRecord
+from .results.runstate import clean_runs
 from .sandbox.base import SandboxError
 from .sandbox.cache_usage import clean_worktrees, describe
 from .sandbox.docker_sandbox import engine_client
@@ -70,6 +71,7 @@ def _noise_floor(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
 
     removed = clean_worktrees(Path(args.cache_dir), older_than_s=args.older_than)
+    removed += clean_runs(Path(args.cache_dir), older_than_s=args.older_than)
     status = 0
     try:
         client = engine_client()
@@ -219,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--cache-dir", default=".isobench/cache", metavar="DIR", help=cache_help)
     doctor.set_defaults(func=_doctor)
     clean = sub.add_parser(
-        "clean", help="remove containers and volumes labelled io.isobench, and worktrees left in the cache"
+        "clean",
+        help="remove containers and volumes labelled io.isobench, and worktrees and run notes left in the cache",
     )
     clean.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
     clean.add_argument("--cache-dir", default=".isobench/cache", metavar="DIR", help=cache_help)

@@ -18,6 +18,8 @@ import pytest
 from gitutil import git
 from private_engine import running
 
+from pytest_isobench.results import runstate
+
 ISOBENCH = str(Path(sys.executable).with_name("isobench"))
 
 
@@ -37,6 +39,8 @@ def _cache_with_worktrees(cache: Path) -> Path:
     for run in ("run-a", "run-b"):
         for variant in ("baseline", "human"):
             git(repo, "worktree", "add", "-q", "--detach", str(cache / "worktrees" / run / "t1" / variant), "HEAD")
+        # What a run killed with SIGKILL leaves of its notes (results/runstate.py).
+        runstate.note_inflight(cache, run, "t1", {"item_id": "t1"})
     return repo
 
 
@@ -66,10 +70,25 @@ def test_clean_removes_labelled_leftovers_of_every_run_and_nothing_else(tmp_path
 
         clean = subprocess.run([ISOBENCH, "clean", f"--cache-dir={cache}"], capture_output=True, text=True, env=env)
         assert clean.returncode == 0, clean.stderr
-        assert "8 removed" in clean.stdout, clean.stdout  # 4 worktrees, 2 containers, 2 volumes
+        # 4 worktrees, 2 runs' notes, 2 containers, 2 volumes
+        assert "10 removed" in clean.stdout, clean.stdout
+        assert "removed runs/run-a" in clean.stdout and "removed runs/run-b" in clean.stdout, clean.stdout
         assert _docker(host, "ps", "-a", "--format", "{{.Names}}").split() == ["bystander"]
         assert _docker(host, "volume", "ls", "--format", "{{.Name}}").split() == ["bystander-vol"]
     assert not any(p.is_file() for p in (cache / "worktrees").rglob("*"))
+    assert list((cache / "runs").iterdir()) == []
     listing = git(repo, "worktree", "list", "--porcelain")
     assert listing.count("worktree ") == 1, listing
     assert (repo / "HEAD").exists(), "the clone itself must stay"
+
+
+def test_clean_keeps_the_notes_of_a_run_that_changed_recently(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    runstate.note_inflight(cache, "old-run", "t1", {"item_id": "t1"})
+    runstate.note_inflight(cache, "live-run", "t2", {"item_id": "t2"})
+    old = runstate.run_dir(cache, "old-run")
+    for path in [old, *old.rglob("*")]:
+        os.utime(path, (1_000_000, 1_000_000))
+    assert runstate.clean_runs(cache, older_than_s=3600) == ["runs/old-run"]
+    assert runstate.inflight(cache, "live-run", "t2") == {"item_id": "t2"}
+    assert runstate.clean_runs(cache) == ["runs/live-run"]

@@ -1,7 +1,8 @@
 """What xdist workers of one run tell each other and the controller outside pytest's reports.
 
 Two small files per run under ``<cache dir>/runs/<run id>/`` (never in the results
-directory, which may be the full disk), removed by the controller at the end of the run:
+directory, which may be the full disk), removed by the controller at the end of the run
+(and by ``isobench clean`` when a killed run left them):
 
 - ``inflight/<item>.json``: the bare record (task id, repository, commits, agent, model,
   settings) of the task a worker is running, written before the task starts and removed
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,29 @@ def clear(cache_dir: Path, run_id: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     with contextlib.suppress(OSError):
         folder.parent.rmdir()  # only when no other run has notes
+
+
+def clean_runs(cache_dir: Path, older_than_s: float | None = None) -> list[str]:
+    """Remove the notes of runs that are gone (``isobench clean``): every run's folder, or
+    those in which nothing changed for ``older_than_s``. A run killed with SIGKILL cannot
+    clear its own; a live run's notes change whenever one of its tasks starts or ends."""
+    root = Path(cache_dir) / RUNS_DIR
+    if not root.is_dir():
+        return []
+    removed: list[str] = []
+    now = time.time()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if older_than_s is not None and now - _newest_mtime(folder) < older_than_s:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(f"{RUNS_DIR}/{folder.name}")
+    return removed
+
+
+def _newest_mtime(folder: Path) -> float:
+    times = [folder.stat().st_mtime]
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            times.append(path.stat().st_mtime)
+    return max(times)
