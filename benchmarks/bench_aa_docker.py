@@ -82,8 +82,14 @@ def override(suite: Path, old: str, new: str, flag: str) -> None:
 
 
 def suite_run(
-    out: Path, index: int, ids: list[str], extra: list[str], load: str, cpuset: str | None = None,
-    min_time: float | None = None, perf_lines: tuple[str, ...] = (),
+    out: Path,
+    index: int,
+    ids: list[str],
+    extra: list[str],
+    load: str,
+    cpuset: str | None = None,
+    min_time: float | None = None,
+    perf_lines: tuple[str, ...] = (),
 ) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
@@ -123,7 +129,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true", help="no background load (for comparison)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--min-time", type=float, default=None, help="the perf tests' seconds per pass (suite: 0.01)")
-    parser.add_argument("--cpuset", default=None, help='the containers\' cores instead of the suite\'s "0"')
+    parser.add_argument("--cpuset", default=None, help="the containers' cores instead of the suite's \"0\"")
     parser.add_argument("--no-lockstep", action="store_true", help="variants one process after another (old)")
     parser.add_argument("--passes", type=int, default=None, help="passes per variant per lockstep round (suite: 10)")
     parser.add_argument("--report", action="store_true", help="print the figures of --out, run nothing")

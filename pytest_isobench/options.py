@@ -95,7 +95,9 @@ def ray_address_type(value: str) -> str:
     text = value.strip()
     if text == "auto" or _RAY_ADDRESS.match(text):
         return text
-    raise pytest.UsageError(f"--isobench-ray: {value!r} is not 'auto' or a cluster address HOST:PORT (or ray://HOST:PORT)")
+    raise pytest.UsageError(
+        f"--isobench-ray: {value!r} is not 'auto' or a cluster address HOST:PORT (or ray://HOST:PORT)"
+    )
 
 
 # (flag, ini key or None, kwargs for addoption); ini keys share the flag's help.

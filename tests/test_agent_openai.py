@@ -220,7 +220,6 @@ def test_an_endpoint_that_does_not_answer_errors_at_once(
 ) -> None:
     from fake_models import free_port
 
-
     dead = f"http://127.0.0.1:{free_port()}/v1"
     monkeypatch.setenv("OPENAI_BASE_URL", dead)
     with pytest.raises(AgentError, match=re.escape(dead) + " does not answer"):

@@ -203,7 +203,6 @@ def test_pull_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert cli.main(["dataset", "pull", "nobody/nothing-here"]) == 2
     assert "local cache" in capsys.readouterr().err
 
-
     seen: list[tuple[str, str | None]] = []
 
     def cached(name: str, split: str | None, source: str) -> list[dict[str, Any]]:

@@ -153,7 +153,6 @@ def test_local_sandbox_sees_only_its_gpus(tmp_path: Path) -> None:
 
     from gitutil import git
 
-
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")

@@ -97,7 +97,6 @@ def test_guard_fails_a_variant_whose_checkout_changes_after_its_first_run(tmp_pa
     from types import SimpleNamespace
     from typing import Any, cast
 
-
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
