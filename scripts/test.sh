@@ -5,6 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh
 .venv/bin/ruff check pytest_isobench tests benchmarks
-.venv/bin/ruff format --check pytest_isobench tests benchmarks
 .venv/bin/mypy
 .venv/bin/pytest tests -p no:cacheprovider -q "$@"
