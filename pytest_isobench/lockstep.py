@@ -126,15 +126,19 @@ class Lockstep:
                     self.loops[v] = max(loops[v], self.loops.get(v, 1))
                     continue
                 m = self._ended(v, talks.pop(v), answer)
-                if self.supported is None and m.error is None:
-                    # It ran to the end on its own: the protocol is not spoken here.
+                if self.supported is None and (m.error is None or isinstance(answer, str)):
+                    # It ran to the end on its own, or sat silent (reading its input to the
+                    # end, say): the protocol is not spoken here.
                     self.supported = False
+                    why = "ran to its end" if m.error is None else f"gave {answer}"
                     self.notes.append(
-                        f"the perf test does not answer {LOCKSTEP_ENV}: variants are timed one process after "
-                        "another (values of different moments pair less well on a noisy machine)"
+                        f"the perf test does not answer {LOCKSTEP_ENV} (asked to calibrate, it {why}): variants "
+                        "are timed one process after another (values of different moments pair less well on a "
+                        "noisy machine)"
                     )
                     self._end_all(talks)
-                    return [m if x == v else run_one(x) for x in order]
+                    first = m if m.error is None else run_one(v)
+                    return [first if x == v else run_one(x) for x in order]
                 done[v] = m
             self.supported = True if talks else self.supported
             passes = self._cycles(order, talks, done)

@@ -350,6 +350,24 @@ def test_a_test_that_does_not_speak_it_runs_one_process_after_another(boxes: dic
     assert singles == order
 
 
+def test_a_test_that_reads_its_input_to_the_end_is_timed_the_old_way(boxes: dict[str, Sandbox]) -> None:
+    """A perf test that reads standard input to its end (it was /dev/null before lockstep)
+    would wait forever on the open pipe: after one reply limit it is timed as before."""
+    reads = 'import json, sys\nsys.stdin.read()\nprint(json.dumps({"time_s": 0.02, "digest": "same"}))\n'
+    steps = _driver(boxes, reads, timeout_s=2)
+    test = PerfTest(name="t", script=reads)
+
+    def run_one(name: str) -> Measurement:
+        return perftest.run_once(boxes[name], test, "python3", 30)
+
+    began = time.perf_counter()
+    ran = steps.round(["baseline", "human"], run_one, 0.01)
+    assert time.perf_counter() - began < 20
+    assert steps.supported is False
+    assert "gave no answer to 'calibrate' within 2s" in steps.notes[0]
+    assert [(m.error, m.value) for m in ran] == [(None, 0.02), (None, 0.02)]
+
+
 def test_a_variant_that_crashes_mid_round_errs_alone(boxes: dict[str, Sandbox]) -> None:
     steps = _driver(boxes, SPEAKS, cycles=5)
     boxes["agent"].write_file(perftest.script_name(PerfTest(name="t")), CRASHES_AT_THIRD_PASS)
