@@ -380,7 +380,7 @@ def test_a_variant_that_crashes_mid_round_errs_alone(boxes: dict[str, Sandbox]) 
 
 
 def test_a_variant_that_stops_answering_is_killed_at_the_reply_limit(boxes: dict[str, Sandbox]) -> None:
-    steps = _driver(boxes, SPEAKS, cycles=3, timeout_s=2)
+    steps = _driver(boxes, SPEAKS, cycles=3, timeout_s=6)
     hangs = (
         "import sys, time\n"
         "sys.stdin.readline()\n"
@@ -391,7 +391,7 @@ def test_a_variant_that_stops_answering_is_killed_at_the_reply_limit(boxes: dict
     began = time.perf_counter()
     ran = dict(zip(["baseline", "human"], steps.round(["baseline", "human"], _never, 0.01), strict=True))
     assert time.perf_counter() - began < 30
-    assert ran["human"].error is not None and "no answer to 'pass' within 2s" in ran["human"].error
+    assert ran["human"].error is not None and "no answer to 'pass' within 6s" in ran["human"].error
     assert ran["baseline"].error is None
 
 
