@@ -14,7 +14,8 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from pytest_isobench.sandbox.conversation import LineConversation
@@ -46,8 +47,10 @@ class DockerConversation(LineConversation):
         workdir: str,
         env: dict[str, str] | None,
         kill_after_s: float,
+        engine_errors: Callable[[str], AbstractContextManager[None]],
     ) -> None:
         super().__init__(timeout_s)
+        self._engine_errors = engine_errors
         self.api = client.api
         self.container = container
         self.pidfile = f"/tmp/.isobench-conversation-{uuid.uuid4().hex[:12]}"
@@ -91,7 +94,9 @@ class DockerConversation(LineConversation):
         return (124 if timed_out else int(code) if code is not None else -1), timed_out
 
     def _exit_code(self) -> int | None:
-        inspected = self.api.exec_inspect(self.exec_id)
+        # The engine gone in flight is an infrastructure error (SandboxError), as for exec.
+        with self._engine_errors(f"exec in {self.container.name} failed"):
+            inspected = self.api.exec_inspect(self.exec_id)
         if inspected.get("Running"):
             return None
         code = inspected.get("ExitCode")

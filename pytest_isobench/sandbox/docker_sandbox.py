@@ -325,7 +325,14 @@ class DockerSandbox:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
         with _engine_errors(f"exec in {self.name} failed"):
             return DockerConversation(
-                self.client, self.container, command, timeout_s, workdir=WORKDIR, env=env, kill_after_s=KILL_AFTER_S
+                self.client,
+                self.container,
+                command,
+                timeout_s,
+                workdir=WORKDIR,
+                env=env,
+                kill_after_s=KILL_AFTER_S,
+                engine_errors=_engine_errors,
             )
 
     def _oom_kills(self) -> int | None:
