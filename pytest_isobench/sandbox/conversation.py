@@ -94,8 +94,8 @@ class LineConversation:
                         self._split(chunk)
                     else:
                         self.stderr.feed(chunk)
-            except (OSError, ValueError):
-                pass  # the stream broke: what came is kept, the end is signalled below
+            except Exception:  # any broken stream (a socket, the engine's frames) ends the output
+                pass  # what came is kept, the end is signalled below
             finally:
                 if self._partial:
                     self._lines.put(self._partial.decode("utf-8", errors="replace"))
