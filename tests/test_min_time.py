@@ -14,6 +14,7 @@ from gitutil import git
 
 from pytest_isobench.demo.projects import PERF_DIR
 from pytest_isobench.demo.repository import demo_repo
+from pytest_isobench.demo.tasks import perf_source
 from pytest_isobench.perftest import MIN_TIME_ENV, parse_report
 
 # Honours the protocol: repeats a tiny region until the minimum time, reports per loop.
@@ -52,7 +53,7 @@ def test_parse_report_reads_loops() -> None:
 
 
 def _run_demo_perf(tree: Path, name: str, min_time: str | None) -> dict[str, object]:
-    script = (PERF_DIR / f"{name.replace('-', '_')}.py").read_text(encoding="utf-8")
+    script = perf_source(PERF_DIR / f"{name.replace('-', '_')}.py")  # with the shared timing code in it
     (tree / "_perf.py").write_text(script, encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin"} | ({MIN_TIME_ENV: min_time} if min_time is not None else {})
     proc = subprocess.run([sys.executable, "_perf.py"], cwd=tree, capture_output=True, text=True, env=env)
