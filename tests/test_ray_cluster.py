@@ -163,12 +163,12 @@ def test_demo_with_human_agent_on_ray_matches_a_local_run(
     budget += ("-k", " or ".join(i.removeprefix("demo-") for i in _DEMO_PAIR))
     copy_demo(pytester.path)
     suite = pytester.path / "tasks" / "demo.yaml"
-    # Shorter values, and no cpuset (the records' shape depends on neither): on Ray four CPU-bound
-    # measurements run at once, and here the three nodes share the machine's 2 cores; pinned to
-    # the demo's CPU 0 they would all share one.
+    # No cpuset (the records' shape does not depend on it): on Ray four CPU-bound measurements
+    # run at once, and here the three nodes share the machine's 2 cores; pinned to the demo's
+    # CPU 0 they would all share one.
     text = suite.read_text(encoding="utf-8")
-    assert "min_time_s: 0.05" in text and '  cpuset: "0"\n' in text
-    text = text.replace("min_time_s: 0.05", "min_time_s: 0.01").replace('  cpuset: "0"\n', "")
+    assert '  cpuset: "0"\n' in text
+    text = text.replace('  cpuset: "0"\n', "")
     suite.write_text(text, encoding="utf-8")
     local = pytester.runpytest_subprocess(*demo_args(demo_cache, tmp_path / "local", *budget), timeout=600)
     assert _ran(local) == 2
