@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_isobench.sandbox.base import LABEL_RUN
+from pytest_isobench.sandbox.docker_sandbox import engine_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -12,8 +13,6 @@ if TYPE_CHECKING:
 
 def engine_left_clean(run_id: str) -> Iterator[Any]:
     """Yield the engine client; at the end, remove the run's containers and fail if any were left."""
-    from pytest_isobench.sandbox.docker_sandbox import engine_client  # docker only where a test needs it
-
     client = engine_client()  # docker-marked tests are skipped by conftest before this runs
     try:
         yield client

@@ -21,6 +21,7 @@ from pytest_isobench.agents.openai_agent import OpenAIAgent, extract_diff, looks
 from pytest_isobench.agents.runner import run_agent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
 
 if TYPE_CHECKING:
@@ -126,8 +127,6 @@ def test_end_to_end_local(repo: Repo, local: Sandbox, monkeypatch: pytest.Monkey
 
 @pytest.mark.docker
 def test_end_to_end_docker(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-
     client = engine_client()
     spec = SandboxSpec(
         task_id="openai-1",

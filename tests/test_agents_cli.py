@@ -44,6 +44,7 @@ from pytest_isobench.agents.runner import cache_path, run_agent
 from pytest_isobench.agents.trae import TraeAgent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.local import LocalSandbox
 
 if TYPE_CHECKING:
@@ -193,7 +194,6 @@ def client() -> Iterator[Any]:
 @pytest.fixture
 def docker_sandbox(client: Any, repo: tuple[Path, str]) -> Iterator[Sandbox]:
     """A started docker sandbox of the repo's baseline; closed afterwards."""
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 
     root, sha = repo
     spec = SandboxSpec(task_id="agents-1", variant="agent", repo_dir=root, commit=sha, image=IMAGE, run_id=RUN_ID)

@@ -22,6 +22,7 @@ from pytest_isobench import perftest
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.sandbox.base import LABEL_RUN, Limits, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.bounded import HEAD_BYTES, TAIL_BYTES, BoundedBuffer
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
 
 IMAGE = "isobench-demo:bookworm"
@@ -56,8 +57,6 @@ def _local(repo: tuple[Path, str], tmp_path: Path) -> Iterator[Sandbox]:
 
 
 def _docker(repo: tuple[Path, str], memory: str | None = None) -> Iterator[Sandbox]:
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-
     client = engine_client()
     sandbox = DockerSandbox(_spec(repo, memory), client)
     sandbox.start()

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from gitutil import git
 
+from pytest_isobench.sandbox.docker_sandbox import engine_client
 from pytest_isobench.sandbox.images import render
 from pytest_isobench.serving import standin
 
@@ -130,7 +131,6 @@ def _build(client: Any, repo: Path, commit: str, tag: str) -> None:
 @pytest.fixture(scope="module")
 def images(project: tuple[Path, str, str]) -> Iterator[dict[str, str]]:
     """Per-commit images of the stand-in, removed after the module: the suite's templates."""
-    from pytest_isobench.sandbox.docker_sandbox import engine_client
 
     client = engine_client()
     repo, base, head = project

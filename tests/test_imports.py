@@ -1,4 +1,5 @@
-"""The package's import graph: no cycle, nothing of ours imported inside a function.
+"""The package's import graph: no cycle, nothing of ours imported inside a function (in the
+package or in its tests).
 
 Every module is imported first, in a fresh interpreter of its own: a cycle shows up as an
 ``ImportError`` (partially initialised module) whichever module is entered first. A
@@ -64,6 +65,12 @@ def _own_imports_in_functions(path: Path, base: Path = PACKAGE.parent) -> list[s
 
 def test_no_module_of_ours_is_imported_inside_a_function() -> None:
     found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in _own_imports_in_functions(path)]
+    assert found == []
+
+
+def test_no_module_of_ours_is_imported_inside_a_test_function() -> None:
+    here = Path(__file__).resolve().parent
+    found = [hit for path in sorted(here.rglob("*.py")) for hit in _own_imports_in_functions(path, here)]
     assert found == []
 
 

@@ -28,7 +28,9 @@ from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.conversation import Conversing
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.taskrun.record import perf_test_record
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-lockstep-{uuid.uuid4().hex[:8]}"
@@ -202,8 +204,6 @@ def boxes(request: pytest.FixtureRequest, repo: tuple[Path, str], tmp_path: Path
             if request.param == "local":
                 box: Sandbox = LocalSandbox(_spec(repo, variant), tmp_path / "worktrees")
             else:
-                from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-
                 client = client or engine_client()
                 box = DockerSandbox(_spec(repo, variant), client)
             box.start()
@@ -397,7 +397,6 @@ def test_a_variant_that_stops_answering_is_killed_at_the_reply_limit(boxes: dict
 
 def test_demo_suite_records_lockstep_rounds(boxes: dict[str, Sandbox]) -> None:
     """The record keeps every kept round's passes, from which its value came."""
-    from pytest_isobench.taskrun.record import perf_test_record
 
     steps = _driver(boxes, SPEAKS, cycles=4)
     settings = ProtocolSettings(warmup=0, min_rounds=2, max_rounds=2, max_time_s=60, seed=1)

@@ -22,6 +22,7 @@ from engine_check import engine_left_clean
 from gitutil import git
 
 from pytest_isobench.sandbox.base import PatchError, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.sandbox.patching import METHOD_3WAY, METHOD_GIT_APPLY, METHOD_PATCH
 
@@ -205,8 +206,6 @@ def engine() -> Iterator[Any]:
 def test_the_same_patch_gives_the_same_checkout_in_both_backends(
     name: str, repo: Repo, local: Callable[[str], LocalSandbox], engine: Any
 ) -> None:
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
-
     case = CASES[name]
     commit = getattr(repo, case.commit)
     patch = case.patch(repo)
@@ -281,7 +280,6 @@ def test_work_the_agent_committed_is_captured_the_same_in_both_backends(
     repo: Repo, local: Callable[[str], LocalSandbox], engine: Any
 ) -> None:
     """Capture is against the commit the sandbox started from, not HEAD: commits count too."""
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 
     work = (
         "sed -i 's/g = 6/g = 60/' m.py && mkdir -p pkg && echo 'N = 1' > pkg/n.py && rm gone.py"

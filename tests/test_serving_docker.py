@@ -22,6 +22,7 @@ import pytest
 from pytest_isobench.measure.protocol import ProtocolSettings
 from pytest_isobench.measure.verdict import judge
 from pytest_isobench.sandbox.base import LABEL, LABEL_RUN, SandboxSpec, Variant
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.serving import modes, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants
 from pytest_isobench.serving.server import ModelServer, ServerError
@@ -84,8 +85,6 @@ def repo(tmp_path: Path) -> tuple[Path, str, str]:
 
 @pytest.fixture
 def client() -> Iterator[docker.DockerClient]:
-    from pytest_isobench.sandbox.docker_sandbox import engine_client
-
     c = engine_client()
     yield c
     c.close()
@@ -117,8 +116,6 @@ def start_variant(
     variant: Variant,
     commit: str,
 ) -> DockerSandbox:
-    from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
-
     box = DockerSandbox(
         SandboxSpec(
             task_id="standin-serving", variant=variant, repo_dir=repo, commit=commit, image=IMAGE, run_id=run_id

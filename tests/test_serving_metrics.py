@@ -27,6 +27,7 @@ import pytest
 from pytest_isobench.dataset.models import MetricSpec
 from pytest_isobench.measure.protocol import ProtocolSettings
 from pytest_isobench.perftest import parse_report
+from pytest_isobench.sandbox import docker_sandbox, gpus, local
 from pytest_isobench.sandbox.base import ExecResult
 from pytest_isobench.serving import metrics, modes, secrets, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants, run_client
@@ -522,8 +523,6 @@ def test_standins_locally(tmp_path: Path) -> None:
 def test_vllm_gpu_tasks_skip_without_gpu_and_start_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_isobench.sandbox import docker_sandbox, gpus, local
-
     (pytester.path / "data").mkdir()
     (pytester.path / "tasks").mkdir()
     shutil.copy(ROOT / "data" / "vllm.jsonl", pytester.path / "data" / "vllm.jsonl")
