@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_isobench.lockstep import CYCLES_S, DEFAULT_CYCLES, MIN_CYCLES
 from pytest_isobench.measure.paired import paired_speedup
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
@@ -61,9 +62,8 @@ MODELS = ("iid-3%", "iid-8%", "two-speed", "drift", "fast-states")
 ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}
 DESIGNS = {"lockstep (default)": "lockstep", "one after another": "processes"}
 """Round designs compared under ``fast-states`` (both with the default estimator)."""
-PASSES = 20
+PASSES = DEFAULT_CYCLES  # the suite's perf.passes default, as the demo suite runs
 PASS_S = 0.01
-CYCLES_S = 2.0
 STATE_FACTOR = 1.8
 SPEEDUPS = (1.0, 1.05, 1.5)
 BUDGET_S = 30.0
@@ -141,7 +141,7 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
         cycles_from = state["now"]
         times = []
         for i in range(PASSES):
-            if i >= 5 and state["now"] - cycles_from >= CYCLES_S:
+            if i >= MIN_CYCLES and state["now"] - cycles_from >= CYCLES_S:
                 break
             times.append(one_pass(variant))
         value = min(times)
@@ -155,7 +155,7 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
         passes: dict[str, list[float]] = {v: [] for v in order}
         cycles_from = state["now"]
         for i in range(PASSES):
-            if i >= 5 and state["now"] - cycles_from >= CYCLES_S:
+            if i >= MIN_CYCLES and state["now"] - cycles_from >= CYCLES_S:
                 break
             for v in orders[i % len(orders)]:
                 passes[v].append(one_pass(v))

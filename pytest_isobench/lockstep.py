@@ -29,8 +29,8 @@ run each variant in a process of its own, one after the other.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any
 
 from .measure.passes import combine_cycles
 from .measure.protocol import Measurement
-from .perftest import MIN_TIME_ENV, command_for, to_measurement
+from .perftest import MIN_TIME_ENV, command_for, json_line, to_measurement
 from .sandbox.conversation import Conversation, Conversing
 
 if TYPE_CHECKING:
     from .dataset.models import MetricSpec, PerfTest
-    from .sandbox.base import Sandbox
+    from .sandbox.base import ExecResult, Sandbox
 
 LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
 MAX_LOOPS = 1_000_000
@@ -140,12 +140,13 @@ class Lockstep:
                     first = m if m.error is None else run_one(v)
                     return [first if x == v else run_one(x) for x in order]
                 done[v] = m
-            self.supported = True if talks else self.supported
+            if talks:
+                self.supported = True
             passes = self._cycles(order, talks, done)
             self._remember(passes, min_time_s)
             for v, talk in talks.items():
                 if v not in done:
-                    done[v] = self._finished(v, talk, passes[v], loops[v], time.perf_counter() - began[v])
+                    done[v] = self._finished(v, talk, loops[v], time.perf_counter() - began[v])
             self._combine(done, passes)
             return [done[v] for v in order]
         finally:
@@ -184,15 +185,12 @@ class Lockstep:
                 self.loops[v] = max(self.loops[v], min(MAX_LOOPS, math.ceil(min_time_s / min(times))))
 
     def _combine(self, done: dict[str, Measurement], passes: dict[str, list[float]]) -> None:
-        """Replace the values of the variants that completed every cycle by the combined ones."""
-        cycles = max((len(p) for p in passes.values()), default=0)
-        complete = {v: p for v, p in passes.items() if done[v].error is None and len(p) == cycles}
+        """The values of the variants that answered every pass, from their cycles together."""
+        complete = {v: p for v, p in passes.items() if done[v].error is None}
         if not complete:
             return
-        values = combine_cycles(complete)
-        for v, value in values.items():
-            m = done[v]
-            done[v] = Measurement(value, m.wall_s, m.digest, m.error, m.warning, m.loops, tuple(passes[v]))
+        for v, value in combine_cycles(complete).items():
+            done[v] = dataclasses.replace(done[v], value=value, passes=tuple(passes[v]))
 
     def _ask(self, talk: Conversation, command: str, expect: str) -> dict[str, Any] | str | None:
         """Send ``command`` and read up to the answer ``expect``: the answer, or what ended the
@@ -207,9 +205,15 @@ class Lockstep:
                 return f"no answer to {command!r} within {self.timeout_s:g}s"
             if line is None:
                 return None
-            answer = _answer(line)
+            answer = json_line(line)
             if answer is not None and answer.get("isobench") == expect:
                 return answer
+
+    def _outcome(self, variant: str, talk: Conversation) -> tuple[ExecResult, Measurement]:
+        """The run's result once it ended, and what the perf-test protocol reads from it."""
+        result = talk.finish(self.timeout_s)
+        memory = self.sandboxes[variant].spec.limits.memory
+        return result, to_measurement(result, self.test.metric or self.metric, memory)
 
     def _ended(self, variant: str, talk: Conversation, answer: object, why: str = "") -> Measurement:
         """The measurement of a process that stopped answering: it hung (``answer`` says
@@ -217,28 +221,18 @@ class Lockstep:
         the protocol (an ordinary run to its end, returned as such)."""
         if isinstance(answer, str):
             talk.kill()
-        result = talk.finish(self.timeout_s)
-        memory = self.sandboxes[variant].spec.limits.memory
-        m = to_measurement(result, self.test.metric or self.metric, memory)
+        result, m = self._outcome(variant, talk)
         if isinstance(answer, str):
             return Measurement(None, m.wall_s, None, error=f"lockstep: {answer}: killed; last output:\n{result.tail()}")
         if why and m.error is None:
             return Measurement(None, m.wall_s, None, error=f"lockstep: {why}; last output:\n{result.tail()}")
         return m
 
-    def _finished(
-        self, variant: str, talk: Conversation, passes: list[float], loops: int | None, wall: float
-    ) -> Measurement:
+    def _finished(self, variant: str, talk: Conversation, loops: int, wall: float) -> Measurement:
+        """A variant that answered every pass, asked for its report (its value comes from the cycles)."""
         talk.send("end")
-        result = talk.finish(self.timeout_s)
-        memory = self.sandboxes[variant].spec.limits.memory
-        m = to_measurement(result, self.test.metric or self.metric, memory)
-        if m.error is not None:
-            return m
-        value = min(passes) if passes else m.value
-        return Measurement(
-            value, wall, m.digest, None, m.warning, loops if loops is not None else m.loops, tuple(passes)
-        )
+        _, m = self._outcome(variant, talk)
+        return m if m.error is not None else dataclasses.replace(m, wall_s=wall, loops=loops)
 
     @staticmethod
     def _end_all(talks: dict[str, Conversation]) -> None:
@@ -246,17 +240,6 @@ class Lockstep:
             with contextlib.suppress(Exception):
                 talk.kill()
         talks.clear()
-
-
-def _answer(line: str) -> dict[str, Any] | None:
-    line = line.strip()
-    if not (line.startswith("{") and line.endswith("}")):
-        return None
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _positive_int(raw: object) -> int:

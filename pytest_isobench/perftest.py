@@ -55,16 +55,21 @@ def prepare(sandbox: Sandbox, test: PerfTest) -> None:
         sandbox.write_file(script_name(test), test.script)
 
 
+def json_line(line: str) -> dict[str, Any] | None:
+    """``line`` as a JSON object, or None when it is not one (other output of the test)."""
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def last_json(stdout: str) -> dict[str, Any] | None:
     for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        if not (line.startswith("{") and line.endswith("}")):
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
+        if (value := json_line(line)) is not None:
             return value
     return None
 

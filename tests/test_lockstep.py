@@ -9,7 +9,6 @@ failure it prevents: a machine whose speed changes between variants.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import random
 import statistics
@@ -94,25 +93,21 @@ def test_two_variants_ratio_is_the_median_of_the_cycle_ratios() -> None:
     assert min(a) <= values["a"] <= max(a)
 
 
-def test_a_machine_switching_speed_between_cycles_cancels_in_lockstep_but_not_one_after_another() -> None:
+def test_a_machine_switching_speed_between_cycles_cancels_in_lockstep() -> None:
     """The failure mode measured on these machines: a core switching between speed states
-    1.8x apart on sub-second scales. Identical code, 200 rounds of 10 cycles: lockstep
-    values agree within 1% in every round; per-process minimums taken one second apart
-    (the old rounds) differ by up to 1.8x."""
+    1.8x apart on sub-second scales (one process after another, identical code differed by
+    up to 1.8x). Identical code, 200 rounds of 10 cycles, each cycle in either state: the
+    lockstep values agree within 1% in every round."""
     rng = random.Random(7)
-    lockstep_worst, sequential_worst = 0.0, 0.0
+    worst = 0.0
     for _ in range(200):
-        # One state per cycle (lockstep: the variants' passes of a cycle are milliseconds apart) ...
+        # One state per cycle: the variants' passes of a cycle are milliseconds apart.
         states = [rng.choice([1.0, 1.8]) for _ in range(10)]
         a = [0.005 * s * rng.uniform(0.995, 1.005) for s in states]
         b = [0.005 * s * rng.uniform(0.995, 1.005) for s in states]
         values = combine_cycles({"a": a, "b": b})
-        lockstep_worst = max(lockstep_worst, abs(math.log(values["b"] / values["a"])))
-        # ... against each variant's own second, whose state may persist through all its passes.
-        sa, sb = rng.choice([1.0, 1.8]), rng.choice([1.0, 1.8])
-        sequential_worst = max(sequential_worst, abs(math.log((0.005 * sb) / (0.005 * sa))))
-    assert lockstep_worst < math.log(1.01)
-    assert sequential_worst == pytest.approx(math.log(1.8))
+        worst = max(worst, abs(math.log(values["b"] / values["a"])))
+    assert worst < math.log(1.01)
 
 
 def test_three_variants_keep_their_ratios_under_a_common_slowdown() -> None:
@@ -395,7 +390,7 @@ def test_a_variant_that_stops_answering_is_killed_at_the_reply_limit(boxes: dict
     assert ran["baseline"].error is None
 
 
-def test_demo_suite_records_lockstep_rounds(boxes: dict[str, Sandbox]) -> None:
+def test_the_record_keeps_each_rounds_passes(boxes: dict[str, Sandbox]) -> None:
     """The record keeps every kept round's passes, from which its value came."""
 
     steps = _driver(boxes, SPEAKS, cycles=4)
@@ -410,4 +405,4 @@ def test_demo_suite_records_lockstep_rounds(boxes: dict[str, Sandbox]) -> None:
     for r, passes in enumerate(rounds):
         again = combine_cycles({v: list(p or ()) for v, p in passes.items()})
         assert record.variants["human"].values[r] == pytest.approx(again["human"])
-    json.dumps(record.model_dump())
+    assert type(record).model_validate_json(record.model_dump_json()) == record  # the record file keeps them

@@ -9,7 +9,6 @@ at the time limit. Worktrees are removed at ``close()``, whatever happened.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import signal
@@ -122,12 +121,20 @@ def _unbounded() -> BoundedBuffer:
     return BoundedBuffer(head=0, tail=1 << 62)
 
 
-def _drain(stream: io.BufferedReader, buf: BoundedBuffer) -> None:
+def _reads(stream: IO[bytes]) -> Iterator[bytes]:
+    """A pipe's output as it comes, up to its end; the pipe is closed after."""
+    try:
+        read = getattr(stream, "read1", stream.read)  # a pipe's BufferedReader has read1
+        yield from iter(lambda: read(1 << 16), b"")
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _drain(stream: IO[bytes], buf: BoundedBuffer) -> None:
     with contextlib.suppress(OSError, ValueError):
-        for chunk in iter(lambda: stream.read1(1 << 16), b""):
+        for chunk in _reads(stream):
             buf.feed(chunk)
-    with contextlib.suppress(OSError):
-        stream.close()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -224,20 +231,10 @@ class LocalConversation(LineConversation):
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._err = threading.Thread(target=_drain, args=(self.proc.stderr, self.stderr), daemon=True)
         self._err.start()
-        self._start_reader(self._chunks(self.proc.stdout))
+        self._start_reader((1, chunk) for chunk in _reads(self.proc.stdout))
         self._timer = threading.Timer(timeout_s, self.kill)
         self._timer.daemon = True
         self._timer.start()
-
-    @staticmethod
-    def _chunks(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-        try:
-            read = getattr(stream, "read1", stream.read)  # a pipe's BufferedReader has read1
-            for chunk in iter(lambda: read(1 << 16), b""):
-                yield 1, chunk
-        finally:
-            with contextlib.suppress(OSError):
-                stream.close()
 
     def _write(self, data: bytes) -> None:
         assert self.proc.stdin is not None

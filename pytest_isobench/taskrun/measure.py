@@ -30,7 +30,7 @@ from ..serving import modes
 from ..serving.runner import ServingSpec, measure_variants
 from ..serving.secrets import token_from, variant_envs
 from ..settings import Settings
-from ..suite import Suite
+from ..suite import PerfDefaults, Suite
 from ..testgen import CachedTest, Generator, GenJob, cache, ensure_valid, repo_context
 from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
 from .patch import apply_once
@@ -159,33 +159,7 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
         guard = tampering.CheckoutGuard(sandboxes)  # each run starts from the same files
         pace = perftest.LoopPace(min_time)  # raised when the values tie (a coarse timer)
 
-        def run_one(
-            name: str,
-            _test: PerfTest = test,
-            _metric: MetricSpec | None = metric,
-            _guard: tampering.CheckoutGuard = guard,
-            _pace: perftest.LoopPace = pace,
-        ) -> Measurement:
-            ran = perftest.run_once(sandboxes[name], _test, perf.python, perf.timeout_s, _metric, _pace.min_time_s)
-            _pace.saw(ran)
-            return _guard.after_run(name, ran)
-
-        together = None
-        if perf.lockstep and lockstep.usable(sandboxes, test, metric):
-            # Every variant's process at once, their passes alternating (see lockstep.py).
-            steps = lockstep.Lockstep(sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes)
-
-            def together(
-                order: list[str],
-                _steps: lockstep.Lockstep = steps,
-                _run_one: Callable[[str], Measurement] = run_one,
-                _guard: tampering.CheckoutGuard = guard,
-                _pace: perftest.LoopPace = pace,
-            ) -> list[Measurement]:
-                ran = _steps.round(order, _run_one, _pace.min_time_s)
-                for m in ran:
-                    _pace.saw(m)
-                return [_guard.after_run(name, m) for name, m in zip(order, ran, strict=True)]
+        run_one, together, steps = _runners(sandboxes, test, metric, perf, guard, pace)
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
@@ -204,10 +178,44 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
             run_together=together,
         )
         guard.finish(result)
-        if together is not None:
+        if steps is not None:
             result.warnings.extend(steps.notes)
         measured.results.append((test.name, result))
     return measured
+
+
+def _runners(
+    sandboxes: Mapping[str, Sandbox],
+    test: PerfTest,
+    metric: MetricSpec | None,
+    perf: PerfDefaults,
+    guard: tampering.CheckoutGuard,
+    pace: perftest.LoopPace,
+) -> tuple[Callable[[str], Measurement], Callable[[list[str]], list[Measurement]] | None, lockstep.Lockstep | None]:
+    """How the protocol runs ``test``: one variant at a time, and (when the suite and the
+    sandboxes allow) every variant of a round at once in lockstep. Each measurement is seen
+    once by the loop pace and the checkout guard."""
+
+    def raw(name: str) -> Measurement:
+        return perftest.run_once(sandboxes[name], test, perf.python, perf.timeout_s, metric, pace.min_time_s)
+
+    def checked(name: str, m: Measurement) -> Measurement:
+        pace.saw(m)
+        return guard.after_run(name, m)
+
+    def run_one(name: str) -> Measurement:
+        return checked(name, raw(name))
+
+    if not (perf.lockstep and lockstep.usable(sandboxes, test, metric)):
+        return run_one, None, None
+    # Every variant's process at once, their passes alternating (see lockstep.py).
+    steps = lockstep.Lockstep(sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes)
+
+    def together(order: list[str]) -> list[Measurement]:
+        ran = steps.round(order, raw, pace.min_time_s)
+        return [checked(name, m) for name, m in zip(order, ran, strict=True)]
+
+    return run_one, together, steps
 
 
 def _correctness(run: TaskInput, sandboxes: Mapping[str, Sandbox]) -> tuple[dict[str, Any], bool | None]:
