@@ -51,12 +51,12 @@ from typing import Any
 
 import numpy as np
 
-from pytest_isobench.lockstep import CYCLES_S, DEFAULT_CYCLES, MIN_CYCLES
 from pytest_isobench.measure.paired import paired_speedup
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.measure.rule import SuccessRule
 from pytest_isobench.measure.verdict import decided, judge
+from pytest_isobench.perf.lockstep import CYCLES_S, DEFAULT_CYCLES, MIN_CYCLES
 
 MODELS = ("iid-3%", "iid-8%", "two-speed", "drift", "fast-states")
 ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}

@@ -15,10 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .correctness import CorrectnessSpec
 from .dataset.models import MetricSpec
 from .measure.protocol import ProtocolSettings
 from .measure.rule import SuccessRule
+from .perf.correctness import CorrectnessSpec
 from .provenance.imported import PackageCheck
 from .sandbox.cpus import parse_cpuset
 from .serving.modes import WorkloadDefaults

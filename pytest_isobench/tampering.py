@@ -25,7 +25,7 @@ import shlex
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from .perftest import script_name
+from .perf.perftest import script_name
 from .sandbox.patching import patch_files
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_isobench.correctness import CorrectnessSpec, compare, parse_score
+from pytest_isobench.perf.correctness import CorrectnessSpec, compare, parse_score
 from pytest_isobench.sandbox.base import SandboxError
 from pytest_isobench.sandbox.images import render as _image
 

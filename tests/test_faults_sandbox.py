@@ -18,8 +18,8 @@ import pytest
 from gitutil import one_commit_repo
 from sandboxutil import sleeping
 
-from pytest_isobench import perftest
 from pytest_isobench.dataset.models import PerfTest
+from pytest_isobench.perf import perftest
 from pytest_isobench.sandbox.base import LABEL_RUN, Limits, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.bounded import HEAD_BYTES, TAIL_BYTES, BoundedBuffer
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client

@@ -21,10 +21,10 @@ import pytest
 from gitutil import one_commit_repo
 from sandboxutil import sleeping
 
-from pytest_isobench import lockstep, perftest
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
+from pytest_isobench.perf import lockstep, perftest
 from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.conversation import Conversing
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_isobench import perftest
 from pytest_isobench.measure.protocol import (
     Measurement,
     ProtocolSettings,
     run_protocol,
 )
+from pytest_isobench.perf import perftest
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

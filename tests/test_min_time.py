@@ -15,7 +15,7 @@ from gitutil import git
 from pytest_isobench.demo.projects import PERF_DIR
 from pytest_isobench.demo.repository import demo_repo
 from pytest_isobench.demo.tasks import perf_source
-from pytest_isobench.perftest import MIN_TIME_ENV, parse_report
+from pytest_isobench.perf.perftest import MIN_TIME_ENV, parse_report
 
 # Honours the protocol: repeats a tiny region until the minimum time, reports per loop.
 # The digest carries the minimum time it was given, so the record shows what arrived.

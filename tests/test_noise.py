@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_isobench import noise
 from pytest_isobench.measure.protocol import Measurement, ProtocolResult, ProtocolSettings, Sample
+from pytest_isobench.perf import noise
 
 STAT_LINE = "{pid} ({name}) S 1 1 1 0 -1 4194304 97 0 0 0 {utime} {stime} 0 0 20 0 1 0 30699 3133440 359\n"
 

@@ -26,7 +26,7 @@ import pytest
 
 from pytest_isobench.dataset.models import MetricSpec
 from pytest_isobench.measure.protocol import ProtocolSettings
-from pytest_isobench.perftest import parse_report
+from pytest_isobench.perf.perftest import parse_report
 from pytest_isobench.sandbox import docker_sandbox, gpus, local
 from pytest_isobench.sandbox.base import ExecResult
 from pytest_isobench.serving import metrics, modes, secrets, standin

@@ -16,7 +16,7 @@ import pytest
 from ..collect.items import task_of
 from ..keys import SESSION_KEY, SUITE_KEY, TESTGEN_KEY
 from ..measure.verdict import Verdict
-from ..noise import NoiseWarning
+from ..perf.noise import NoiseWarning
 from ..results.record import TaskRecord
 from ..sandbox.base import SandboxError
 from ..sandbox.cpus import available_cpus, worker_cpuset

@@ -17,12 +17,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import lockstep, noise, perftest, tampering
-from ..correctness import check as check_correctness
+from .. import tampering
 from ..dataset.models import MetricSpec, PerfTest
 from ..measure.protocol import Measurement, ProtocolResult, ProtocolSettings, run_protocol
 from ..measure.stats import Direction
 from ..measure.verdict import SuccessRule, decided
+from ..perf import lockstep, noise, perftest
+from ..perf.correctness import check as check_correctness
 from ..provenance import gpu
 from ..provenance.checks import check_variants
 from ..sandbox.base import Sandbox, Variant

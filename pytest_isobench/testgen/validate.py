@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..dataset.models import PerfTest
-from ..perftest import prepare, run_once, script_name
+from ..perf.perftest import prepare, run_once, script_name
 from . import cache
 
 if TYPE_CHECKING:

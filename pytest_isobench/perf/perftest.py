@@ -18,11 +18,11 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .measure.protocol import Measurement
+from ..measure.protocol import Measurement
 
 if TYPE_CHECKING:
-    from .dataset.models import MetricSpec, PerfTest
-    from .sandbox.base import ExecResult, Sandbox
+    from ..dataset.models import MetricSpec, PerfTest
+    from ..sandbox.base import ExecResult, Sandbox
 
 SCRIPT_PREFIX = "_isobench_perf_"
 MIN_TIME_ENV = "ISOBENCH_MIN_TIME_S"

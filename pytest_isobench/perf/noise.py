@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from .measure.protocol import ProtocolResult
+    from ..measure.protocol import ProtocolResult
 
 __all__ = [
     "BUSY_CORES",

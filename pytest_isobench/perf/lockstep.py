@@ -37,14 +37,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .measure.passes import combine_cycles
-from .measure.protocol import Measurement
+from ..measure.passes import combine_cycles
+from ..measure.protocol import Measurement
+from ..sandbox.conversation import Conversation, Conversing
 from .perftest import MIN_TIME_ENV, command_for, json_line, to_measurement
-from .sandbox.conversation import Conversation, Conversing
 
 if TYPE_CHECKING:
-    from .dataset.models import MetricSpec, PerfTest
-    from .sandbox.base import ExecResult, Sandbox
+    from ..dataset.models import MetricSpec, PerfTest
+    from ..sandbox.base import ExecResult, Sandbox
 
 LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
 MAX_LOOPS = 1_000_000
