@@ -53,6 +53,11 @@ class PerfDefaults(BaseModel):
         le=1000,
         description="most passes per variant in a lockstep round (its cycles also stop after 2 s, once 5 ran)",
     )
+    process_time: bool = Field(
+        default=False,
+        description="judge a perf test that reports no figure on its process's wall time (whole-process "
+        "benchmarks; the record warns); false: such a test is not timed",
+    )
 
 
 class Resources(BaseModel):

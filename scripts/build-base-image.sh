@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the demo suite's base image (Debian bookworm, python3, git, patch) from
+# Builds the demo suite's base image (Debian bookworm, python3, pytest for unit-test gates, git, patch) from
 # Debian's packages with debootstrap, for machines that cannot pull from a registry.
 # Usage: scripts/build-base-image.sh [IMAGE]   (default: isobench-demo:bookworm)
 set -euo pipefail
@@ -10,6 +10,6 @@ fi
 command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
 ROOT="$(mktemp -d)"
 trap 'rm -rf "$ROOT"' EXIT
-debootstrap --variant=minbase --include=python3,git,patch,procps bookworm "$ROOT" >/dev/null
+debootstrap --variant=minbase --include=python3,python3-pytest,git,patch,procps bookworm "$ROOT" >/dev/null
 tar -C "$ROOT" -c . | docker import --change 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null
 echo "built $IMAGE"

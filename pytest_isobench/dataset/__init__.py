@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .lazy import TaskRef
 from .loaders import DatasetError, DatasetUnavailable, LoadResult, RefResult, load_refs, load_source
-from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task
+from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task, UnitTests
 from .shapes import KNOWN_SHAPES, RecordError, task_from_record
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "RefResult",
     "Task",
     "TaskRef",
+    "UnitTests",
     "load_refs",
     "load_source",
     "task_from_record",

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .scriptkind import Shape, classify
+
 Direction = Literal["lower", "higher"]
 
 
@@ -48,6 +50,30 @@ class PerfTest(BaseModel):
     script: str | None = Field(default=None, description="Python source, copied into the checkout")
     command: str | None = Field(default=None, description="shell command run in the checkout")
     metric: MetricSpec | None = None
+    shape: Shape | None = Field(
+        default=None, description="what kind of test this is (json, setup-experiment, ...); None: read from the script"
+    )
+
+    @property
+    def kind(self) -> Shape:
+        """The test's shape: the one given, else a command's, else read from the script."""
+        if self.shape is not None:
+            return self.shape
+        if self.script is None:
+            return "command"
+        return classify(self.script)
+
+
+class UnitTests(BaseModel):
+    """Tests of the project run as a correctness gate in every variant, never timed: a pytest
+    module from the dataset (``script``, written into the checkout) or node ids of the
+    repository's own tests (SWE-bench's ``PASS_TO_PASS`` / ``FAIL_TO_PASS``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    script: str | None = None
+    node_ids: list[str] = Field(default_factory=list)
 
 
 class HumanFigures(BaseModel):
@@ -103,6 +129,7 @@ class Task(BaseModel):
     head_commit: str
     subject: str = ""
     perf_tests: list[PerfTest] = Field(default_factory=list)
+    unit_tests: list[UnitTests] = Field(default_factory=list)
     apis: list[str] = Field(default_factory=list)
     files_changed: list[str] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list)

@@ -7,12 +7,15 @@ are dropped when the record can be re-read from its source line (JSONL), and kep
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task
+from .models import HumanFigures, MetricSpec, PerfTest, RecordRef, Task, UnitTests
+from .scriptkind import classify
 
 # Fields that can be megabytes per record and that collection never reads.
 LONG_FIELDS = frozenset(
@@ -61,8 +64,46 @@ def _perf_command(value: Any) -> list[PerfTest]:
 
 
 def _scripts(value: Any, prefix: str) -> list[PerfTest]:
-    scripts = _strs(value)
-    return [PerfTest(name=f"{prefix}{i}", script=s) for i, s in enumerate(scripts)]
+    """The perf tests among a record's test scripts (unit-test modules and node ids are not)."""
+    return [
+        PerfTest(name=f"{prefix}{i}", script=s)
+        for i, s in enumerate(_strs(value))
+        if not _NODE_ID.match(s) and classify(s) != "unit-tests"
+    ]
+
+
+# ``tests/test_x.py::test_y[param]`` or ``tests/test_x.py``: a test of the repository, not a script.
+_NODE_ID = re.compile(r"^[\w./-]+\.py(::[^\n]+)?$")
+
+
+def _unit_tests(raw: Mapping[str, Any], fields: tuple[str, ...], where: str) -> list[UnitTests]:
+    """Unit-test modules found among the test scripts of ``fields``, and the node ids of
+    ``PASS_TO_PASS`` / ``FAIL_TO_PASS`` (lists, or JSON text of lists as SWE-bench writes them)."""
+    found: list[UnitTests] = []
+    for field in fields:
+        scripts = _strs(raw.get(field))
+        modules = [(i, s) for i, s in enumerate(scripts) if not _NODE_ID.match(s) and classify(s) == "unit-tests"]
+        found += [UnitTests(name=f"{field}{i}", script=s) for i, s in modules]
+        ids = [s for s in scripts if _NODE_ID.match(s)]
+        if ids:
+            found.append(UnitTests(name=field, node_ids=ids))
+    for field in ("PASS_TO_PASS", "FAIL_TO_PASS"):
+        ids = _node_ids(raw.get(field), field, where)
+        if ids:
+            found.append(UnitTests(name=field, node_ids=ids))
+    return found
+
+
+def _node_ids(value: Any, field: str, where: str) -> list[str]:
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise RecordError(f"{where}: field {field!r}: not a JSON list of test ids ({exc.msg})") from None
+    ids = _strs(value)
+    if any("\n" in i for i in ids):
+        raise RecordError(f"{where}: field {field!r}: expected test ids (one per entry), got text with newlines")
+    return ids
 
 
 def _human_from_durations(raw: Mapping[str, Any]) -> HumanFigures | None:
@@ -115,6 +156,7 @@ def _instance(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> T
         subject=str(subject),
         apis=_strs(raw.get("apis")) or _strs(raw.get("api")),
         human=_human_from_durations(raw),
+        unit_tests=_unit_tests(raw, ("efficiency_test",), where),
     )
 
 
@@ -138,6 +180,8 @@ _INSTANCE_USED = frozenset(
         "human_performance",
         "subject",
         "gpus",
+        "PASS_TO_PASS",
+        "FAIL_TO_PASS",
     }
 )
 _COMMIT_USED = frozenset(
@@ -196,6 +240,7 @@ def _commit(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Tas
         subject=str(subject),
         apis=_strs(raw.get("apis")),
         human=None,
+        unit_tests=_unit_tests(raw, ("test_script",), where),
     )
 
 
@@ -218,6 +263,7 @@ def _gso(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Task:
         subject=subject,
         apis=_strs(raw.get("api")),
         human=None,
+        unit_tests=_unit_tests(raw, ("tests",), where),
     )
 
 
@@ -292,6 +338,7 @@ def _build(
     subject: str,
     apis: list[str],
     human: HumanFigures | None,
+    unit_tests: list[UnitTests] | None = None,
 ) -> Task:
     metric = raw.get("metric")
     if metric is not None and perf:
@@ -305,6 +352,7 @@ def _build(
             head_commit=head,
             subject=subject,
             perf_tests=perf,
+            unit_tests=unit_tests or [],
             apis=apis,
             files_changed=_strs(raw.get("files_changed")),
             models=_strs(raw.get("models")),

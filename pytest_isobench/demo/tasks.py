@@ -42,16 +42,18 @@ class DemoTask:
         return perf_source(self.perf_script)
 
 
+TIMING_FILE = Path(__file__).resolve().parents[1] / "perf" / "timing.py"
 TIMING_IMPORT = re.compile(r"^from _timing import measure\b.*$", flags=re.MULTILINE)
 
 
 def perf_source(path: Path) -> str:
-    """A perf test's text with the shared timing code (``perf/_timing.py``) in place of its
-    ``from _timing import measure`` line, so that the script stands alone in a checkout."""
+    """A perf test's text with the shared timing code (the package's ``perf/timing.py``, read
+    as a file: it is text for the sandboxes) in place of its ``from _timing import measure``
+    line, so that the script stands alone in a checkout."""
     text = path.read_text(encoding="utf-8")
     if not TIMING_IMPORT.search(text):
         return text
-    timing = (path.parent / "_timing.py").read_text(encoding="utf-8")
+    timing = TIMING_FILE.read_text(encoding="utf-8")
     # The helper's own module docstring and __future__ import stay out of the script.
     code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
     return TIMING_IMPORT.sub(lambda _: code, text, count=1)

@@ -77,6 +77,8 @@ class Lockstep:
     metric: MetricSpec | None = None
     cycles: int = DEFAULT_CYCLES
     cycles_s: float = CYCLES_S
+    process_time: bool = True
+    """Whether a run that reports no figure may stand in with its wall time (``perf.process_time``)."""
     supported: bool | None = None
     notes: list[str] = field(default_factory=list)
     loops: dict[str, int] = field(default_factory=dict)
@@ -213,7 +215,7 @@ class Lockstep:
         """The run's result once it ended, and what the perf-test protocol reads from it."""
         result = talk.finish(self.timeout_s)
         memory = self.sandboxes[variant].spec.limits.memory
-        return result, to_measurement(result, self.test.metric or self.metric, memory)
+        return result, to_measurement(result, self.test.metric or self.metric, memory, self.process_time)
 
     def _ended(self, variant: str, talk: Conversation, answer: object, why: str = "") -> Measurement:
         """The measurement of a process that stopped answering: it hung (``answer`` says

@@ -12,10 +12,13 @@ schedule rounds or compute statistics.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..measure.protocol import Measurement
@@ -42,17 +45,46 @@ def script_name(test: PerfTest) -> str:
     return f"{SCRIPT_PREFIX}{_SAFE.sub('_', test.name)}.py"
 
 
-def command_for(test: PerfTest, python: str) -> str:
-    """The shell command that runs ``test`` in a checkout (identical for every variant)."""
+def command_for(test: PerfTest, python: str, mode: str = "") -> str:
+    """The shell command that runs ``test`` in a checkout (identical for every variant); a
+    ``setup-experiment`` test runs under the driver (``mode``: ``--reference`` or ``--eqcheck``)."""
     if test.command:
         return test.command
+    if test.kind == "setup-experiment":
+        return f"{python} {DRIVER_NAME} {shlex.quote(script_name(test))}" + (f" {mode}" if mode else "")
     return f"{python} {shlex.quote(script_name(test))}"
 
 
 def prepare(sandbox: Sandbox, test: PerfTest) -> None:
-    """Put a script perf test into the checkout (the same bytes in every variant)."""
+    """Put a script perf test into the checkout (the same bytes in every variant), with the
+    driver beside a ``setup-experiment`` test."""
     if test.script is not None:
         sandbox.write_file(script_name(test), test.script)
+        if test.kind == "setup-experiment":
+            sandbox.write_file(DRIVER_NAME, driver_source())
+
+
+def prepare_all(sandboxes: Iterable[Sandbox], test: PerfTest) -> None:
+    """:func:`prepare` in every sandbox."""
+    for sandbox in sandboxes:
+        prepare(sandbox, test)
+
+
+DRIVER_NAME = "_isobench_driver.py"
+_HERE = Path(__file__).resolve().parent
+_TIMING_IMPORT = "from pytest_isobench.perf.timing import measure\n"
+
+
+@functools.cache
+def driver_source() -> str:
+    """``perf/driver.py`` as it goes into a checkout: ``perf/timing.py``'s code in place of
+    its import of it, so that it stands alone there (both files are text for the sandbox)."""
+    driver = (_HERE / "driver.py").read_text(encoding="utf-8")
+    timing = (_HERE / "timing.py").read_text(encoding="utf-8")
+    code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
+    if _TIMING_IMPORT not in driver:
+        raise RuntimeError("perf/driver.py no longer imports perf/timing.py's measure")
+    return driver.replace(_TIMING_IMPORT, code + "\n", 1)
 
 
 def json_line(line: str) -> dict[str, Any] | None:
@@ -107,8 +139,12 @@ def _loops(raw: object) -> tuple[int | None, str | None]:
     return None, f"JSON report: loops must be an integer >= 1, got {raw!r} (ignored)"
 
 
-def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: str | None = None) -> Measurement:
-    """One run's outcome as a sample for the timing protocol."""
+def to_measurement(
+    result: ExecResult, metric: MetricSpec | None, memory_limit: str | None = None, process_time: bool = True
+) -> Measurement:
+    """One run's outcome as a sample for the timing protocol. Without a figure in the output
+    the process's wall time stands in, with a warning, where ``process_time`` allows it;
+    otherwise the run is an error (what would be judged is start-up and imports)."""
     if result.oom_killed:
         return Measurement(
             value=None,
@@ -132,6 +168,14 @@ def to_measurement(result: ExecResult, metric: MetricSpec | None, memory_limit: 
             error=f"exit status {result.exit_code}; last output:\n{result.tail()}",
         )
     report = parse_report(result.stdout, metric)
+    if report.value is None and metric is None and not process_time:
+        return Measurement(
+            value=None,
+            wall_s=result.wall_s,
+            digest=None,
+            error=f"reported no figure ({report.warning.split(':')[0] if report.warning else 'no report'}); "
+            f"process wall time is not judged (perf.process_time: true to opt in); last output:\n{result.tail()}",
+        )
     if report.value is None and metric is not None:
         return Measurement(
             value=None, wall_s=result.wall_s, digest=None, error=f"{report.warning}; last output:\n{result.tail()}"
@@ -149,12 +193,13 @@ def run_once(
     timeout_s: float,
     metric: MetricSpec | None = None,
     min_time_s: float | None = None,
+    process_time: bool = True,
 ) -> Measurement:
     """Run ``test`` once in ``sandbox`` and turn the output into a measurement; with
     ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take."""
     env = None if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
     result = sandbox.exec(command_for(test, python), timeout_s, env=env)
-    return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory)
+    return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory, process_time)
 
 
 DEFAULT_MIN_TIME_S = 0.1

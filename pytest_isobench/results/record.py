@@ -90,6 +90,7 @@ class PerfTestRecord(_Open):
     """One perf test's timing rounds."""
 
     name: str
+    shape: str | None = None  # json, setup-experiment, no-figure (timed on process time), command
     rounds: int = 0
     stop_reason: str = ""
     elapsed_s: float = 0.0
@@ -168,6 +169,9 @@ class TaskRecord(_Open):
     correctness: CorrectnessRecord | None = None
     human_correct: bool | None = None
     imported: dict[str, Any] | None = None  # what each variant imported (suite ``package``)
+    # Checks the dataset's own tests ask for, before timing: ``unit_tests`` (gates, per variant),
+    # ``equivalence`` (per setup-experiment perf test), ``untimed`` (tests not timed, and why).
+    checks: dict[str, Any] | None = None
     review: str | None = None  # why a human should look at the patch (a speedup far above the human's)
     perf_tests: list[PerfTestRecord] = Field(default_factory=list)
     serving: dict[str, Any] = Field(default_factory=dict)

@@ -33,6 +33,7 @@ from ..serving.secrets import token_from, variant_envs
 from ..settings import Settings
 from ..suite import PerfDefaults, Suite
 from ..testgen import CachedTest, Generator, GenJob, cache, ensure_valid, repo_context
+from .checks import run_checks
 from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
 from .patch import apply_once
 from .sandboxes import SandboxFactory, opened, spec_for
@@ -137,8 +138,12 @@ def _serving_test(
     return served.result, direction, served.sessions
 
 
-def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[PerfTest]) -> Measured:
-    """Time every perf test of the task on the ready variants, interleaved."""
+def time_variants(
+    run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[PerfTest], notes: Mapping[str, str] | None = None
+) -> Measured:
+    """Time every perf test of the task on the ready variants, interleaved (``notes``: a
+    warning for a test's record, by name)."""
+    notes = notes or {}
     names = list(sandboxes)
     measured = Measured(perf_tests=tests)
     rule = success_rule(run.suite, run.settings)
@@ -181,6 +186,8 @@ def time_variants(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[
         guard.finish(result)
         if steps is not None:
             result.warnings.extend(steps.notes)
+        if test.name in notes:
+            result.warnings.append(notes[test.name])
         measured.results.append((test.name, result))
     return measured
 
@@ -198,7 +205,9 @@ def _runners(
     once by the loop pace and the checkout guard."""
 
     def raw(name: str) -> Measurement:
-        return perftest.run_once(sandboxes[name], test, perf.python, perf.timeout_s, metric, pace.min_time_s)
+        return perftest.run_once(
+            sandboxes[name], test, perf.python, perf.timeout_s, metric, pace.min_time_s, perf.process_time
+        )
 
     def checked(name: str, m: Measurement) -> Measurement:
         pace.saw(m)
@@ -210,7 +219,9 @@ def _runners(
     if not (perf.lockstep and lockstep.usable(sandboxes, test, metric)):
         return run_one, None, None
     # Every variant's process at once, their passes alternating (see lockstep.py).
-    steps = lockstep.Lockstep(sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes)
+    steps = lockstep.Lockstep(
+        sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes, process_time=perf.process_time
+    )
 
     def together(order: list[str]) -> list[Measurement]:
         ran = steps.round(order, raw, pace.min_time_s)
@@ -242,7 +253,7 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
             ready[name] = stack.enter_context(opened(sandboxes, spec_for(run, name, checkout)))
             if name == "agent" and patch is not None:
                 apply_once(ready[name], patch, run.suite)
-        tests = list(run.task.perf_tests)
+        tests = list(prepared.perf_tests)
         if prepared.generated is not None:
             tests = [validated_test(run, prepared, prepared.generated, ready)]
         imported = check_variants(
@@ -258,10 +269,18 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         correctness, human_correct = (None, None)
         if run.suite.correctness is not None:
             correctness, human_correct = _correctness(run, ready)
+        for test in tests:
+            perftest.prepare_all(ready.values(), test)
+        checks = run_checks(run, ready, tests)
+        timed = {t.name for t in tests}
+        untimed = {name: note for name, note in prepared.notes.items() if name not in timed}
+        if untimed:
+            checks["untimed"] = untimed
         setup_s = prepared.setup_s + time.perf_counter() - begin
         devices = gpu.device_ids(run.gpus)
         gpu_start, noise_start = gpu.snapshot(devices), noise.snapshot()
-        measured = time_variants(run, ready, tests)
+        measured = time_variants(run, ready, tests, prepared.notes)
+        measured.checks = checks or None
         measured.noise = noise_report(run, measured, noise_start)
         uses_gpu = run.gpus is not None or run.suite.gpus_required > 0
         measured.gpu = gpu.task_gpu_record(gpu_start, gpu.snapshot(devices), uses_gpu=uses_gpu)

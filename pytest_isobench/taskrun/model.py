@@ -32,6 +32,16 @@ class TaskFailed(Exception):
     """The task itself is broken on this machine (e.g. the baseline fails its correctness check)."""
 
 
+class TaskProblem(Exception):
+    """The task's own material contradicts itself (the human fails the perf test's own
+    equivalence check): an error with the reason, never the agent's fault. ``checks`` is
+    what the checks found, for the record."""
+
+    def __init__(self, message: str, checks: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.checks = checks
+
+
 class AgentFailed(Exception):
     """The agent's variant failed before timing: its patch did not apply, did not build, is wrong.
 
@@ -40,13 +50,19 @@ class AgentFailed(Exception):
     """
 
     def __init__(
-        self, reason: str, detail: str = "", message: str | None = None, correctness: dict[str, Any] | None = None
+        self,
+        reason: str,
+        detail: str = "",
+        message: str | None = None,
+        correctness: dict[str, Any] | None = None,
+        checks: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"agent failed ({reason}): {detail}" if detail else f"agent failed ({reason})")
         self.reason = reason
         self.detail = detail
         self.message = message if message is not None else f"agent failed: {reason}"
         self.correctness = correctness
+        self.checks = checks
 
 
 @dataclass
@@ -81,6 +97,8 @@ class Prepared:
     checkout: Checkout
     generated: CachedTest | None = None
     setup_s: float = 0.0
+    perf_tests: list[PerfTest] = field(default_factory=list)  # the dataset's tests that are timed
+    notes: dict[str, str] = field(default_factory=dict)  # by test name: left untimed, or timed on process time
 
 
 @dataclass
@@ -110,6 +128,7 @@ class Measured:
     noise: dict[str, Any] | None = None  # the noise guard's report (noise.task_report)
     gpu: dict[str, Any] | None = None  # GPU provenance around the timing (provenance.gpu)
     imported: dict[str, Any] | None = None  # what each variant imports (suite ``package``)
+    checks: dict[str, Any] | None = None  # unit-test gates and equivalence (perf.gates, perf.equivalence)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from ..dataset.models import PerfTest
 from ..sandbox.base import SandboxError
 from ..sandbox.gpus import visible_gpus
 from ..sandbox.repo import RepoCache
@@ -30,14 +31,48 @@ def check_gpus(run: TaskInput) -> None:
 def generated_test(run: TaskInput) -> CachedTest:
     """The task's test in ``generated_tests/`` (hand-written or generated), or skip with why not."""
     if run.testgen_reason:
-        raise TaskSkipped(f"no perf test: {run.testgen_reason}")
+        raise TaskSkipped(f"no perf test: {_why_none(run)}{run.testgen_reason}")
     found = cache.load_cached(cache.default_root(run.settings.rootdir), run.suite.name, run.item_id)
     if found is None:
         corrupt = cache.corrupt_path(cache.default_root(run.settings.rootdir), run.suite.name, run.item_id)
         if corrupt.exists():
             raise TaskSkipped(f"no perf test: the cached one was corrupt (set aside as {corrupt}); run again")
+        if run.task.unit_tests:
+            raise TaskSkipped(f"no perf test: {_why_none(run)}perf-test generation is off (--isobench-generate)")
         raise TaskSkipped("no perf test in the record, and perf-test generation is off (--isobench-generate)")
     return found
+
+
+def _why_none(run: TaskInput) -> str:
+    """Why a record with test scripts has no perf test: its scripts are unit tests (run as gates)."""
+    if any(t.script is not None for t in run.task.unit_tests):
+        return "the dataset's efficiency tests are unit tests (run as correctness gates, never timed); "
+    return ""
+
+
+def timed_tests(run: TaskInput) -> tuple[list[PerfTest], dict[str, str]]:
+    """The dataset's perf tests that are timed, and a note for each left out: a script that
+    reports no figure would be judged on its process's wall time (interpreter start-up and
+    imports), which only a suite that opts in (``perf.process_time``) accepts."""
+    tests: list[PerfTest] = []
+    notes: dict[str, str] = {}
+    for test in run.task.perf_tests:
+        if test.kind != "no-figure":
+            tests.append(test)
+        elif run.suite.perf.process_time:
+            tests.append(test)
+            notes[test.name] = (
+                f"perf test {test.name!r} reports no figure: judged on its process's wall time "
+                "(perf.process_time), which includes interpreter start-up and imports"
+            )
+        else:
+            notes[test.name] = (
+                f"perf test {test.name!r} reports no figure (no JSON line with time_s or avg_ms, no "
+                "setup()/experiment()): its process wall time is not judged (perf.process_time: true to opt in)"
+            )
+    if run.task.perf_tests and not tests:
+        raise TaskSkipped("; ".join(notes.values()))
+    return tests, notes
 
 
 def check_serving_models(run: TaskInput) -> None:
@@ -68,6 +103,9 @@ def prepare(run: TaskInput) -> Prepared:
     """Checks that need no sandbox, then the checkout."""
     begin = time.perf_counter()
     check_gpus(run)
-    generated = None if run.task.perf_tests else generated_test(run)
+    tests, notes = timed_tests(run)
+    generated = None if tests else generated_test(run)
     check_serving_models(run)
-    return Prepared(checkout=checkout(run), generated=generated, setup_s=time.perf_counter() - begin)
+    return Prepared(
+        checkout=checkout(run), generated=generated, setup_s=time.perf_counter() - begin, perf_tests=tests, notes=notes
+    )

@@ -52,7 +52,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
+def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None) -> PerfTestRecord:
     variants: dict[str, VariantRecord] = {}
     kept = [s for s in result.samples if s.round >= 0 and s.m.error is None]
     for variant in dict.fromkeys(s.variant for s in result.samples):
@@ -69,6 +69,7 @@ def perf_test_record(name: str, result: ProtocolResult) -> PerfTestRecord:
         )
     return PerfTestRecord(
         name=name,
+        shape=shape,
         rounds=result.rounds,
         stop_reason=result.stop_reason,
         elapsed_s=result.elapsed_s,
@@ -133,6 +134,7 @@ def build_record(
     verdict: Verdict | VerdictRecord | None = None,
     correctness: dict[str, Any] | None = None,
     imported: dict[str, Any] | None = None,
+    checks: dict[str, Any] | None = None,
 ) -> TaskRecord:
     """The record of a task run, from whatever stages it reached."""
     record = bare_record(
@@ -169,8 +171,9 @@ def build_record(
             human_patch=_human_patch(prepared, run.task.instance_id) if prepared is not None else None,
         )
     if measured is not None:
+        shapes = {t.name: t.kind for t in measured.perf_tests}
         updates.update(
-            perf_tests=[perf_test_record(name, result) for name, result in measured.results],
+            perf_tests=[perf_test_record(name, result, shapes.get(name)) for name, result in measured.results],
             serving=measured.serving,
             direction=measured.direction,
             human_correct=measured.human_correct,
@@ -179,6 +182,9 @@ def build_record(
             imported=measured.imported or None,
         )
         correctness = measured.correctness if correctness is None else correctness
+        checks = measured.checks if checks is None else checks
+    if checks:
+        updates["checks"] = checks
     if imported is not None:
         updates["imported"] = imported
     if correctness is not None:

@@ -21,7 +21,7 @@ from ..results.outcome import status_of
 from ..results.record import TaskRecord, VerdictRecord
 from .judge import VerdictHook, judge
 from .measure import measure
-from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
+from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskProblem, TaskSkipped
 from .patch import produce_patch
 from .prepare import prepare
 from .record import build_record
@@ -110,7 +110,10 @@ class TaskRun:
                 patch=patch,
                 verdict=VerdictRecord.failed(exc.reason, exc.message, tampered=exc.reason == "tampering"),
                 correctness=exc.correctness,
+                checks=exc.checks,
             )
+        if isinstance(exc, TaskProblem):
+            return build_record(self.input, "error", str(exc)[:6000], prepared=prepared, patch=patch, checks=exc.checks)
         if isinstance(exc, TaskFailed):
             return build_record(self.input, "failed", str(exc), prepared=prepared, patch=patch)
         # infrastructure (engine, image, checkout) or a bug: never the agent's fault

@@ -1,9 +1,11 @@
-"""The timing part of the demo's perf tests: ISOBENCH_MIN_TIME_S, loops, lockstep.
+"""The perf-test side of the timing protocol: ISOBENCH_MIN_TIME_S, loops, lockstep.
 
-Each perf test in this folder imports ``measure`` from here; the dataset writer
-(``demo/tasks.py``: ``perf_source``) puts this file's code in place of that import, so the
-script in the dataset (and in every checkout) stands alone. Run from this folder, a perf
-test imports it as it is.
+This file runs inside the sandboxes, not in the harness: it is text put into scripts.
+The demo's perf tests carry it in place of their ``from _timing import measure`` line
+(``demo/tasks.py: perf_source`` reads this file), and the driver of ``setup-experiment``
+perf tests (``perf/driver.py``) carries it in place of its import of this module, so that
+every script stands alone in a checkout. Standard library only; it must run on the
+sandbox's Python (3.8 or newer).
 """
 
 from __future__ import annotations
