@@ -373,3 +373,37 @@ def test_each_shape_gets_what_its_authors_meant(pytester: pytest.Pytester, backe
     assert timed["name"] == "calc" and timed["shape"] == "setup-experiment" and timed["lockstep"] is True
     assert all(timed["variants"][v]["passes"] for v in ("baseline", "human", "agent"))
     assert good["status"] == "passed", out
+
+
+def test_collect_only_and_the_record_show_the_real_records_shapes(pytester: pytest.Pytester) -> None:
+    """The two real ISO-Bench records: ``--collect-only`` names each test's shape, and the
+    record of each task (here an error: the fork's repository cannot be reached from this
+    machine) carries them too."""
+    result = pytester.runpytest_subprocess(
+        f"--isobench-dataset={SAMPLE}", "--collect-only", "-q", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "isobench: perf tests by shape: setup-experiment 1; unit-test gates: 1",
+            "  dataset-8d75fe48: efficiency0 setup-experiment",
+            "  dataset-0f40557a: efficiency_test0 unit-tests (gate)",
+        ]
+    )
+    results = pytester.path / "results"
+    pytester.runpytest_subprocess(
+        f"--isobench-dataset={SAMPLE}",
+        "-p",
+        "no:cacheprovider",
+        "--isobench-backend=local",
+        f"--isobench-results={results}",
+        f"--isobench-cache-dir={pytester.path / 'cache'}",
+        timeout=300,
+    )
+    shapes = {
+        r["instance_id"]: r["test_shapes"]
+        for r in (json.loads(p.read_text()) for p in (results / "tasks").glob("*.json"))
+    }
+    assert shapes == {
+        "OmniPerf-Bench__vllm-8d75fe4": {"efficiency0": "setup-experiment"},
+        "coding-mess__vllm-PR-498": {"efficiency_test0": "unit-tests"},
+    }

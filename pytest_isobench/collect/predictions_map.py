@@ -17,6 +17,7 @@ from ..agents.predictions import load_predictions
 from ..dataset.shapes import RecordError
 from ..keys import SOURCE_NOTES_KEY
 from .items import TaskItem, task_of
+from .shape_lines import shape_lines
 
 __all__ = ["collection_lines"]
 
@@ -38,7 +39,7 @@ def collection_lines(config: pytest.Config, items: Sequence[pytest.Item]) -> lis
     """Which dataset source each suite used (when it has a fallback), and, with
     ``--isobench-agent=predictions``, how many predictions map to an item."""
     notes: list[str] = config.stash.get(SOURCE_NOTES_KEY, [])
-    lines = list(notes)
+    lines = list(notes) + shape_lines(config, items)
     source = config.getoption("--isobench-predictions", None)
     agent = config.getoption("--isobench-agent", None) or config.getini("isobench_agent")
     if agent != "predictions" or not source:

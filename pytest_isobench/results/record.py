@@ -172,6 +172,7 @@ class TaskRecord(_Open):
     # Checks the dataset's own tests ask for, before timing: ``unit_tests`` (gates, per variant),
     # ``equivalence`` (per setup-experiment perf test), ``untimed`` (tests not timed, and why).
     checks: dict[str, Any] | None = None
+    test_shapes: dict[str, str] = Field(default_factory=dict)  # each test of the task: its shape, or unit-tests
     review: str | None = None  # why a human should look at the patch (a speedup far above the human's)
     perf_tests: list[PerfTestRecord] = Field(default_factory=list)
     serving: dict[str, Any] = Field(default_factory=dict)

@@ -114,6 +114,7 @@ def bare_record(
         repo=(task.repo if task is not None else None) or repo,
         head_commit=task.head_commit if task is not None else None,
         base_commit=task.base_commit if task is not None else None,
+        test_shapes=shapes_of(task) if task is not None else {},
         agent=settings.agent,
         model=settings.model,
         settings=settings.fingerprint(),
@@ -121,6 +122,13 @@ def bare_record(
         machine=MachineRecord(node=platform.node(), machine=platform.machine(), gpu=gpus or settings.gpus),
         versions=dict(versions()),
     )
+
+
+def shapes_of(task: Task) -> dict[str, str]:
+    """Each of the task's tests by name: its perf-test shape, or ``unit-tests`` for a gate."""
+    shapes = {t.name: str(t.kind) for t in task.perf_tests}
+    shapes.update({u.name: "unit-tests" for u in task.unit_tests})
+    return shapes
 
 
 def build_record(
