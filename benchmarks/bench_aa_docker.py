@@ -9,6 +9,12 @@ machine busy in bursts: one worker per core, pinned to it (the demo's containers
 core 0), each alternating idle spells of 0.05 to 1.5 s and CPU-bound spells of 0.05 to
 1.0 s, at random. The load starts before the first run and stops when the script ends.
 
+``--setup-experiment`` runs the demo's template-cache task twice per suite run: with its
+JSON-protocol perf test and with the same workload written in ISO-Bench's / GSO's
+``setup-experiment`` shape (``benchmarks/data/template_cache_setup_experiment.py``, timed
+by the harness's driver, its equivalence checked), and prints the figures of each shape
+apart and the ratio of their median half-widths (target: within 1.5x).
+
 ``--cpuset N`` runs the containers on core(s) N instead of the suite's core 0 (say, a core
 kept free of other work, to measure this machine's quiet noise floor).
 
@@ -28,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +51,29 @@ from pytest_isobench.aa import aa_lines, aa_task
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = ("demo-65ce4b7f", "demo-866ff223", "demo-ac9bebc0", "demo-c7a161c8")
+SE_SCRIPT = Path(__file__).resolve().parent / "data" / "template_cache_setup_experiment.py"
+SE_BASE = "demo-template-cache"
+SE_ID = "demo-template-cache-setup-experiment"
+
+
+def add_setup_experiment_task(dataset: Path) -> str:
+    """Append the template-cache task with its perf test in the setup-experiment shape; the
+    item id the two template-cache tasks share (``-k`` selects both)."""
+    records = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    (base,) = [r for r in records if r["instance_id"] == SE_BASE]
+    extra = {
+        **base,
+        "instance_id": SE_ID,
+        "perf_tests": [{"name": "template-cache-se", "script": SE_SCRIPT.read_text()}],
+    }
+    with dataset.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(extra) + "\n")
+    return f"demo-{base['head_commit'][:8]}"
+
+
+def shape_of(record: dict[str, Any]) -> str:
+    tests = record.get("perf_tests") or [{}]
+    return str(tests[0].get("shape") or ("setup-experiment" if record.get("instance_id") == SE_ID else "json"))
 
 
 def burst_worker(core: int, seed: int, stop: Any) -> None:
@@ -90,6 +121,7 @@ def suite_run(
     cpuset: str | None = None,
     min_time: float | None = None,
     perf_lines: tuple[str, ...] = (),
+    setup_experiment: bool = False,
 ) -> int:
     """One ``pytest tasks/demo.yaml --isobench-agent=human`` over ``ids``, records to ``out/run-NNN``."""
     results = out / f"run-{index:03d}"
@@ -101,6 +133,8 @@ def suite_run(
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / rel, root / rel)
         suite = root / "tasks" / "demo.yaml"
+        if setup_experiment:
+            ids = [add_setup_experiment_task(root / "data" / "demo.jsonl")]
         if min_time is not None:
             override(suite, "min_time_s: 0.01\n", f"min_time_s: {min_time:g}\n", "--min-time")
         if perf_lines:  # more keys of the suite's perf section (--no-lockstep, --passes)
@@ -133,6 +167,11 @@ def main() -> None:
     parser.add_argument("--no-lockstep", action="store_true", help="variants one process after another (old)")
     parser.add_argument("--passes", type=int, default=None, help="passes per variant per lockstep round (suite: 10)")
     parser.add_argument("--report", action="store_true", help="print the figures of --out, run nothing")
+    parser.add_argument(
+        "--setup-experiment",
+        action="store_true",
+        help="template-cache twice per run: its JSON test and the same workload in the setup-experiment shape",
+    )
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +205,9 @@ def main() -> None:
             index = max((int(p.name.split("-")[1]) for p in out.glob("run-*")), default=0) + 1
             while wanted > 0:
                 ids = list(IDS[: min(wanted, len(IDS))])
-                suite_run(out, index, ids, extra, load, args.cpuset, args.min_time, tuple(perf_lines))
+                suite_run(
+                    out, index, ids, extra, load, args.cpuset, args.min_time, tuple(perf_lines), args.setup_experiment
+                )
                 index += 1
                 now = len(read_records(out))
                 if now == len(done):
@@ -190,6 +231,18 @@ def main() -> None:
     print(f"\nA/A, demo suite, Docker, --isobench-agent=human; {len(runs)} suite runs; load: {'; '.join(loads)}")
     print(f"results: {out}")
     print("\n".join(aa_lines([aa_task(r) for r in records])))
+    shapes = sorted({shape_of(r) for r in records})
+    if len(shapes) > 1:
+        widths = {}
+        for shape in shapes:
+            tasks = [aa_task(r) for r in records if shape_of(r) == shape]
+            print(f"\nperf-test shape {shape}:")
+            print("\n".join(aa_lines(tasks)[-5:]))
+            halves = [w for t in tasks if (w := t.half_width) is not None]
+            widths[shape] = statistics.median(halves) if halves else math.nan
+        if {"json", "setup-experiment"} <= widths.keys():
+            ratio = widths["setup-experiment"] / widths["json"]
+            print(f"\nmedian half-width, setup-experiment / json: {ratio:.2f}x (target <= 1.5x)")
 
 
 if __name__ == "__main__":
