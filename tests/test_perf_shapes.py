@@ -30,6 +30,7 @@ from pytest_isobench.perf import equivalence, gates, lockstep, perftest
 from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.testgen.validate import validate_in_sandboxes
 
 IMAGE = "isobench-demo:bookworm"
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
@@ -407,3 +408,36 @@ def test_collect_only_and_the_record_show_the_real_records_shapes(pytester: pyte
         "OmniPerf-Bench__vllm-8d75fe4": {"efficiency0": "setup-experiment"},
         "coding-mess__vllm-PR-498": {"efficiency_test0": "unit-tests"},
     }
+
+
+def test_a_generated_setup_experiment_test_is_validated_by_its_own_check(
+    calc_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Prompt v2 asks for this shape: validation stores the baseline's result and needs the
+    human's equal to it by the test's own check, then the human faster."""
+    boxes = {}
+    for variant in ("baseline", "human"):
+        spec = SandboxSpec(
+            task_id="shapes-gen",
+            variant=variant,
+            repo_dir=calc_repo[0],
+            commit=calc_repo[1],
+            run_id=RUN_ID,  # type: ignore[arg-type]
+        )
+        boxes[variant] = LocalSandbox(spec, tmp_path / "worktrees")
+        boxes[variant].start()
+    try:
+        test = PerfTest(name="gen", script=SETUP_EXPERIMENT)
+        boxes["human"].write_file("calc.py", FAST)
+        ok = validate_in_sandboxes(boxes["baseline"], boxes["human"], test, "python3", 60, runs=2)
+        assert ok.ok, ok.reason
+        assert ok.speedup is not None and ok.speedup > 2
+        boxes["human"].write_file("calc.py", WRONG)
+        bad = validate_in_sandboxes(boxes["baseline"], boxes["human"], test, "python3", 60, runs=2)
+        assert not bad.ok
+        assert bad.reason == (
+            "check_equivalence fails on the human commit (differs): total 99995000 != reference 199990000"
+        )
+    finally:
+        for box in boxes.values():
+            box.close()

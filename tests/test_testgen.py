@@ -93,7 +93,7 @@ def test_generation_writes_the_file_with_its_header_and_a_second_run_sends_nothi
     assert second[one.item_id].status == "cached"
     assert cache.cached_test(tmp_path, "demo", one.item_id) == second[one.item_id].test
     prompt = user_texts(server.requests[0])[0]
-    assert "perf: faster thing 0" in prompt and "pkg.mod.fast" in prompt and '"time_s"' in prompt
+    assert "perf: faster thing 0" in prompt and "pkg.mod.fast" in prompt and "check_equivalence(current" in prompt
 
 
 @pytest.mark.parametrize(
@@ -255,7 +255,7 @@ def test_the_prompt_holds_the_diff_message_files_sources_and_protocol() -> None:
     assert "+++ b/pkg/mod.py" in text and "`pkg/mod.py`:" in text and "more characters not shown" in text
     assert "- pkg.mod.fast" in text and "- pkg/mod.py" in text
     assert "Allowed imports: the Python standard library" in text and "pkg" in text
-    assert '"digest"' in text and "${" not in text
+    assert "`setup()`" in text and "`experiment(data)`" in text and "${" not in text
 
 
 # --- end to end on the demo project -------------------------------------------------
@@ -393,3 +393,48 @@ def test_a_test_that_never_validates_is_moved_to_rejected(demo_clone: Path, tmp_
     assert not cache.cache_path(root, "demo", one.item_id).exists()
     reason = cache.rejected_reason(root, "demo", one.item_id)
     assert reason is not None and "never validated" in reason
+
+
+SHAPED = """\
+import json
+from pkg.mod import fast
+
+def setup():
+    return list(range(1000))
+
+def experiment(data):
+    return sorted(data)
+
+def store_result(result, filename):
+    with open(filename, "w") as fh:
+        json.dump(result, fh)
+
+def load_result(filename):
+    with open(filename) as fh:
+        return json.load(fh)
+
+def check_equivalence(current, reference):
+    assert current == reference, "sorted lists differ"
+"""
+
+
+def test_prompt_v2_answers_in_the_setup_experiment_shape_need_their_equivalence_functions() -> None:
+    assert static_problem(fenced(SHAPED), ["pkg"]) == (SHAPED, None)
+    lacking = SHAPED.replace("def check_equivalence", "def other")
+    assert static_problem(fenced(lacking), ["pkg"])[1] == (
+        "it defines no check_equivalence (top-level functions): the result cannot be checked"
+    )
+    assert static_problem(fenced("import json\nprint(json.dumps({'time_s': 1}))\n"), [])[1] == (
+        "it defines no top-level setup() and experiment(data) (the shape asked for)"
+    )
+
+
+def test_a_rejection_under_another_prompt_version_does_not_stop_a_new_prompt(tmp_path: Path) -> None:
+    one = job()
+    old = cache.Header(model="m", prompt_version="1", rejected="no digest")
+    path = cache.rejected_path(tmp_path, "demo", one.item_id)
+    path.parent.mkdir(parents=True)
+    path.write_text(old.render(one.item_id) + "print(1)\n")
+    assert cache.rejected_reason(tmp_path, "demo", one.item_id) == "no digest"
+    assert cache.rejected_reason(tmp_path, "demo", one.item_id, PROMPT_VERSION) is None
+    assert cache.rejected_reason(tmp_path, "demo", one.item_id, "1") == "no digest"

@@ -305,14 +305,18 @@ def write_rejected(root: Path, suite: str, item_id: str, script: str, header: He
     return path
 
 
-def rejected_reason(root: Path, suite: str, item_id: str) -> str | None:
-    """Why the kept rejected attempt of ``item_id`` was rejected, or None when none is kept."""
+def rejected_reason(root: Path, suite: str, item_id: str, prompt_version: str | None = None) -> str | None:
+    """Why the kept rejected attempt of ``item_id`` was rejected, or None when none is kept
+    (or, with ``prompt_version``, when it was asked with another prompt: a new prompt may do
+    better, so an old rejection does not stop it)."""
     path = rejected_path(root, suite, item_id)
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     header = read_header(text) or {}
+    if prompt_version is not None and header.get("prompt-version", prompt_version) != prompt_version:
+        return None
     return header.get("rejected", "") + ("\n" + header["rejected-more"] if "rejected-more" in header else "")
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..dataset.models import PerfTest
+from ..dataset.scriptkind import classify
 from . import cache
 from .prompt import PROMPT_VERSION, SYSTEM, RepoContext, render_prompt, retry_message, stdlib_modules
 
@@ -133,9 +134,23 @@ def static_problem(answer: str, allowed: Sequence[str]) -> tuple[str | None, str
             f"it imports outside the standard library and the repository: {', '.join(outside)}; "
             f"allowed packages: {shown}"
         )
-    if "time_s" not in code or "digest" not in code:
-        return code, 'it never prints the report line {"time_s": ..., "digest": ...}'
-    return code, None
+    return code, shape_problem(code)
+
+
+def shape_problem(code: str) -> str | None:
+    """What the script lacks to be timed and checked: the setup-experiment shape the prompt
+    (v2) asks for, with its equivalence functions; a v1 script that prints the JSON report
+    with a digest is still accepted."""
+    kind = classify(code)
+    if kind == "setup-experiment":
+        defined = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)}
+        missing = [name for name in ("store_result", "load_result", "check_equivalence") if name not in defined]
+        if missing:
+            return f"it defines no {', '.join(missing)} (top-level functions): the result cannot be checked"
+        return None
+    if kind == "json" and "digest" in code:
+        return None
+    return "it defines no top-level setup() and experiment(data) (the shape asked for)"
 
 
 class Generator:
@@ -386,7 +401,7 @@ def lookup(job: GenJob, root: Path | None, mode: str, present: frozenset[str] | 
         if found is not None:
             return GenOutcome(job.item_id, "cached", test=found.test, path=found.path)
     if mode == "missing":
-        earlier = cache.rejected_reason(root, job.suite, job.item_id)
+        earlier = cache.rejected_reason(root, job.suite, job.item_id, PROMPT_VERSION)
         if earlier is not None:
             path = cache.rejected_path(root, job.suite, job.item_id)
             return GenOutcome(

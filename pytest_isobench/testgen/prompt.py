@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..dataset.models import Task
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 SYSTEM = (
     "You are an expert performance engineer. You write small, deterministic benchmark "
     "scripts that measure exactly one code path. You answer exactly in the format asked."

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..dataset.models import PerfTest
-from ..perf.perftest import prepare, run_once, script_name
+from ..perf import equivalence
+from ..perf.perftest import DRIVER_NAME, prepare, run_once, script_name
 from . import cache
 
 if TYPE_CHECKING:
@@ -55,7 +56,18 @@ class ValidationResult:
 
 def _cleanup(sandbox: Sandbox, test: PerfTest) -> None:
     if test.script is not None:
-        sandbox.exec(f"rm -f {shlex.quote(script_name(test))}", 30.0)
+        sandbox.exec(f"rm -f {shlex.quote(script_name(test))} {DRIVER_NAME}", 30.0)
+
+
+def _equivalence_problem(sandboxes: dict[str, Sandbox], test: PerfTest, python: str, timeout_s: float) -> str | None:
+    """A setup-experiment test must store the baseline's result and find the human's equal to it."""
+    found = equivalence.check(sandboxes, test, python, timeout_s)
+    base, human = found.variants["baseline"], found.variants["human"]
+    if base.status != "stored":
+        return f"its result could not be stored on the baseline commit ({base.status}): {base.message}"
+    if human.status != "same":
+        return f"check_equivalence fails on the human commit ({human.status}): {human.message}"
+    return None
 
 
 def validate_in_sandboxes(
@@ -71,9 +83,15 @@ def validate_in_sandboxes(
     sandboxes = {"baseline": baseline, "human": human}
     times = {"baseline": result.baseline_s, "human": result.human_s}
     digests: dict[str, set[str]] = {"baseline": set(), "human": set()}
+    shaped = test.kind == "setup-experiment"
     try:
         for sandbox in sandboxes.values():
             prepare(sandbox, test)
+        if shaped:
+            problem = _equivalence_problem(sandboxes, test, python, timeout_s)
+            if problem is not None:
+                result.reason = problem
+                return result
         for number in range(1, max(1, runs) + 1):
             for variant, sandbox in sandboxes.items():
                 got = run_once(sandbox, test, python, timeout_s)
@@ -81,7 +99,7 @@ def validate_in_sandboxes(
                 if got.error is not None:
                     result.reason = f"it failed {where}: {got.error}"
                     return result
-                if test.metric is None:
+                if test.metric is None and not shaped:
                     if got.warning is not None:
                         result.reason = f"its report is not valid {where}: {got.warning}"
                         return result
