@@ -441,3 +441,16 @@ def test_a_generated_setup_experiment_test_is_validated_by_its_own_check(
     finally:
         for box in boxes.values():
             box.close()
+
+
+def test_an_experiment_without_data_is_called_without(boxes: dict[str, Sandbox]) -> None:
+    """Some of GSO's tests keep the data in a global that setup() fills."""
+    script = (
+        "import json\nDATA = None\ndef setup():\n    global DATA\n    DATA = list(range(1000))\n"
+        "def experiment():\n    return sum(DATA)\n"
+    )
+    test = PerfTest(name="globals", script=script)
+    box = boxes["baseline"]
+    perftest.prepare(box, test)
+    measured = perftest.run_once(box, test, "python3", 60, min_time_s=0.01, process_time=False)
+    assert measured.error is None and measured.value is not None and measured.loops is not None
