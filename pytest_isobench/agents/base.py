@@ -86,6 +86,11 @@ class Agent:
     def run(self, ctx: AgentContext) -> AgentRun:
         raise NotImplementedError
 
+    def endpoint(self) -> str | None:
+        """The model endpoint the agent will call, or None when it calls none (or it is not known).
+        Part of the key of a cached run: a run against one server is not reused against another."""
+        return None
+
     def doctor(self) -> tuple[bool, str]:
         """``(ready, detail)`` for ``isobench doctor``: by default, what :meth:`check` says."""
         try:

@@ -122,6 +122,9 @@ class OpenAIAgent(Agent):
             detail = f"OPENAI_API_KEY set; endpoint {os.environ.get('OPENAI_BASE_URL') or 'https://api.openai.com/v1'}"
         return ok, detail
 
+    def endpoint(self) -> str | None:
+        return (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+
     def run(self, ctx: AgentContext) -> AgentRun:
         import openai
 

@@ -1,6 +1,6 @@
 """Run an agent for a task, once, and keep its patch in a cache.
 
-The patch of a run is cached by (agent, model, task, prompt version) so that re-measuring
+The patch of a run is cached by (agent, model, task, prompt version, model endpoint) so that re-measuring
 never re-runs a two-hour agent unless asked (``--isobench-rerun-agent``). Only runs that
 ended normally are cached: a run the tool itself reports as failed (usage error, API
 outage, non-zero exit) raises :class:`AgentError` (an error of the item) and the next
@@ -17,20 +17,36 @@ import logging
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import Agent, AgentContext, AgentError, AgentRun
 from .prompt import PROMPT_VERSION
 
 # Bumped when what a cached run holds changes (or older caches could hold failed runs).
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 CHECKSUM_KEY = "_sha256"
 log = logging.getLogger("isobench")
 _FIELDS = {f.name for f in dataclasses.fields(AgentRun)}
 
 
-def cache_path(cache_dir: Path, agent: str, model: str | None, task_key: str) -> Path:
-    key = hashlib.sha256(json.dumps([agent, model, task_key, PROMPT_VERSION, CACHE_VERSION]).encode()).hexdigest()
+def cache_path(cache_dir: Path, agent: str, model: str | None, task_key: str, endpoint: str | None = None) -> Path:
+    """Where a run is cached: keyed by what produced it, the model endpoint included (the same
+    model name on another server is another model), without any user or password in its URL."""
+    where = _public(endpoint)
+    key = hashlib.sha256(
+        json.dumps([agent, model, task_key, PROMPT_VERSION, CACHE_VERSION, where]).encode()
+    ).hexdigest()
     return cache_dir / "patches" / agent / f"{key[:16]}.json"
+
+
+def _public(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def _checksum(data: dict[str, object]) -> str:
@@ -69,7 +85,7 @@ def run_agent(agent: Agent, ctx: AgentContext, cache_dir: Path, rerun: bool) -> 
     Raises :class:`AgentError` when the run did not end normally (nothing is cached).
     """
     cacheable = agent.needs_sandbox  # built-ins are instant and never cached
-    cached = cache_path(cache_dir, agent.name, ctx.model, f"{ctx.task.instance_id}@{ctx.head_sha}")
+    cached = cache_path(cache_dir, agent.name, ctx.model, f"{ctx.task.instance_id}@{ctx.head_sha}", agent.endpoint())
     if cacheable and not rerun:
         found = _cached(cached)
         if found is not None:
