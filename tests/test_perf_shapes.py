@@ -22,7 +22,7 @@ import pytest
 from gitutil import git, one_commit_repo
 
 from pytest_isobench.dataset import load_source
-from pytest_isobench.dataset.models import PerfTest
+from pytest_isobench.dataset.models import PerfTest, Task
 from pytest_isobench.dataset.scriptkind import classify
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure.protocol import Measurement
@@ -30,6 +30,10 @@ from pytest_isobench.perf import equivalence, gates, lockstep, perftest
 from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.settings import Settings
+from pytest_isobench.suite import Suite
+from pytest_isobench.taskrun.model import TaskInput, TaskSkipped
+from pytest_isobench.taskrun.prepare import timed_tests
 from pytest_isobench.testgen.validate import validate_in_sandboxes
 
 IMAGE = "isobench-demo:bookworm"
@@ -40,6 +44,8 @@ SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    re
 FAST = "def total(n):\n    return n * (n - 1) // 2\n"
 WRONG = "def total(n):\n    return n * (n - 1) // 4\n"  # fast, and half the right sum
 BREAKS_ZERO = "def total(n):\n    return n * (n - 1) // 2 if n else 1\n"  # same result for the perf test
+# The agent's patch takes a path the test reports with ISO-Bench's code: the agent's failure.
+NOT_TRIGGERED = 'def total(n):\n    raise RuntimeError("OPT_PATH_NOT_TRIGGERED: the fast path was skipped")\n'
 
 # ISO-Bench's / GSO's shape, with the script's own timing and command line that the
 # harness must never run (its __main__ would exit 3).
@@ -291,6 +297,7 @@ def _project(root: Path, backend: str) -> tuple[Path, dict[str, dict[str, Any]]]
         "breaks": {**common, "perf_tests": [se], "efficiency_test": [UNIT_MODULE]},
         "humanwrong": {**common, "head_commit": wrong_head, "perf_tests": [se]},
         "gpu": {**common, "perf_tests": [{"name": "gpu", "script": NEEDS_A_GPU}]},
+        "agentcode": {**common, "perf_tests": [se]},
         "unitonly": {**common, "efficiency_test": [UNIT_MODULE]},
         "nofigure": {**common, "perf_tests": [{"name": "bare", "script": NO_FIGURE}]},
     }
@@ -301,7 +308,14 @@ def _project(root: Path, backend: str) -> tuple[Path, dict[str, dict[str, Any]]]
         "name: calc\ndataset: data.jsonl\n" + image + "perf: {min_time_s: 0.005, timeout_s: 60}\n"
         "timing: {warmup: 0, min_rounds: 4, max_time_s: 6, target_ci: 0.5}\n"
     )
-    patches = {"good": FAST, "wrong": WRONG, "breaks": BREAKS_ZERO, "humanwrong": FAST, "gpu": FAST}
+    patches = {
+        "good": FAST,
+        "wrong": WRONG,
+        "breaks": BREAKS_ZERO,
+        "humanwrong": FAST,
+        "gpu": FAST,
+        "agentcode": NOT_TRIGGERED,
+    }
     preds = [
         {"instance_id": f"calc-{name}", "model_patch": _diff(SLOW, text), "model_name_or_path": "t"}
         for name, text in patches.items()
@@ -344,6 +358,10 @@ def test_each_shape_gets_what_its_authors_meant(pytester: pytest.Pytester, backe
     # An error code on the baseline: the task does not apply here.
     gpu = records["gpu"]
     assert gpu["status"] == "skipped" and "CAPABILITY_UNSUPPORTED on the baseline" in gpu["reason"]
+    # ... on the agent alone, it is the agent's failure.
+    code = records["agentcode"]
+    assert code["status"] == "failed" and code["agent_failure"] is None
+    assert code["verdict"]["message"] == "agent failed: perf test 'calc' reports OPT_PATH_NOT_TRIGGERED with the patch"
     # Only unit tests: no perf test, and the reason says why.
     assert records["unitonly"]["status"] == "skipped"
     assert "the dataset's efficiency tests are unit tests" in records["unitonly"]["reason"]
@@ -454,3 +472,20 @@ def test_an_experiment_without_data_is_called_without(boxes: dict[str, Sandbox])
     perftest.prepare(box, test)
     measured = perftest.run_once(box, test, "python3", 60, min_time_s=0.01, process_time=False)
     assert measured.error is None and measured.value is not None and measured.loops is not None
+
+
+def _run_input(tmp_path: Path, process_time: bool, tests: list[PerfTest]) -> TaskInput:
+    suite = Suite.model_validate({"name": "s", "dataset": "d.jsonl", "perf": {"process_time": process_time}})
+    task = Task(instance_id="t", head_commit="abc", perf_tests=tests)
+    settings = Settings(run_id="r", rootdir=tmp_path, cache_dir=tmp_path)
+    return TaskInput(item_id="s-abc", nodeid="s.yaml::s-abc", task=task, suite=suite, settings=settings)
+
+
+def test_a_script_without_a_figure_is_judged_only_where_the_suite_opts_in(tmp_path: Path) -> None:
+    bare, good = PerfTest(name="bare", script=NO_FIGURE), PerfTest(name="calc", script=SETUP_EXPERIMENT)
+    with pytest.raises(TaskSkipped, match=r"perf test 'bare' reports no figure .*perf.process_time: true to opt in"):
+        timed_tests(_run_input(tmp_path, False, [bare]))
+    tests, notes = timed_tests(_run_input(tmp_path, False, [bare, good]))
+    assert tests == [good] and "not judged" in notes["bare"]  # the rest of the task still runs
+    tests, notes = timed_tests(_run_input(tmp_path, True, [bare]))
+    assert tests == [bare] and "judged on its process's wall time" in notes["bare"]  # the record warns
