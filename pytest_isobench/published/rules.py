@@ -13,6 +13,7 @@ everywhere they are shown; they are never our verdict categories (``beats``/``si
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -53,14 +54,14 @@ class Comparison:
     category: str  # ISO-Bench's: beats / matches / loses
 
 
-def _value(metrics: dict[str, object] | None, name: str) -> float | None:
+def _value(metrics: Mapping[str, object] | None, name: str) -> float | None:
     value = (metrics or {}).get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
 
 
-def primary_metric(human: dict[str, object] | None) -> tuple[str, bool] | None:
+def primary_metric(human: Mapping[str, object] | None) -> tuple[str, bool] | None:
     """The first of :data:`PRIMARY_METRICS` the human has a positive value for (a TPOT of
     0, one output token, cannot be compared in ratio)."""
     for name, higher in PRIMARY_METRICS:
@@ -70,7 +71,7 @@ def primary_metric(human: dict[str, object] | None) -> tuple[str, bool] | None:
     return None
 
 
-def compare(human: dict[str, object] | None, agent: dict[str, object] | None) -> Comparison | None:
+def compare(human: Mapping[str, object] | None, agent: Mapping[str, object] | None) -> Comparison | None:
     """ISO-Bench's category for the agent, or None when either side lacks the human's
     primary metric."""
     chosen = primary_metric(human)

@@ -52,7 +52,7 @@ _FOLDER_AGENTS: dict[str, tuple[str, str]] = {
 class ThreeWayRecord(BaseModel):
     """One commit of one published three-way folder, as ISO-Bench measured it (once each)."""
 
-    schema_: Literal["isobench.published-3way/1"] = Field(default=THREEWAY_SCHEMA, alias="schema")
+    schema_: Literal["isobench.published-3way/1"] = Field(default="isobench.published-3way/1", alias="schema")
     source: str = "ISO-Bench"
     measurement: str = "single run each, no interval"
     folder: str
@@ -96,9 +96,7 @@ def folder_identity(folder: Path) -> tuple[str, str, str]:
 def _numbers(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         return {}
-    return {
-        k: float(v) for k, v in value.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+    return {k: float(v) for k, v in value.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def _short(text: Any) -> str | None:
@@ -143,8 +141,9 @@ def _read_object(path: Path, scan: ThreeWayScan) -> dict[str, Any] | None:
 
 
 def _benchmark_result(path: Path, folder: Path, data: dict[str, Any]) -> ThreeWayRecord:
-    result = data.get("result") if isinstance(data.get("result"), dict) else data
-    instance = data.get("instance") if isinstance(data.get("instance"), dict) else {}
+    nested, about = data.get("result"), data.get("instance")
+    result: dict[str, Any] = nested if isinstance(nested, dict) else data
+    instance: dict[str, Any] = about if isinstance(about, dict) else {}
     commit = str(result.get("full_commit") or instance.get("commit_hash") or result.get("commit") or path.parent.name)
     repo, agent, model = folder_identity(folder)
     record = ThreeWayRecord(
@@ -171,7 +170,9 @@ def _flat_side(data: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, v in _numbers(data).items() if k not in ("duration_s",)}
 
 
-def _flat_group(folder: Path, shape: str, commit: str, files: dict[str, Path], scan: ThreeWayScan) -> ThreeWayRecord | None:
+def _flat_group(
+    folder: Path, shape: str, commit: str, files: dict[str, Path], scan: ThreeWayScan
+) -> ThreeWayRecord | None:
     repo, agent, model = folder_identity(folder)
     record = ThreeWayRecord(
         folder=str(folder), files=[], shape=shape, repo=repo, agent=agent, model=model, run=folder.name, commit=commit
