@@ -19,6 +19,7 @@ from .dataset.models import Task
 from .history.export import add_dataset_commands  # build, push, pull
 from .published.importer import human_diffs, import_items, task_facts
 from .published.runs import PublishedError, find_items
+from .published.taskconfig import AGENT_NAMES, ConfigError, convert_configs, write_converted
 from .published.threeway_store import import_threeway, read_threeway
 from .report.html import write_html
 from .report.markdown import write_markdown
@@ -35,6 +36,7 @@ from .sandbox.base import SandboxError
 from .sandbox.cache_usage import clean_worktrees, describe
 from .sandbox.docker_sandbox import engine_client
 from .sandbox.housekeeping import doctor_engine, sweep
+from .suite import SuiteError, load_suite
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -207,6 +209,32 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+
+    out = Path(args.out)
+    try:
+        bench = Path(args.bench) if args.bench else None
+        done = convert_configs([Path(p) for p in args.configs], args.name, bench, args.agent)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in [*done.skipped, *done.notes]:
+        print(f"warning: {line}", file=sys.stderr)
+    suite_path, data_path = write_converted(done, out, args.name)
+    try:
+        load_suite(suite_path)
+        loaded = load_source(str(data_path))
+    except (SuiteError, DatasetError) as exc:
+        print(f"error: the converted suite does not load: {exc}", file=sys.stderr)
+        return 1
+    for error in loaded.errors:
+        print(f"warning: {error}", file=sys.stderr)
+    agent = f" --isobench-agent={done.agent}" if done.agent else ""
+    print(f"converted {len(done.records)} task(s), {len(done.skipped)} skipped: {suite_path}, {data_path}")
+    print(f"run: pytest {suite_path}{agent}")
+    return 0 if done.records else 1
+
+
 def _schema(args: argparse.Namespace) -> int:
 
     print(json.dumps(Task.model_json_schema(), indent=2))
@@ -274,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--facts", metavar="FILE", help="write the runs' task facts (commit, parent, repo) as JSONL")
     imp.set_defaults(func=_import)
+    conv = sub.add_parser("convert", help="write our suite and dataset from ISO-Bench task configs (tasks/*.yaml)")
+    conv.add_argument("configs", nargs="+", metavar="CONFIG", help="ISO-Bench task configs")
+    conv.add_argument("--out", required=True, metavar="DIR", help="write <name>.yaml and <name>.jsonl here")
+    conv.add_argument("--name", default="isobench", help="the suite's name (prefixes item ids)")
+    conv.add_argument("--bench", metavar="FILE", help="ISO-Bench's bench.yaml: container limits, agent budget")
+    conv.add_argument("--agent", metavar="NAME", help=f"ISO-Bench's agent name ({', '.join(AGENT_NAMES)})")
+    conv.set_defaults(func=_convert)
     dataset = sub.add_parser("dataset", help="dataset tools").add_subparsers(dest="dataset_command", required=True)
     dataset.add_parser("schema", help="print the JSON Schema of a task record").set_defaults(func=_schema)
     validate = dataset.add_parser("validate", help="check a dataset file, with line numbers")
