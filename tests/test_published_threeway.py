@@ -266,8 +266,8 @@ def test_import_then_report_recomputes_and_checks_the_headlines(
     assert "three-way: 10 record(s)" in said.out and "2 file(s) unreadable" in said.out
     assert "eeeeeeee_agent_result.json: not valid JSON" in said.err
 
-    report = tmp_path / "report.json"
-    assert main(["report", str(out), "--json", str(report)]) == 0
+    report, md = tmp_path / "report.json", tmp_path / "report.md"
+    assert main(["report", str(out), "--json", str(report), "--markdown", str(md), "--no-plots"]) == 0
     lines = capsys.readouterr().out.splitlines()
     head = ["vllm", "claude_code", "claude-sonnet-4", "omniperf_results_3way_claude_code"]
     # tasks 3, agent measured 1, comparable 2: matches 1, failed 1; the infrastructure failure not counted
@@ -290,3 +290,4 @@ def test_import_then_report_recomputes_and_checks_the_headlines(
     data = json.loads(report.read_text())["published_figures"]
     assert {r["shape"] for r in data["threeway"]} >= {"benchmark_result:results/modal", "flat:results"}
     assert len(data["unreadable"]) == 2 and data["aggregation"][0]["key"] == "trae/gpt-5"
+    assert "published vs files" in md.read_text() and "flat:results" in md.read_text()

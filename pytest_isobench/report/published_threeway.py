@@ -287,5 +287,6 @@ def published_sections(two_way: list[dict[str, Any]], stored: StoredThreeWay) ->
         "unreadable": list(stored.unreadable),
         "aggregation": [a.as_dict() for a in aggregates],
         "published_vs_files": checked,
+        "lines": lines,
     }
     return lines, data
