@@ -99,6 +99,8 @@ def results(tmp_path: Path) -> Path:
         trae, C4, "agent", status="error", error="Server crashed during startup", metrics={},
         raw_output="huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. Repository Not Found",
     )  # fmt: skip
+    # the human alone: no agent result file, which is no failure of the agent
+    _flat(trae, "abababab" + "5" * 32, "human", status="success", metrics={"output_token_throughput_tok_s": 1.0})
     _write(trae / "results" / "eeeeeeee_agent_result.json", '{"status": "success"}\n}')  # not valid JSON
     _flat(trae, "ffffffff" + "6" * 32, "agent", status="success", metrics={})  # success without a metric
     _write(
@@ -206,6 +208,8 @@ def test_every_shape_is_read_and_bad_files_are_named(results: Path) -> None:
     pulled, repo = _by(records, "trae_gpt5", C3), _by(records, "trae_gpt5", C4)
     assert (pulled.isobench_category, pulled.failure_reason) == (None, "image not pulled")
     assert (repo.isobench_category, repo.failure_reason) == (None, "model repository not found")
+    alone = _by(records, "trae_gpt5", "abababab" + "5" * 32)
+    assert (alone.isobench_category, alone.failure_kind) == (None, "missing")
     sglang = next(r for r in records if r.repo == "sglang")
     assert (sglang.shape, sglang.failure_kind, sglang.failure_reason) == (
         "benchmark_result:sglang",
@@ -263,7 +267,7 @@ def test_import_then_report_recomputes_and_checks_the_headlines(
     out = tmp_path / "imported"
     assert main(["import", str(results), str(evals), "--out", str(out)]) == 0
     said = capsys.readouterr()
-    assert "three-way: 10 record(s)" in said.out and "2 file(s) unreadable" in said.out
+    assert "three-way: 11 record(s)" in said.out and "2 file(s) unreadable" in said.out
     assert "eeeeeeee_agent_result.json: not valid JSON" in said.err
 
     report, md = tmp_path / "report.json", tmp_path / "report.md"
@@ -276,7 +280,7 @@ def test_import_then_report_recomputes_and_checks_the_headlines(
     causes = " ".join(modal[13:])
     assert causes == "agent: server crashed during startup 1, infrastructure: install or build 1"
     trae = _row(lines, "vllm", "trae", "gpt-5", "omniperf_results_3way_trae_gpt5", "flat:results")
-    assert trae[5:13] == ["5", "1", "2", "1", "0", "0", "1", "2"]
+    assert trae[5:13] == ["6", "1", "2", "1", "0", "0", "1", "2"]
     assert "image not pulled 1" in " ".join(trae) and "model repository not found 1" in " ".join(trae)
     aggregated = _row(lines, "trae/gpt-5")
     assert aggregated[1:7] == ["7", "4", "3", f"{(1.25 + 0.90 + 1.02) / 3:.4f}x", "1", "1"]
@@ -285,7 +289,7 @@ def test_import_then_report_recomputes_and_checks_the_headlines(
     assert _row(lines, "README.md:6")[-5:-3] == ["5", "2"] and "NO" in _row(lines, "README.md:6")
     success = _row(lines, "BENCHMARK_REPORT.md:3", "TRAE", "GPT-5:", "successful")
     assert success[-5:] == ["2", "1", "NO", "omniperf_results_3way_trae_gpt5", "(flat:results)"]
-    assert _row(lines, "BENCHMARK_REPORT.md:3", "TRAE", "GPT-5:", "total")[-5:-2] == ["6", "5", "NO"]
+    assert _row(lines, "BENCHMARK_REPORT.md:3", "TRAE", "GPT-5:", "total")[-5:-2] == ["6", "6", "yes"]
     assert _row(lines, "evaluation_report.json", "runs.trae/gpt-5.tests_passed")[2:4] == ["5", "3"]
     data = json.loads(report.read_text())["published_figures"]
     assert {r["shape"] for r in data["threeway"]} >= {"benchmark_result:results/modal", "flat:results"}

@@ -201,6 +201,10 @@ def _flat_group(
         outputs[side] = str(data.get("raw_output") or "")
     if not record.status:
         return None
+    if "agent" not in record.status and not errors:
+        # no agent file at all: nothing was run for the agent here, which is no failure of it
+        record.failure_kind, record.failure_reason = "missing", "no agent result file"
+        return record
     if not errors:
         return _judge(record) if record.metrics.get("human") else record  # measured; compared where it can be
     # the agent's own file first: a missing human run is the reference's, reported only when the agent ran

@@ -151,7 +151,7 @@ THREEWAY_NOTE = (
     "beats/matches/loses/failed are ISO-Bench's own rule (primary metric: tpot_mean, else throughput; "
     "agent within +-5% of the human = matches), not our verdicts. comparable = the human measured and the "
     "agent measured or failed by its own doing; infrastructure and reference (baseline/human) failures are "
-    "not the agent's and not comparable."
+    "not the agent's and not comparable, nor is a commit without an agent result file (missing)."
 )
 
 
