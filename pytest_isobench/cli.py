@@ -19,10 +19,13 @@ from .dataset.models import Task
 from .history.export import add_dataset_commands  # build, push, pull
 from .published.importer import human_diffs, import_items, task_facts
 from .published.runs import PublishedError, find_items
+from .published.taskconfig import AGENT_NAMES, ConfigError, convert_configs, write_converted
+from .published.threeway_store import import_threeway, read_threeway
 from .report.html import write_html
 from .report.markdown import write_markdown
 from .report.passk import opt_at_k
 from .report.published import has_published, published_lines, published_rows, read_published
+from .report.published_threeway import published_sections
 from .report.soft import Judge, soft_metrics_all
 from .report.tables import build_report, group_lines
 from .report.terminal import summary_lines
@@ -33,6 +36,7 @@ from .sandbox.base import SandboxError
 from .sandbox.cache_usage import clean_worktrees, describe
 from .sandbox.docker_sandbox import engine_client
 from .sandbox.housekeeping import doctor_engine, sweep
+from .suite import SuiteError, load_suite
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -134,8 +138,13 @@ def _report(args: argparse.Namespace) -> int:
             for row in rows:  # the counts stay; patch-vs-human figures only when asked for
                 row.scored, row.line_precision, row.line_recall, row.files_jaccard = 0, None, None, None
         report.published = [row.as_dict() for row in rows]
-        print("\n".join(published_lines(rows)))
-        print()
+        if rows:
+            print("\n".join(published_lines(rows)))
+            print()
+        lines, report.published_figures = published_sections(
+            published, read_threeway([d / "published" for d in published_dirs])
+        )
+        print("\n".join(lines))
     if records or not published_dirs:
         lines, _totals = summary_lines(records)
         print("\n".join(lines))
@@ -149,7 +158,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"html: {write_html(report, Path(args.html), plots=not args.no_plots)}")
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=1, default=str) + "\n", encoding="utf-8")
-    if not records and not report.published:
+    if not records and not report.published and not any(report.published_figures.values()):
         print("error: no complete task records found", file=sys.stderr)
         return 1
     return 0
@@ -157,36 +166,73 @@ def _report(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
 
+    paths = [Path(p) for p in args.paths]
+    out = Path(args.out) if args.out else None
     try:
-        items, problems = find_items([Path(p) for p in args.paths])
+        items, problems = find_items(paths)
+        scan, claims, claim_problems = import_threeway(paths, out / "published" if out else None)
         diffs = {}
         for dataset in args.dataset or []:
             diffs.update(human_diffs(Path(dataset)))
     except (PublishedError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not items:
+    if not items and not scan.records:
         print(
-            f"error: no ISO-Bench run items (run_summary.json, prediction.jsonl) under {', '.join(args.paths)}",
+            f"error: no ISO-Bench run items (run_summary.json, prediction.jsonl) nor three-way results "
+            f"(benchmark_result.json, <commit>_<variant>_result.json, exports/) under {', '.join(args.paths)}",
             file=sys.stderr,
         )
         return 1
-    for problem in problems:
+    for problem in [*problems, *scan.unreadable, *claim_problems]:
         print(f"warning: {problem}", file=sys.stderr)
+    if scan.records or scan.unreadable:
+        print(
+            f"three-way: {len(scan.records)} record(s) from {scan.files_read} file(s) read in "
+            f"{len({r.folder for r in scan.records})} folder(s); {len(scan.unreadable)} file(s) unreadable; "
+            f"{len(claims)} published figure(s) found"
+        )
     if args.facts:
         facts = task_facts(items)
         atomic_write(Path(args.facts), "".join(json.dumps(f, sort_keys=True) + "\n" for f in facts))
         print(f"facts: {len(facts)} task(s) -> {args.facts}")
-    if args.out:
-        summary = import_items(items, Path(args.out), diffs)
+    if out and items:
+        summary = import_items(items, out, diffs)
         print(
             f"imported {summary.items} item(s) of {summary.runs} run(s): {summary.with_patch} with a non-empty patch, "
             f"{summary.artefacts_removed} with harness artefacts removed, {summary.with_human_diff} with a human diff, "
             f"{summary.without_commits} without commits"
         )
-        print(f"predictions: {len(summary.predictions_files)} file(s) in {Path(args.out) / 'predictions'}")
-        print(f"published records: {summary.records_dir}")
+        print(f"predictions: {len(summary.predictions_files)} file(s) in {out / 'predictions'}")
+    if out:
+        print(f"published records: {out / 'published'}")
     return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+
+    out = Path(args.out)
+    try:
+        bench = Path(args.bench) if args.bench else None
+        done = convert_configs([Path(p) for p in args.configs], args.name, bench, args.agent)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in [*done.skipped, *done.notes]:
+        print(f"warning: {line}", file=sys.stderr)
+    suite_path, data_path = write_converted(done, out, args.name)
+    try:
+        load_suite(suite_path)
+        loaded = load_source(str(data_path))
+    except (SuiteError, DatasetError) as exc:
+        print(f"error: the converted suite does not load: {exc}", file=sys.stderr)
+        return 1
+    for error in loaded.errors:
+        print(f"warning: {error}", file=sys.stderr)
+    agent = f" --isobench-agent={done.agent}" if done.agent else ""
+    print(f"converted {len(done.records)} task(s), {len(done.skipped)} skipped: {suite_path}, {data_path}")
+    print(f"run: pytest {suite_path}{agent}")
+    return 0 if done.records else 1
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -242,8 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--judge-model", metavar="M", help="with --soft-metrics: also ask this LLM judge")
     report.add_argument("--judge-cache", metavar="DIR", default=".isobench/cache/judge", help="cache of judge answers")
     report.set_defaults(func=_report)
-    imp = sub.add_parser("import", help="read ISO-Bench run directories: predictions files and published records")
-    imp.add_argument("paths", nargs="+", metavar="PATH", help="ISO-Bench state/runs trees, run or item folders")
+    imp = sub.add_parser(
+        "import", help="read ISO-Bench run directories and result folders: predictions files and published records"
+    )
+    where = "ISO-Bench state/runs trees, run or item folders, *_results_3way_* folders"
+    imp.add_argument("paths", nargs="+", metavar="PATH", help=where)
     imp.add_argument("--out", metavar="DIR", help="write predictions/ and published/ here")
     imp.add_argument(
         "--dataset",
@@ -253,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--facts", metavar="FILE", help="write the runs' task facts (commit, parent, repo) as JSONL")
     imp.set_defaults(func=_import)
+    conv = sub.add_parser("convert", help="write our suite and dataset from ISO-Bench task configs (tasks/*.yaml)")
+    conv.add_argument("configs", nargs="+", metavar="CONFIG", help="ISO-Bench task configs")
+    conv.add_argument("--out", required=True, metavar="DIR", help="write <name>.yaml and <name>.jsonl here")
+    conv.add_argument("--name", default="isobench", help="the suite's name (prefixes item ids)")
+    conv.add_argument("--bench", metavar="FILE", help="ISO-Bench's bench.yaml: container limits, agent budget")
+    conv.add_argument("--agent", metavar="NAME", help=f"ISO-Bench's agent name ({', '.join(AGENT_NAMES)})")
+    conv.set_defaults(func=_convert)
     dataset = sub.add_parser("dataset", help="dataset tools").add_subparsers(dest="dataset_command", required=True)
     dataset.add_parser("schema", help="print the JSON Schema of a task record").set_defaults(func=_schema)
     validate = dataset.add_parser("validate", help="check a dataset file, with line numbers")

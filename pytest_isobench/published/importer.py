@@ -68,6 +68,10 @@ class PublishedRecord(BaseModel):
     evaluation: dict[str, Any] | None = Field(
         default=None, description="ISO-Bench's own evaluation of the item, as it recorded it"
     )
+    summary_evaluation: dict[str, Any] | None = Field(
+        default=None, description="run_summary.json's evaluation block, as ISO-Bench's aggregation reads it"
+    )
+    summary_group: str | None = None
     patch: str = ""
     patch_source: str | None = None
     patch_removed: list[str] = Field(default_factory=list)
@@ -115,6 +119,8 @@ def _record(item: PublishedItem, diffs: dict[str, str]) -> PublishedRecord:
         patch_generated=item.patch_generated,
         patch_stats=item.patch_stats,
         evaluation=item.evaluation,
+        summary_evaluation=item.summary_evaluation,
+        summary_group=item.summary_group,
         patch=cleaned.patch,
         patch_source=item.patch_source,
         patch_removed=cleaned.removed,

@@ -59,6 +59,10 @@ class PublishedItem:
     patch: str | None = None
     patch_source: str | None = None
     evaluation: dict[str, Any] | None = None
+    # run_summary.json's own ``evaluation`` block ({} when it has none) and its
+    # ``meta.agent/meta.model``: what ISO-Bench's aggregation counts and groups by
+    summary_evaluation: dict[str, Any] | None = None
+    summary_group: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -166,6 +170,9 @@ def _read_summary(folder: Path, item: PublishedItem) -> None:
             item.model = str(meta.get("model") or "?")
             item.run = str(meta.get("timestamp") or "?")
         item.model_full = _str(meta.get("model_full"))
+        evaluation = summary.get("evaluation")
+        item.summary_evaluation = dict(evaluation) if isinstance(evaluation, dict) else {}
+        item.summary_group = f"{meta.get('agent', 'unknown')}/{meta.get('model', 'unknown')}"
         item.human_commit = _str(commits.get("human"))
         item.base_commit = _str(commits.get("pre"))
         item.agent_status = _str(agent_part.get("status"))
@@ -265,9 +272,14 @@ def _fill(held: PublishedItem, other: PublishedItem) -> None:
         "instance_id",
         "patch",
         "patch_source",
+        "summary_evaluation",
+        "summary_group",
     ):
         if getattr(held, name) is None and getattr(other, name) is not None:
             setattr(held, name, getattr(other, name))
+    if other.summary_evaluation and not held.summary_evaluation:
+        # the evaluation folder's copy of run_summary.json is the one that was evaluated
+        held.summary_evaluation, held.summary_group = other.summary_evaluation, other.summary_group
     held.notes.extend(n for n in other.notes if n not in held.notes)
 
 

@@ -114,6 +114,9 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
         out += ["## Published agents (ISO-Bench runs)", "", PUBLISHED_NOTE, ""]
         out += _table(PUBLISHED_HEADER, [published_cells(AgentRow(**row)) for row in report.published])
         out.append("")
+    if report.published_figures.get("lines"):
+        out += ["## ISO-Bench's published figures (its measurements and rules, recomputed)", "", "```"]
+        out += [*report.published_figures["lines"], "```", ""]
     if report.duplicates:
         out += ["## Duplicates (counted once)", ""] + [f"- {d}" for d in report.duplicates] + [""]
     if report.problems:

@@ -255,6 +255,8 @@ class Report:
     soft: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: list[TaskRecord] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)  # rows of report.published
+    # ISO-Bench's three-way table, its aggregation recomputed, published vs files (report.published_threeway)
+    published_figures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self, with_records: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -265,6 +267,7 @@ class Report:
             "passk": list(self.passk),
             "soft": dict(self.soft),
             "published": list(self.published),
+            "published_figures": dict(self.published_figures),
         }
         if with_records:
             data["records"] = [r.to_json() for r in self.records]
