@@ -117,7 +117,9 @@ def test_canonical_sample_maps_scripts_human_figures_and_fork_repo() -> None:
         assert task.shape == "instance"
         assert task.instance_id == raw["instance_id"]
         assert task.repo == raw["repo"]
-        assert [p.script for p in task.perf_tests] == raw["efficiency_test"]
+        # every script, as a perf test or (a pytest module of unit tests) as a gate
+        scripts = [p.script for p in task.perf_tests] + [u.script for u in task.unit_tests]
+        assert scripts == raw["efficiency_test"]
         assert all(p.command is None for p in task.perf_tests)
         assert task.subject == raw["gt_commit_message"].split("\n", 1)[0]
         change = raw["duration_changes"][0]
@@ -130,6 +132,8 @@ def test_canonical_sample_maps_scripts_human_figures_and_fork_repo() -> None:
         assert task.long_field("patch") == raw["patch"]
     assert first.base_commit == "388596c91437a51d428a447594e9faec340c29b2"
     assert not first.base_is_parent
+    assert [p.kind for p in first.perf_tests] == ["setup-experiment"] and first.unit_tests == []
+    assert second.perf_tests == [] and [u.name for u in second.unit_tests] == ["efficiency_test0"]
     assert second.repo == "coding-mess/vllm"
     assert second.base_commit == "0f40557af6141ced118b81f2a04e651a0c6c9dbd^"
     assert second.base_is_parent
