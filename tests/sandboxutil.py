@@ -2,9 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from pytest_isobench.sandbox.base import Sandbox
+from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.local import LocalSandbox
+
+VARIANTS = ("baseline", "human", "agent")
+
+
+@contextlib.contextmanager
+def variant_boxes(
+    backend: str, spec_of: Callable[[str], SandboxSpec], worktrees: Path, variants: tuple[str, ...] = VARIANTS
+) -> Iterator[dict[str, Sandbox]]:
+    """Started sandboxes of ``backend`` ("local" or "docker"), one per variant, closed on the
+    way out; in Docker, no container of the specs' run may be left behind."""
+    made: dict[str, Sandbox] = {}
+    client = None
+    run_id = ""
+    try:
+        for variant in variants:
+            spec = spec_of(variant)
+            run_id = spec.run_id
+            if backend == "local":
+                box: Sandbox = LocalSandbox(spec, worktrees)
+            else:
+                client = client or engine_client()
+                box = DockerSandbox(spec, client)
+            box.start()
+            made[variant] = box
+        yield made
+    finally:
+        for box in made.values():
+            box.close()
+        if client is not None:
+            left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
+            client.close()
+            assert left == [], [c.name for c in left]
 
 
 def sleeping(sandbox: Sandbox, marker: str) -> bool:

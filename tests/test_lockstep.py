@@ -19,16 +19,14 @@ from pathlib import Path
 
 import pytest
 from gitutil import one_commit_repo
-from sandboxutil import sleeping
+from sandboxutil import sleeping, variant_boxes
 
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest
-from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 from pytest_isobench.sandbox.conversation import Conversing
-from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.taskrun.record import perf_test_record
 
 IMAGE = "isobench-demo:bookworm"
@@ -192,25 +190,8 @@ def _spec(repo: tuple[Path, str], variant: str) -> SandboxSpec:
 
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def boxes(request: pytest.FixtureRequest, repo: tuple[Path, str], tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
-    made: dict[str, Sandbox] = {}
-    client = None
-    try:
-        for variant in ("baseline", "human", "agent"):
-            if request.param == "local":
-                box: Sandbox = LocalSandbox(_spec(repo, variant), tmp_path / "worktrees")
-            else:
-                client = client or engine_client()
-                box = DockerSandbox(_spec(repo, variant), client)
-            box.start()
-            made[variant] = box
+    with variant_boxes(request.param, lambda variant: _spec(repo, variant), tmp_path / "worktrees") as made:
         yield made
-    finally:
-        for box in made.values():
-            box.close()
-        if client is not None:
-            left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
-            client.close()
-            assert left == [], [c.name for c in left]
 
 
 def _driver(boxes: dict[str, Sandbox], script: str, cycles: int = 4, timeout_s: float = 30) -> lockstep.Lockstep:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from gitutil import git, one_commit_repo
+from sandboxutil import variant_boxes
 
 from pytest_isobench.dataset import load_source
 from pytest_isobench.dataset.models import PerfTest, Task
@@ -27,9 +28,7 @@ from pytest_isobench.dataset.scriptkind import classify
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure.protocol import Measurement
 from pytest_isobench.perf import equivalence, gates, lockstep, perftest
-from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
-from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 from pytest_isobench.settings import Settings
 from pytest_isobench.suite import Suite
 from pytest_isobench.taskrun.model import TaskInput, TaskSkipped
@@ -183,34 +182,19 @@ def calc_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def boxes(request: pytest.FixtureRequest, calc_repo: tuple[Path, str], tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
-    made: dict[str, Sandbox] = {}
-    client = None
-    try:
-        for variant in ("baseline", "human", "agent"):
-            spec = SandboxSpec(
-                task_id="shapes",
-                variant=variant,  # type: ignore[arg-type]
-                repo_dir=calc_repo[0],
-                commit=calc_repo[1],
-                image=IMAGE,
-                run_id=RUN_ID,
-                env={"VARIANT": variant, "ISOBENCH_TEST_LOG": "1"},
-            )
-            if request.param == "local":
-                box: Sandbox = LocalSandbox(spec, tmp_path / "worktrees")
-            else:
-                client = client or engine_client()
-                box = DockerSandbox(spec, client)
-            box.start()
-            made[variant] = box
+    def spec_of(variant: str) -> SandboxSpec:
+        return SandboxSpec(
+            task_id="shapes",
+            variant=variant,  # type: ignore[arg-type]
+            repo_dir=calc_repo[0],
+            commit=calc_repo[1],
+            image=IMAGE,
+            run_id=RUN_ID,
+            env={"VARIANT": variant, "ISOBENCH_TEST_LOG": "1"},
+        )
+
+    with variant_boxes(request.param, spec_of, tmp_path / "worktrees") as made:
         yield made
-    finally:
-        for box in made.values():
-            box.close()
-        if client is not None:
-            left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
-            client.close()
-            assert left == [], [c.name for c in left]
 
 
 def _never(name: str) -> Measurement:
@@ -433,18 +417,17 @@ def test_a_generated_setup_experiment_test_is_validated_by_its_own_check(
 ) -> None:
     """Prompt v2 asks for this shape: validation stores the baseline's result and needs the
     human's equal to it by the test's own check, then the human faster."""
-    boxes = {}
-    for variant in ("baseline", "human"):
-        spec = SandboxSpec(
+
+    def spec_of(variant: str) -> SandboxSpec:
+        return SandboxSpec(
             task_id="shapes-gen",
-            variant=variant,
+            variant=variant,  # type: ignore[arg-type]
             repo_dir=calc_repo[0],
             commit=calc_repo[1],
-            run_id=RUN_ID,  # type: ignore[arg-type]
+            run_id=RUN_ID,
         )
-        boxes[variant] = LocalSandbox(spec, tmp_path / "worktrees")
-        boxes[variant].start()
-    try:
+
+    with variant_boxes("local", spec_of, tmp_path / "worktrees", ("baseline", "human")) as boxes:
         test = PerfTest(name="gen", script=SETUP_EXPERIMENT)
         boxes["human"].write_file("calc.py", FAST)
         ok = validate_in_sandboxes(boxes["baseline"], boxes["human"], test, "python3", 60, runs=2)
@@ -456,9 +439,6 @@ def test_a_generated_setup_experiment_test_is_validated_by_its_own_check(
         assert bad.reason == (
             "check_equivalence fails on the human commit (differs): total 99995000 != reference 199990000"
         )
-    finally:
-        for box in boxes.values():
-            box.close()
 
 
 def test_an_experiment_without_data_is_called_without(boxes: dict[str, Sandbox]) -> None:
