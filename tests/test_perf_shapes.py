@@ -322,7 +322,10 @@ def test_each_shape_gets_what_its_authors_meant(pytester: pytest.Pytester, backe
         f"--isobench-predictions={pytester.path / 'preds.jsonl'}",
         f"--isobench-results={results}",
         f"--isobench-cache-dir={pytester.path / 'cache'}",
-        "--isobench-pass=similar,inconclusive,beats",
+        # Whatever the timing says (an A/A of sub-millisecond values on a shared machine; the
+        # verdict's error rates are bench_calibration's and bench_aa_docker's business), the
+        # good agent passes: what this test pins is the checks around the timing.
+        "--isobench-pass=similar,inconclusive,beats,worse",
         timeout=600,
     )
     records = {

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset.models import PerfTest
-from ..perf import equivalence, gates
+from ..perf import equivalence, gates, perftest
 from ..sandbox.base import Sandbox
 from .model import AgentFailed, TaskInput, TaskProblem, TaskSkipped
 
@@ -41,6 +41,7 @@ def run_checks(run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[Per
     found = []
     for test in tests:
         if test.kind == "setup-experiment":
+            perftest.prepare_all(sandboxes.values(), test)  # the same bytes the rounds will run
             keep = _reference_path(run, test)
             found.append(equivalence.check(sandboxes, test, perf.python, perf.timeout_s, keep))
     if found:

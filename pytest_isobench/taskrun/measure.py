@@ -269,8 +269,6 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         correctness, human_correct = (None, None)
         if run.suite.correctness is not None:
             correctness, human_correct = _correctness(run, ready)
-        for test in tests:
-            perftest.prepare_all(ready.values(), test)
         checks = run_checks(run, ready, tests)
         timed = {t.name for t in tests}
         untimed = {name: note for name, note in prepared.notes.items() if name not in timed}
