@@ -37,6 +37,8 @@ class HumanAgent(Agent):
     needs_sandbox: ClassVar[bool] = False
 
     def run(self, ctx: AgentContext) -> AgentRun:
+        if ctx.task.human_patch:  # a human change given as a diff on the base (SWE-fficiency, FormulaCode)
+            return AgentRun(patch=ctx.task.human_patch)
         return AgentRun(patch=human_diff(ctx.repo_dir, ctx.base_sha, ctx.head_sha))
 
 

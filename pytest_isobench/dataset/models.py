@@ -53,12 +53,19 @@ class PerfTest(BaseModel):
     shape: Shape | None = Field(
         default=None, description="what kind of test this is (json, setup-experiment, ...); None: read from the script"
     )
+    target: str | None = Field(
+        default=None,
+        description="what a test of the repository names: pytest node ids (pytest-node, space-separated) "
+        "or an asv benchmark (asv: 'module.Class.time_x', optionally with '(params)')",
+    )
 
     @property
     def kind(self) -> Shape:
         """The test's shape: the one given, else a command's, else read from the script."""
         if self.shape is not None:
             return self.shape
+        if self.script is None and self.target is not None:
+            return "pytest-node"
         if self.script is None:
             return "command"
         return classify(self.script)
@@ -136,6 +143,15 @@ class Task(BaseModel):
     setup_commands: list[str] = Field(default_factory=list)
     install_commands: list[str] = Field(default_factory=list)
     human: HumanFigures | None = None
+    human_patch: str | None = Field(
+        default=None,
+        description="the human change as a diff on the base (SWE-fficiency, FormulaCode): the human variant "
+        "is the baseline with it applied, as the agent's is with its patch",
+    )
+    image: str | None = Field(default=None, description="the image the benchmark's own template names for this task")
+    rebuild_commands: list[str] = Field(
+        default_factory=list, description="run in a patched variant (human or agent) after its patch is applied"
+    )
     gpus: int | None = Field(default=None, description="GPUs the task needs (None: suite default)")
     shape: str = "isobench"
     origin: RecordRef | None = None

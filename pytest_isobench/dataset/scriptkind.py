@@ -15,6 +15,15 @@ The data of the field carry three kinds of Python scripts where a perf test is e
 - ``no-figure``: none of these: nothing but the process's wall time could be read from
   it, which is not judged unless the suite opts in (``perf.process_time``).
 
+Three more are never read from a text, the record names them (``PerfTest.shape``):
+
+- ``workload``: SWE-fficiency's workload, a script that times a statement with
+  ``timeit.repeat`` (its ``setup`` before each repeat) and prints ``Mean:`` / ``Std Dev:``;
+- ``pytest-node``: SWE-Perf's efficiency tests, pytest node ids of the repository
+  (``PerfTest.target``) timed by their call phase;
+- ``asv``: a benchmark of the repository's own asv suite (``PerfTest.target``), as
+  FormulaCode's tasks are measured.
+
 Commands (``perf_command``) are ``command``; they are read by the serving layer or a
 regular-expression metric, as before. This module only reads text: the ``perf`` layer
 decides what each kind gets.
@@ -25,9 +34,18 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Shape = Literal["json", "setup-experiment", "unit-tests", "no-figure", "command"]
+Shape = Literal["json", "setup-experiment", "unit-tests", "no-figure", "command", "workload", "pytest-node", "asv"]
 
-SHAPES: tuple[Shape, ...] = ("json", "setup-experiment", "unit-tests", "no-figure", "command")
+SHAPES: tuple[Shape, ...] = (
+    "json",
+    "setup-experiment",
+    "unit-tests",
+    "no-figure",
+    "command",
+    "workload",
+    "pytest-node",
+    "asv",
+)
 
 # Top-level definitions only (column 0): a nested helper named ``setup`` is not the entry point.
 _SETUP = re.compile(r"^def setup\s*\(", re.MULTILINE)
@@ -57,4 +75,8 @@ def why(shape: Shape) -> str:
         "unit-tests": "a pytest module of unit tests: run as a correctness gate, never timed",
         "no-figure": "reports no figure: only process wall time, not judged (perf.process_time: true to opt in)",
         "command": "a command: its metric (regular expression) or the serving benchmark's",
+        "workload": "SWE-fficiency's workload: its timeit statement timed by the harness's driver in lockstep, "
+        "its setup run before every pass",
+        "pytest-node": "tests of the repository (SWE-Perf): the call phase's duration under pytest, one per process",
+        "asv": "a benchmark of the repository's asv suite: setup() then the time_* callable, timed in lockstep",
     }[shape]

@@ -33,7 +33,10 @@ def render(template: str | None, commit: str, parent: str | None = None) -> str 
         raise SandboxError(f"image template {template!r}: {exc} (known fields: {FIELDS})") from None
 
 
-def variant_image(override: str | None, suite: Suite, variant: Variant, commit: str, parent: str) -> str | None:
-    """The image of ``variant`` (whose commit is ``commit``; ``parent`` is the task's base)."""
-    template = override or suite.images.get("baseline" if variant == "agent" else variant) or suite.image
+def variant_image(
+    override: str | None, suite: Suite, variant: Variant, commit: str, parent: str, task_image: str | None = None
+) -> str | None:
+    """The image of ``variant`` (whose commit is ``commit``; ``parent`` is the task's base):
+    the run's, the suite's for that variant, the task's own (its benchmark's template), the suite's."""
+    template = override or suite.images.get("baseline" if variant == "agent" else variant) or task_image or suite.image
     return render(template, commit, parent)

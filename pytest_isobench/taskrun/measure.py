@@ -35,7 +35,7 @@ from ..suite import PerfDefaults, Suite
 from ..testgen import CachedTest, Generator, GenJob, cache, ensure_valid, repo_context
 from .checks import run_checks
 from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
-from .patch import apply_once
+from .patch import apply_human, apply_once
 from .sandboxes import SandboxFactory, opened, spec_for
 
 log = logging.getLogger("isobench")
@@ -251,8 +251,10 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         ready: dict[str, Sandbox] = {}
         for name in variants:
             ready[name] = stack.enter_context(opened(sandboxes, spec_for(run, name, checkout)))
+            if name == "human" and run.task.human_patch:
+                apply_human(ready[name], run.task.human_patch, run.task.rebuild_commands, run.suite.timeouts.setup_s)
             if name == "agent" and patch is not None:
-                apply_once(ready[name], patch, run.suite)
+                apply_once(ready[name], patch, run.suite, run.task.rebuild_commands)
         tests = list(prepared.perf_tests)
         if prepared.generated is not None:
             tests = [validated_test(run, prepared, prepared.generated, ready)]

@@ -19,7 +19,7 @@ from ..agents.runner import failure_of, run_agent
 from ..provenance.checks import sync_agent
 from ..sandbox.base import PatchError, Sandbox
 from ..tampering import patch_failure
-from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskSkipped
+from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskProblem, TaskSkipped
 from .sandboxes import SandboxFactory, opened, spec_for
 
 if TYPE_CHECKING:
@@ -76,8 +76,23 @@ def produce_patch(
     return PatchOutcome(name=name, run=agent_run, patch=agent_run.patch, failure=failure, detail=detail)
 
 
-def apply_once(sandbox: Sandbox, outcome: PatchOutcome, suite: Suite) -> None:
-    """Apply the captured patch to the fresh agent variant, then rebuild when the suite says so."""
+def apply_human(sandbox: Sandbox, patch: str, commands: list[str], timeout_s: float) -> None:
+    """The human variant of a task whose human change is a diff on the base (SWE-fficiency,
+    FormulaCode): the patch applied once to a fresh baseline, then the task's rebuild
+    commands. Either failing is a problem of the task, never the agent's."""
+    try:
+        sandbox.apply_patch(patch)
+    except PatchError as exc:
+        raise TaskProblem(f"the human patch does not apply on the base: {exc}\n{exc.rejected}".strip()) from None
+    for command in commands:
+        result = sandbox.exec(command, timeout_s)
+        if not result.ok:
+            raise TaskProblem(f"the task's rebuild command failed on the human variant: {command}\n{result.tail(30)}")
+
+
+def apply_once(sandbox: Sandbox, outcome: PatchOutcome, suite: Suite, commands: list[str] | None = None) -> None:
+    """Apply the captured patch to the fresh agent variant, then rebuild when the suite says
+    so (and run the task's own rebuild ``commands``, as its benchmark does after a patch)."""
     if not outcome.patch.strip():
         return
     try:
@@ -87,6 +102,13 @@ def apply_once(sandbox: Sandbox, outcome: PatchOutcome, suite: Suite) -> None:
         outcome.detail = f"{exc}\n{exc.rejected}".strip()
         raise AgentFailed("patch", outcome.detail) from None
     sync_agent(suite, outcome.applied.files, sandbox)
+    for command in commands or []:
+        result = sandbox.exec(command, suite.timeouts.setup_s)
+        outcome.rebuilt = True
+        if not result.ok:
+            outcome.failure = "build"
+            outcome.detail = f"the task's rebuild command failed with the patch: {command}\n{result.tail(30)}"
+            raise AgentFailed("build", outcome.detail)
     rebuild = suite.rebuild
     if rebuild is None:
         return

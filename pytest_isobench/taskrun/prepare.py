@@ -94,6 +94,12 @@ def checkout(run: TaskInput) -> Checkout:
     if not repo:
         raise SandboxError(f"{task.instance_id}: no repository (set 'repo' in the suite or the record)")
     repos = RepoCache(run.settings.cache_dir)
+    if task.human_patch and task.base_commit:
+        # the human variant is the base with the patch (taskrun/patch.py: apply_human):
+        # the head commit need not be in the repository at all
+        repo_dir = repos.ensure(repo, [task.base_commit])
+        base = repos.resolve(repo_dir, task.base_commit)
+        return Checkout(repo_dir, base, base)
     base_rev = task.base_commit or f"{task.head_commit}^"
     repo_dir = repos.ensure(repo, [task.head_commit, base_rev])
     return Checkout(repo_dir, repos.resolve(repo_dir, base_rev), repos.resolve(repo_dir, task.head_commit))

@@ -81,13 +81,15 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
     )
 
 
-def _human_patch(prepared: Prepared, instance_id: str) -> str | None:
+def _human_patch(prepared: Prepared, task: Task) -> str | None:
     """The human diff, kept with agent runs so reports can compare the two patches."""
     c = prepared.checkout
+    if task.human_patch:
+        return task.human_patch
     try:
         return human_diff(c.repo_dir, c.base, c.head)
     except Exception as exc:  # a report field: never fail the task for it
-        log.warning("human diff of %s unavailable: %s", instance_id, exc)
+        log.warning("human diff of %s unavailable: %s", task.instance_id, exc)
         return None
 
 
@@ -176,7 +178,7 @@ def build_record(
             agent_rebuilt=patch.rebuilt,
             agent_logs=patch.run.logs[-20000:] if patch.run else "",
             prompt_version=PROMPT_VERSION,
-            human_patch=_human_patch(prepared, run.task.instance_id) if prepared is not None else None,
+            human_patch=_human_patch(prepared, run.task) if prepared is not None else None,
         )
     if measured is not None:
         shapes = {t.name: t.kind for t in measured.perf_tests}

@@ -31,7 +31,7 @@ def spec_for(run: TaskInput, variant: Variant, checkout: Checkout) -> SandboxSpe
         variant=variant,
         repo_dir=checkout.repo_dir,
         commit=commit,
-        image=variant_image(settings.image, suite, variant, commit, checkout.base),
+        image=variant_image(settings.image, suite, variant, commit, checkout.base, task.image),
         setup_commands=[*suite.setup_commands, *task.setup_commands, *task.install_commands],
         limits=Limits(cpuset=run.cpuset or suite.resources.cpuset, memory=suite.resources.memory, gpus=run.gpus),
         run_id=settings.run_id,
