@@ -129,10 +129,10 @@ def build(
     if metric is not None and perf:
         spec = MetricSpec.model_validate(metric)
         perf = [p if p.metric else p.model_copy(update={"metric": spec}) for p in perf]
+    fields: dict[str, Any] = {"repo": raw.get("repo") or None, **dict(more or {})}
     try:
         return Task(
             instance_id=instance_id,
-            **({} if more and "repo" in more else {"repo": raw.get("repo") or None}),
             base_commit=base,
             head_commit=head,
             subject=subject,
@@ -148,7 +148,7 @@ def build(
             shape=shape,
             origin=origin,
             extra=split_extra(raw, used, origin is not None and origin.line is not None),
-            **dict(more or {}),
+            **fields,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

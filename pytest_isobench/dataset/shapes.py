@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import field_shapes
 from .models import HumanFigures, PerfTest, RecordRef, Task
 from .rowparts import LONG_FIELDS, NODE_ID, RecordError, as_list, build, require, strs, unit_tests_of
 from .scriptkind import classify
@@ -164,13 +165,14 @@ def _gso(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Task:
     if not perf:
         perf = _scripts(raw.get("prob_script"), "prob")
     subject = str(raw.get("gt_commit_message") or "").split("\n", 1)[0]
+    instance_id = require(raw, "instance_id", where)
     return build(
         raw,
         where,
         origin,
         _GSO_USED,
         shape="gso",
-        instance_id=require(raw, "instance_id", where),
+        instance_id=instance_id,
         head=require(raw, "opt_commit", where),
         base=require(raw, "base_commit", where),
         perf=perf,
@@ -178,15 +180,22 @@ def _gso(raw: Mapping[str, Any], where: str, origin: RecordRef | None) -> Task:
         apis=strs(raw.get("api")),
         human=None,
         unit_tests=unit_tests_of(raw, ("tests",), where),
+        more={"image": GSO_IMAGE.format(arch=raw.get("arch") or "x86_64", instance_id=instance_id.lower())},
     )
 
+
+GSO_IMAGE = "slimshetty/gso:gso.eval.{arch}.{instance_id}"
+"""GSO's published instance image (``gso/data/dataset.py: remote_instance_image_key``)."""
 
 Mapper = Callable[[Mapping[str, Any], str, "RecordRef | None"], Task]
 
 # (name, the keys that identify it, mapper); the first whose keys are all present wins.
 SHAPES: tuple[tuple[str, tuple[str, ...], Mapper], ...] = (
     ("gso", ("opt_commit",), _gso),
+    ("swefficiency", ("instance_id", "workload"), field_shapes.swefficiency),
+    ("formulacode", ("task_id", "pr_base_sha"), field_shapes.formulacode),
     ("instance", ("instance_id", "head_commit"), _instance),
+    ("sweperf", ("instance_id", "base_commit", "patch", "efficiency_test"), field_shapes.sweperf),
     ("instance", ("instance_id", "base_commit"), _instance),
     ("hf-isobench", ("commit_hash", "test_script"), _commit),
     ("commit", ("commit_hash",), _commit),
@@ -196,13 +205,16 @@ KNOWN_SHAPES = (
     "canonical instance (instance_id, base_commit, head_commit, efficiency_test, ...); "
     "commit-level ISO-Bench (commit_hash, perf_command, ...); "
     "Hugging Face ISO-Bench row (commit_hash, test_script, ...); "
-    "GSO row (instance_id, base_commit, opt_commit, prob_script, tests, ...)"
+    "GSO row (instance_id, base_commit, opt_commit, prob_script, tests, ...); " + field_shapes.KNOWN
 )
 
 
 # Identity fields per shape: (instance id key or None for the head, head key, subject key).
 _IDENTITY: dict[str, tuple[str | None, str, str]] = {
     "gso": ("instance_id", "opt_commit", "gt_commit_message"),
+    "swefficiency": ("instance_id", "base_commit", "problem_statement"),
+    "sweperf": ("instance_id", "base_commit", "problem_statement"),
+    "formulacode": ("task_id", "pr_base_sha", "final_md"),
     "instance": ("instance_id", "head_commit", "subject"),
     "hf-isobench": (None, "commit_hash", "commit_subject"),
     "commit": (None, "commit_hash", "commit_subject"),
