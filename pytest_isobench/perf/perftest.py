@@ -50,18 +50,37 @@ def command_for(test: PerfTest, python: str, mode: str = "") -> str:
     ``setup-experiment`` test runs under the driver (``mode``: ``--reference`` or ``--eqcheck``)."""
     if test.command:
         return test.command
-    if test.kind == "setup-experiment":
+    kind = test.kind
+    if kind == "setup-experiment":
         return f"{python} {DRIVER_NAME} {shlex.quote(script_name(test))}" + (f" {mode}" if mode else "")
+    if kind == "workload":
+        return f"{python} {WORKLOAD_DRIVER} {shlex.quote(script_name(test))}"
+    if kind == "asv":
+        return f"{python} {ASV_DRIVER} {shlex.quote(test.target or '')}"
+    if kind == "pytest-node":
+        # -p no:isobench: our own plugin, if installed there, has nothing to do in the project's tests
+        plugin = PYTEST_TIMER.removesuffix(".py")
+        nodes = " ".join(shlex.quote(n) for n in (test.target or "").split())
+        return f"{python} -m pytest -q -p no:cacheprovider -p no:isobench -p {plugin} {nodes}"
     return f"{python} {shlex.quote(script_name(test))}"
 
 
 def prepare(sandbox: Sandbox, test: PerfTest) -> None:
     """Put a script perf test into the checkout (the same bytes in every variant), with the
     driver beside a ``setup-experiment`` test."""
+    kind = test.kind
     if test.script is not None:
         sandbox.write_file(script_name(test), test.script)
-        if test.kind == "setup-experiment":
-            sandbox.write_file(DRIVER_NAME, driver_source())
+    if test.command is not None:
+        return
+    if kind == "setup-experiment":
+        sandbox.write_file(DRIVER_NAME, driver_source())
+    elif kind == "workload":
+        sandbox.write_file(WORKLOAD_DRIVER, driver_source("workload_driver.py"))
+    elif kind == "asv":
+        sandbox.write_file(ASV_DRIVER, driver_source("asv_driver.py"))
+    elif kind == "pytest-node":
+        sandbox.write_file(PYTEST_TIMER, (_HERE / "pytest_timer.py").read_text(encoding="utf-8"))
 
 
 def prepare_all(sandboxes: Iterable[Sandbox], test: PerfTest) -> None:
@@ -71,20 +90,24 @@ def prepare_all(sandboxes: Iterable[Sandbox], test: PerfTest) -> None:
 
 
 DRIVER_NAME = "_isobench_driver.py"
+WORKLOAD_DRIVER = "_isobench_workload.py"
+ASV_DRIVER = "_isobench_asv.py"
+PYTEST_TIMER = "_isobench_pytest_timer.py"
 _HERE = Path(__file__).resolve().parent
-_TIMING_IMPORT = "from pytest_isobench.perf.timing import measure\n"
+_TIMING_IMPORT = re.compile(r"^from pytest_isobench\.perf\.timing import [\w, ]+\n", re.MULTILINE)
 
 
 @functools.cache
-def driver_source() -> str:
-    """``perf/driver.py`` as it goes into a checkout: ``perf/timing.py``'s code in place of
-    its import of it, so that it stands alone there (both files are text for the sandbox)."""
-    driver = (_HERE / "driver.py").read_text(encoding="utf-8")
+def driver_source(name: str = "driver.py") -> str:
+    """A driver of ``perf/`` (``driver.py``, ``workload_driver.py``, ``asv_driver.py``) as it
+    goes into a checkout: ``perf/timing.py``'s code in place of its import of it, so that it
+    stands alone there (both files are text for the sandbox)."""
+    driver = (_HERE / name).read_text(encoding="utf-8")
     timing = (_HERE / "timing.py").read_text(encoding="utf-8")
     code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
-    if _TIMING_IMPORT not in driver:
-        raise RuntimeError("perf/driver.py no longer imports perf/timing.py's measure")
-    return driver.replace(_TIMING_IMPORT, code + "\n", 1)
+    if not _TIMING_IMPORT.search(driver):
+        raise RuntimeError(f"perf/{name} no longer imports perf/timing.py")
+    return _TIMING_IMPORT.sub(lambda _m: code + "\n", driver, count=1)
 
 
 def json_line(line: str) -> dict[str, Any] | None:

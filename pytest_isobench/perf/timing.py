@@ -89,3 +89,29 @@ def measure(region: Callable[[], object]) -> tuple[float, int]:
         loops, elapsed = calibrate(region)
         best = elapsed / loops
     return best, loops
+
+
+def measure_passes(one_pass: Callable[[], float]) -> tuple[float, int]:
+    """``(seconds of the fastest pass, 1)`` for a pass that times itself (``one_pass``
+    returns its own seconds, its untimed setup run first): the same protocol as
+    :func:`measure`, one loop per pass always, since a setup must come between repeats."""
+    if os.environ.get("ISOBENCH_LOCKSTEP") != "1":
+        one_pass()  # warm-up, as calibrate's
+        return min(one_pass() for _ in range(PASSES)), 1
+    best, ready = math.inf, False
+    for line in sys.stdin:
+        command = line.strip().partition(" ")[0]
+        if command == "calibrate":
+            best = min(best, one_pass())
+            ready = True
+            answer(isobench="calibrated", loops=1)
+        elif command == "pass" and ready:
+            elapsed = one_pass()
+            best = min(best, elapsed)
+            answer(isobench="pass", time_s=elapsed)
+        elif command == "end":
+            break
+    if not ready:
+        one_pass()
+        best = one_pass()
+    return best, 1

@@ -57,7 +57,12 @@ def timed_tests(run: TaskInput) -> tuple[list[PerfTest], dict[str, str]]:
     tests: list[PerfTest] = []
     notes: dict[str, str] = {}
     for test in run.task.perf_tests:
-        if test.kind != "no-figure":
+        if test.kind == "asv" and not (test.target or "").strip("* "):
+            notes[test.name] = (
+                f"perf test {test.name!r} names no asv benchmark (the record lists none: give them in its "
+                "'benchmarks' field); the whole suite is not timed as one figure"
+            )
+        elif test.kind != "no-figure":
             tests.append(test)
         elif run.suite.perf.process_time:
             tests.append(test)
