@@ -37,6 +37,7 @@ def variant_image(
     override: str | None, suite: Suite, variant: Variant, commit: str, parent: str, task_image: str | None = None
 ) -> str | None:
     """The image of ``variant`` (whose commit is ``commit``; ``parent`` is the task's base):
-    the run's, the suite's for that variant, the task's own (its benchmark's template), the suite's."""
-    template = override or suite.images.get("baseline" if variant == "agent" else variant) or task_image or suite.image
+    the run's, the suite's for that variant, the suite's, else the task's own (its benchmark's
+    template): what this run configured wins over what the dataset names."""
+    template = override or suite.images.get("baseline" if variant == "agent" else variant) or suite.image or task_image
     return render(template, commit, parent)
