@@ -249,6 +249,8 @@ def test_all_rules_beside_each_other() -> None:
 def _project(root: Path, backend: str) -> dict[str, dict[str, Any]]:
     """A repository (slow base, its tests, an asv suite), one row per benchmark, a suite,
     and predictions: the fast patch for two tasks, a patch that breaks a gate for the third."""
+    for folder in ("tests", "benchmarks"):
+        (root / "repo" / folder).mkdir(parents=True)
     repo, base = one_commit_repo(
         root / "repo",
         {

@@ -31,5 +31,5 @@ def pytest_runtest_logreport(report: Any) -> None:
 
 def pytest_unconfigure(config: Any) -> None:
     if _calls and not _failed:
-        line = json.dumps({"time_s": sum(_calls.values()), "tests": len(_calls)}) + "\n"
+        line = "\n" + json.dumps({"time_s": sum(_calls.values()), "tests": len(_calls)}) + "\n"
         os.write(1, line.encode())  # past pytest's capture, after its summary
