@@ -21,6 +21,7 @@ from gitutil import one_commit_repo
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure import field_rules
 from pytest_isobench.measure.gso import gso_opt
+from pytest_isobench.perf import asvsuite
 
 IMAGE = "isobench-demo:bookworm"
 
@@ -122,7 +123,6 @@ def _rows(repo: str, base: str) -> dict[str, dict[str, Any]]:
             "final_md": "# Speed up total\n...",
             "pr_base_sha": base,
             "pr_merge_commit_sha": "0" * 40,
-            "benchmarks": ["bench_calc.TimeTotal.time_total(20000)", "bench_calc.time_plain"],
         },
     }
 
@@ -148,7 +148,9 @@ def test_each_schema_maps_onto_a_task() -> None:
     assert perf.extra["human_performance"] == 0.003  # a fraction of time saved, never read as a speedup
     assert perf.extra["duration_changes"][0]["tests/test_calc.py::test_big"] == {"base": 0.004, "head": 0.001}
 
-    fc = task_from_record(rows["formulacode"], "f:1")
+    assert [(t.kind, t.target) for t in task_from_record(rows["formulacode"], "f:1").perf_tests] == [("asv", "*")]
+    named = ["bench_calc.TimeTotal.time_total(20000)", "bench_calc.time_plain"]
+    fc = task_from_record({**rows["formulacode"], "benchmarks": named}, "f:1")
     assert (fc.instance_id, fc.repo, fc.image) == ("calc_calc_3", "/repo", "formulacode/calc-calc-3:final")
     assert [(t.kind, t.target) for t in fc.perf_tests] == [
         ("asv", "bench_calc.TimeTotal.time_total(20000)"),
@@ -186,6 +188,23 @@ def test_sweperf_duration_changes_must_be_json() -> None:
     row = {**_rows("/repo", "b" * 40)["sweperf"], "duration_changes": "[{not json"}
     with pytest.raises(RecordError, match="field 'duration_changes': not JSON"):
         task_from_record(row, "row:3")
+
+
+def test_the_asv_suite_is_read_from_its_text() -> None:
+    assert asvsuite.benchmark_dir(ASV_CONF) == "benchmarks"
+    assert asvsuite.benchmark_dir('{"benchmark_dir": "asv_bench/benchmarks/"}') == "asv_bench/benchmarks"
+    assert asvsuite.benchmark_dir(None) == "benchmarks"
+    files = {
+        "benchmarks/__init__.py": "",
+        "benchmarks/bench_calc.py": ASV_SUITE,
+        "benchmarks/io/csv.py": "class ReadCSV:\n    def setup(self): pass\n    def time_read(self): pass\n"
+        "    def peakmem_read(self): pass\n",
+        "benchmarks/broken.py": "def time_x(:\n",
+    }
+    names = asvsuite.discover(files, "benchmarks")
+    assert names == ["bench_calc.TimeTotal.time_total", "bench_calc.time_plain", "io.csv.ReadCSV.time_read"]
+    patch = "--- a/pkg/io/parsers/readers.py\n+++ b/pkg/io/csv.py\n"
+    assert asvsuite.ranked(names, patch)[0] == "io.csv.ReadCSV.time_read"
 
 
 # -- rules, by hand --------------------------------------------------------------------------
@@ -324,11 +343,12 @@ def test_a_task_of_each_benchmark_runs_end_to_end(pytester: pytest.Pytester, bac
     assert perf["status"] == "failed" and perf["perf_tests"] == []
     assert "tests/test_calc.py::test_zero" in perf["verdict"]["message"]
 
-    # FormulaCode: two asv benchmarks (one parameter combination, one plain function).
+    # FormulaCode: the row names no benchmark: the repository's asv suite is read at the
+    # base (a parametrized method, every combination, and a plain function).
     fc = records["calc_calc_3"]
     assert fc["status"] == "passed", out
     shapes = {t["name"]: t["shape"] for t in fc["perf_tests"]}
-    assert shapes == {"asv0": "asv", "asv1": "asv"}
+    assert shapes == {"asv:bench_calc.TimeTotal.time_total": "asv", "asv:bench_calc.time_plain": "asv"}
     assert all(t["lockstep"] for t in fc["perf_tests"])
     assert fc["verdict"]["field_rules"]["formulacode"]["oracle_speedup"] > 2
 

@@ -8,9 +8,12 @@ repository once into the cache and resolves baseline and human to full shas. Rai
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 from ..dataset.models import PerfTest
+from ..perf import asvsuite
 from ..sandbox.base import SandboxError
 from ..sandbox.gpus import visible_gpus
 from ..sandbox.repo import RepoCache
@@ -57,12 +60,7 @@ def timed_tests(run: TaskInput) -> tuple[list[PerfTest], dict[str, str]]:
     tests: list[PerfTest] = []
     notes: dict[str, str] = {}
     for test in run.task.perf_tests:
-        if test.kind == "asv" and not (test.target or "").strip("* "):
-            notes[test.name] = (
-                f"perf test {test.name!r} names no asv benchmark (the record lists none: give them in its "
-                "'benchmarks' field); the whole suite is not timed as one figure"
-            )
-        elif test.kind != "no-figure":
+        if test.kind != "no-figure":
             tests.append(test)
         elif run.suite.perf.process_time:
             tests.append(test)
@@ -110,6 +108,44 @@ def checkout(run: TaskInput) -> Checkout:
     return Checkout(repo_dir, repos.resolve(repo_dir, base_rev), repos.resolve(repo_dir, task.head_commit))
 
 
+MAX_ASV_BENCHMARKS = 12
+"""The most benchmarks of a repository's asv suite timed for a task that names none."""
+
+
+def _git(repo_dir: Path, *args: str) -> str:
+    found = subprocess.run(["git", "-C", str(repo_dir), *args], capture_output=True, text=True, check=False)
+    return found.stdout if found.returncode == 0 else ""
+
+
+def asv_suite(run: TaskInput, where: Checkout) -> tuple[list[PerfTest], str]:
+    """The benchmarks of the repository's asv suite at the base, as ``asv`` perf tests (those
+    the human patch is about first, at most :data:`MAX_ASV_BENCHMARKS`), and a note."""
+    folder = asvsuite.benchmark_dir(_git(where.repo_dir, "show", f"{where.base}:{asvsuite.CONF}"))
+    paths = _git(where.repo_dir, "ls-tree", "-r", "--name-only", where.base, "--", folder).split()
+    files = {p: _git(where.repo_dir, "show", f"{where.base}:{p}") for p in paths if p.endswith(".py")}
+    names = asvsuite.ranked(asvsuite.discover(files, folder), run.task.human_patch)
+    if not names:
+        raise TaskSkipped(f"no perf test: the record names no asv benchmark and {folder}/ at the base has none")
+    kept = names[:MAX_ASV_BENCHMARKS]
+    tests = [PerfTest(name=f"asv:{n}", target=n, shape="asv") for n in kept]
+    note = f"{len(kept)} of the {len(names)} benchmarks of the asv suite in {folder}/ timed"
+    note += " (those the patch is about first)" if len(kept) < len(names) else ""
+    return tests, note
+
+
+def with_asv_suite(run: TaskInput, where: Checkout, tests: list[PerfTest], notes: dict[str, str]) -> list[PerfTest]:
+    """``tests`` with an ``asv`` test that names no benchmark (``*``) replaced by the suite's."""
+    expanded: list[PerfTest] = []
+    for test in tests:
+        if test.kind == "asv" and not (test.target or "").strip("* "):
+            found, note = asv_suite(run, where)
+            notes[found[0].name] = note  # a warning on the first of them, in the record
+            expanded += found
+        else:
+            expanded.append(test)
+    return expanded
+
+
 def prepare(run: TaskInput) -> Prepared:
     """Checks that need no sandbox, then the checkout."""
     begin = time.perf_counter()
@@ -117,6 +153,8 @@ def prepare(run: TaskInput) -> Prepared:
     tests, notes = timed_tests(run)
     generated = None if tests else generated_test(run)
     check_serving_models(run)
+    where = checkout(run)
+    tests = with_asv_suite(run, where, tests, notes)
     return Prepared(
-        checkout=checkout(run), generated=generated, setup_s=time.perf_counter() - begin, perf_tests=tests, notes=notes
+        checkout=where, generated=generated, setup_s=time.perf_counter() - begin, perf_tests=tests, notes=notes
     )
