@@ -29,6 +29,7 @@ from .report.published_threeway import published_sections
 from .report.soft import Judge, soft_metrics_all
 from .report.tables import build_report, group_lines
 from .report.terminal import summary_lines
+from .report.validity import invalid_tasks, without_invalid
 from .results.merge import merge_dirs
 from .results.record import TaskRecord
 from .results.runstate import clean_runs
@@ -120,6 +121,15 @@ def _report(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     for duplicate in duplicates:
         print(f"warning: duplicate result, counted once: {duplicate}", file=sys.stderr)
+    invalid = invalid_tasks(records, args.min_human_speedup)
+    if invalid:
+        kept = "counted" if args.include_invalid else "left out of the success rates (--include-invalid to count them)"
+        print(f"not valid here: {len(invalid)} task(s) whose human speedup does not hold on this machine, {kept}:")
+        print("\n".join(f"  {i.line}" for i in invalid))
+        print()
+        if not args.include_invalid:
+            records = without_invalid(records, invalid)
+            runs = [without_invalid(run, invalid) for run in runs]
     report = build_report(records, problems, duplicates)
     if args.runs_as_k:
         report.passk = [p.as_dict() for p in opt_at_k(runs)]
@@ -287,6 +297,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--judge-model", metavar="M", help="with --soft-metrics: also ask this LLM judge")
     report.add_argument("--judge-cache", metavar="DIR", default=".isobench/cache/judge", help="cache of judge answers")
+    report.add_argument(
+        "--include-invalid",
+        action="store_true",
+        help="count the tasks whose human speedup does not hold here (listed apart either way)",
+    )
+    report.add_argument(
+        "--min-human-speedup",
+        type=float,
+        default=None,
+        metavar="X",
+        help="a task is also not valid here when its human speedup is below X (GSO uses 1.2)",
+    )
     report.set_defaults(func=_report)
     imp = sub.add_parser(
         "import", help="read ISO-Bench run directories and result folders: predictions files and published records"

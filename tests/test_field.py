@@ -17,11 +17,15 @@ from typing import Any
 
 import pytest
 from gitutil import one_commit_repo
+from test_report_tables import make_record, write_dir
 
+from pytest_isobench.cli import main
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure import field_rules
 from pytest_isobench.measure.gso import gso_opt
 from pytest_isobench.perf import asvsuite
+from pytest_isobench.report import validity
+from pytest_isobench.results.merge import merge_dirs
 
 IMAGE = "isobench-demo:bookworm"
 
@@ -289,9 +293,7 @@ def _project(root: Path, backend: str) -> dict[str, dict[str, Any]]:
             f"name: {name}\ndataset: {name}.jsonl\n" + image + "perf: {min_time_s: 0.005, timeout_s: 120}\n"
             "timing: {warmup: 0, min_rounds: 4, max_time_s: 8, target_ci: 0.5}\n"
         )
-    broken = "".join(
-        difflib.unified_diff(SLOW.splitlines(True), WRONG.splitlines(True), "a/calc.py", "b/calc.py")
-    )
+    broken = "".join(difflib.unified_diff(SLOW.splitlines(True), WRONG.splitlines(True), "a/calc.py", "b/calc.py"))
     preds = [
         {"instance_id": "calc__calc-1", "model_patch": DIFF},
         {"instance_id": "calc__calc-2", "model_patch": broken},
@@ -379,3 +381,34 @@ def test_a_sweperf_node_is_timed_by_its_call_duration(pytester: pytest.Pytester,
     assert timed["shape"] == "pytest-node", result.stdout.str()
     assert timed["lockstep"] is False
     assert record["verdict"]["field_rules"]["sweperf"]["human"] > 0.5, result.stdout.str()
+
+
+# -- validity here -----------------------------------------------------------------------------
+
+
+def test_report_lists_tasks_not_valid_here_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run without an agent established that one task's human speedup does not hold here:
+    `isobench report` names it apart and leaves its agent record out of the success rate,
+    unless asked; a minimum human speedup (GSO's 1.2) rules out one more."""
+    records = [
+        make_record("aaaa1111", category="similar", human=1.5, agent_x=1.5),
+        make_record("bbbb2222", category="worse", human=1.02, agent_x=1.0),
+        make_record("cccc3333", category="similar", human=1.1, agent_x=1.1),
+    ]
+    write_dir(tmp_path / "r", records)
+    write_dir(tmp_path / "h", [make_record("bbbb2222", agent=None, human=1.02, human_significant=False)])
+    dirs = [str(tmp_path / "r"), str(tmp_path / "h")]
+    typed = merge_dirs([tmp_path / "r", tmp_path / "h"]).records
+    assert [i.instance_id for i in validity.invalid_tasks(typed)] == ["bbbb2222"]
+    assert [i.instance_id for i in validity.invalid_tasks(typed, 1.2)] == ["bbbb2222", "cccc3333"]
+
+    assert main(["report", *dirs, "--json", str(tmp_path / "a.json")]) == 0
+    out = capsys.readouterr().out
+    assert "not valid here: 1 task(s) whose human speedup does not hold on this machine, left out" in out
+    assert "demo bbbb2222: human speedup 1.020x is not significant here (run without an agent)" in out
+    agent_group = next(g for g in json.loads((tmp_path / "a.json").read_text())["groups"] if g["key"]["agent"])
+    assert (agent_group["tasks"], agent_group["passed"]) == (2, 2)
+
+    assert main(["report", *dirs, "--include-invalid", "--json", str(tmp_path / "b.json")]) == 0
+    agent_group = next(g for g in json.loads((tmp_path / "b.json").read_text())["groups"] if g["key"]["agent"])
+    assert (agent_group["tasks"], agent_group["passed"]) == (3, 2)
