@@ -196,6 +196,6 @@ def formulacode(raw: Mapping[str, Any], where: str, origin: RecordRef | None) ->
 
 KNOWN = (
     "SWE-fficiency row (instance_id, base_commit, patch, workload, PASS_TO_PASS, ...); "
-    "SWE-Perf row (instance_id, base_commit, patch, efficiency_test, duration_changes, ...); "
+    "SWE-Perf row (instance_id, base_commit, patch, efficiency_test, PASS_TO_PASS, duration_changes, ...); "
     "FormulaCode row (task_id, repo_name, pr_base_sha, patch, image_name, ...)"
 )

@@ -195,7 +195,7 @@ SHAPES: tuple[tuple[str, tuple[str, ...], Mapper], ...] = (
     ("swefficiency", ("instance_id", "workload"), field_shapes.swefficiency),
     ("formulacode", ("task_id", "pr_base_sha"), field_shapes.formulacode),
     ("instance", ("instance_id", "head_commit"), _instance),
-    ("sweperf", ("instance_id", "base_commit", "patch", "efficiency_test"), field_shapes.sweperf),
+    ("sweperf", ("instance_id", "base_commit", "patch", "efficiency_test", "PASS_TO_PASS"), field_shapes.sweperf),
     ("instance", ("instance_id", "base_commit"), _instance),
     ("hf-isobench", ("commit_hash", "test_script"), _commit),
     ("commit", ("commit_hash",), _commit),
