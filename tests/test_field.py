@@ -344,6 +344,8 @@ def test_a_task_of_each_benchmark_runs_end_to_end(pytester: pytest.Pytester, bac
     perf = records["calc__calc-2"]
     assert perf["status"] == "failed" and perf["perf_tests"] == []
     assert "tests/test_calc.py::test_zero" in perf["verdict"]["message"]
+    assert perf["verdict"]["field_rules"]["swefficiency"] == {"pred_speedup": 1.0, "correctness": 0.0}
+    assert perf["verdict"]["field_rules"]["sweperf"] == {"agent": 0.0}
 
     # FormulaCode: the row names no benchmark: the repository's asv suite is read at the
     # base (a parametrized method, every combination, and a plain function).

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 Values = Mapping[str, Mapping[str, Sequence[float]]]
 
 __all__ = [
+    "failed_agent",
     "field_rules",
     "filter_outliers",
     "formulacode",
@@ -157,6 +158,19 @@ def gso(values: Values) -> dict[str, Any]:
     """GSO's ``opt_base`` / ``opt_commit`` (``measure/gso.py``) on these values."""
     tests = list(values.values())
     return gso_opt([t["baseline"] for t in tests], [t["agent"] for t in tests], [t["human"] for t in tests]).as_dict()
+
+
+def failed_agent() -> dict[str, Any]:
+    """What each benchmark records for an agent that failed before anything was timed (its
+    patch did not apply, broke a test, changed the output): SWE-fficiency a prediction
+    speedup of 1.0 and correctness 0, SWE-Perf 0, FormulaCode no change (1.0), GSO no
+    ``opt_commit``."""
+    return {
+        "swefficiency": {"pred_speedup": 1.0, "correctness": 0.0},
+        "sweperf": {"agent": 0.0},
+        "formulacode": {"agent_speedup": 1.0},
+        "gso": {"opt_base": False, "opt_commit": False},
+    }
 
 
 def field_rules(values: Values, *, failed: bool = False) -> dict[str, Any]:

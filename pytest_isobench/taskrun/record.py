@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import tampering
 from ..agents.builtin import human_diff
 from ..agents.prompt import PROMPT_VERSION
-from ..measure.field_rules import field_rules, values_of
+from ..measure.field_rules import failed_agent, field_rules, values_of
 from ..measure.stats import summarize
 from ..results.record import (
     AgentRunRecord,
@@ -202,10 +202,12 @@ def build_record(
         updates["correctness"] = CorrectnessRecord.model_validate(correctness)
     if verdict is not None:
         judged = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
-        if measured is not None:  # each benchmark's own rule, beside ours (never instead of it)
-            beside = field_rules(values_of(measured.results))
-            if beside:
-                judged = VerdictRecord.model_validate({**judged.model_dump(), "field_rules": beside})
+        # each benchmark's own rule, beside ours (never instead of it)
+        beside = field_rules(values_of(measured.results)) if measured is not None else {}
+        if measured is None and patch is not None and judged.category in ("failed", "tampering"):
+            beside = failed_agent()
+        if beside:
+            judged = VerdictRecord.model_validate({**judged.model_dump(), "field_rules": beside})
         updates["verdict"] = judged
         updates["review"] = tampering.review_reason(
             judged.agent.point if judged.agent else None,
