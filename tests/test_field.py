@@ -19,6 +19,8 @@ import pytest
 from gitutil import one_commit_repo
 from test_report_tables import make_record, write_dir
 
+from pytest_isobench.agents.base import AgentContext
+from pytest_isobench.agents.builtin import HumanAgent
 from pytest_isobench.cli import main
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure import field_rules
@@ -169,6 +171,13 @@ def test_each_schema_maps_onto_a_task() -> None:
         "g:1",
     )
     assert gso.image == "slimshetty/gso:gso.eval.x86_64.numpy__numpy-1"
+
+
+def test_the_human_agent_replays_a_human_patch(tmp_path: Path) -> None:
+    """`--isobench-agent=human` (the A/A check) on a task whose human is base + patch: the patch itself."""
+    task = task_from_record(_rows(str(tmp_path), "b" * 40)["swefficiency"], "s:1")
+    context = AgentContext(task, tmp_path, "b" * 40, "b" * 40, None, 60.0, "")
+    assert HumanAgent().run(context).patch == DIFF
 
 
 @pytest.mark.parametrize(
@@ -357,7 +366,7 @@ def test_a_task_of_each_benchmark_runs_end_to_end(pytester: pytest.Pytester, bac
     assert fc["verdict"]["field_rules"]["formulacode"]["oracle_speedup"] > 2
 
 
-@pytest.mark.parametrize("backend", ["local"])
+@pytest.mark.parametrize("backend", ["local", pytest.param("docker", marks=pytest.mark.docker)])
 def test_a_sweperf_node_is_timed_by_its_call_duration(pytester: pytest.Pytester, backend: str) -> None:
     """The SWE-Perf task with the fast patch: timed (no lockstep: one pytest run per value)."""
     rows = _project(pytester.path, backend)
