@@ -100,10 +100,15 @@ def point_at(monkeypatch: pytest.MonkeyPatch, agent: str, url_base: str) -> None
 
 
 def tool_outputs(server: FakeModels) -> list[str]:
-    """Every tool result the CLI sent back to the model (Anthropic and Responses shapes)."""
+    """Every tool result the CLI sent back to the model (Anthropic, Responses and Chat shapes)."""
     found: list[str] = []
     for seen in server.requests:
         for message in seen.body.get("messages") or []:
+            if message.get("role") == "tool":  # Chat Completions (OpenHands)
+                content = message.get("content")
+                if isinstance(content, list):  # text parts
+                    content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+                found.append(str(content))
             for block in message.get("content") or [] if isinstance(message.get("content"), list) else []:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
                     content = block.get("content")
@@ -135,21 +140,26 @@ def run_git(*args: str, cwd: Path) -> str:
 AGENTS_IMAGE = "isobench-agents:bookworm"
 
 
-def agents_image() -> str:
-    """The image with node and the CLIs (scripts/build-agents-image.sh); skip or fail without it."""
+def required_image(image: str, script: str, require_var: str) -> str:
+    """``image``, built by ``script``; skip without it, or fail where ``require_var`` is 1 (CI)."""
     import docker
 
     client = docker.from_env(timeout=10)
     try:
-        client.images.get(AGENTS_IMAGE)
+        client.images.get(image)
     except docker.errors.ImageNotFound:
-        problem = f"image {AGENTS_IMAGE} missing: run scripts/build-agents-image.sh"
-        if os.environ.get("ISOBENCH_REQUIRE_AGENT_CLIS") == "1":
+        problem = f"image {image} missing: run {script}"
+        if os.environ.get(require_var) == "1":
             pytest.fail(f"required in CI: {problem}")
         pytest.skip(problem)
     finally:
         client.close()
-    return AGENTS_IMAGE
+    return image
+
+
+def agents_image() -> str:
+    """The image with node and the CLIs (scripts/build-agents-image.sh); skip or fail without it."""
+    return required_image(AGENTS_IMAGE, "scripts/build-agents-image.sh", "ISOBENCH_REQUIRE_AGENT_CLIS")
 
 
 def bridge_gateway() -> str:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fake_chat import chat_completion, dialect, named_tool_call
+
 WORKDIR_RE = re.compile(r"The repository in (\S+) is checked out")
 MODEL = "claude-sonnet-4-5-20250929"
 OPENAI_MODEL = "gpt-5-codex"
@@ -34,7 +36,8 @@ OPENAI_MODEL = "gpt-5-codex"
 
 @dataclass(frozen=True)
 class Step:
-    """One scripted model turn: ``read`` a path, run ``bash``, ``edit`` (old -> new), or ``done``."""
+    """One scripted model turn: ``read`` a path, run ``bash``, ``edit`` (old -> new), ``done``, or
+    ``say`` (a plain message, no tool: an agent that waits on its user)."""
 
     kind: str
     path: str = ""
@@ -159,7 +162,9 @@ class FakeModels:
                     status, data, kind = fake._anthropic(body)
                     self._send(status, data, kind)
                 elif path.endswith("/responses"):
-                    self._send(200, fake._responses(body), "text/event-stream")
+                    self._send(200, *fake._responses(body))
+                elif path.endswith("/chat/completions"):
+                    self._send(200, *chat_completion(fake, body))
                 else:
                     self._send(404, b'{"error": {"message": "no such route"}}', "application/json")
 
@@ -210,9 +215,9 @@ class FakeModels:
 
     def _anthropic(self, body: dict[str, Any]) -> tuple[int, bytes, str]:
         model = str(body.get("model") or MODEL)
-        tools = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
+        tools = {str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)}
         blocks: list[dict[str, Any]]
-        if "Read" in tools and "Edit" in tools:
+        if ("Read" in tools and "Edit" in tools) or dialect(tools):
             done = sum(
                 1
                 for m in body.get("messages", [])
@@ -223,7 +228,10 @@ class FakeModels:
             step, workdir = self._step(done), self._workdir(body)
             usage = self._usage("main", done)
             tool_id = f"toolu_{done:04d}"
-            if step.kind == "read":
+            named = named_tool_call(step, workdir, tools)
+            if named:  # trae-agent's tools
+                blocks = [{"type": "tool_use", "id": tool_id, "name": named[0], "input": named[1]}]
+            elif step.kind == "read":
                 blocks = [
                     {
                         "type": "tool_use",
@@ -337,7 +345,7 @@ class FakeModels:
 
     # -- OpenAI Responses ------------------------------------------------------------
 
-    def _responses(self, body: dict[str, Any]) -> bytes:
+    def _responses(self, body: dict[str, Any]) -> tuple[bytes, str]:
         tools = {str(t.get("name")): t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")}
         items = [i for i in body.get("input") or [] if isinstance(i, dict)]
         done = sum(1 for i in items if str(i.get("type", "")).endswith("call_output"))
@@ -345,7 +353,17 @@ class FakeModels:
         usage = self._usage("main" if tools else "side", done)
         call_id = f"call_{done:04d}"
         item: dict[str, Any]
-        if step.kind in ("read", "bash") or (step.kind == "edit" and "apply_patch" not in tools):
+        named = named_tool_call(step, workdir, set(tools))
+        if named:
+            item = {
+                "type": "function_call",
+                "id": f"fc_{done}",
+                "call_id": call_id,
+                "name": named[0],
+                "arguments": json.dumps(named[1]),
+                "status": "completed",
+            }
+        elif step.kind in ("read", "bash") or (step.kind == "edit" and "apply_patch" not in tools):
             command = step.command if step.kind == "bash" else f"cat {step.path}"
             if step.kind == "edit":
                 command = _python_edit(step)
@@ -398,6 +416,9 @@ class FakeModels:
             "total_tokens": usage.input_tokens + usage.cache_read_input_tokens + usage.output_tokens,
         }
         base = {"id": response_id, "object": "response", "model": body.get("model") or OPENAI_MODEL}
+        if not body.get("stream"):  # trae-agent asks for the whole response at once
+            whole = {**base, "created_at": 1700000000, "status": "completed", "output": [item], "usage": usage_obj}
+            return json.dumps(whole).encode(), "application/json"
         events = [
             (
                 "response.created",
@@ -413,7 +434,7 @@ class FakeModels:
                 },
             ),
         ]
-        return _sse(events)
+        return _sse(events), "text/event-stream"
 
 
 def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:

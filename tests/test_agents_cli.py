@@ -139,9 +139,17 @@ print("agent: done", file=sys.stderr)
 
 SOURCE = "def f(n):\n    return sum(range(n))\n\n\nprint(f(10))\n"
 ROOT = Path(__file__).resolve().parents[1]
+# What the real tools wrote, run by hand against the stand-in model server (see the README there).
 DATA = ROOT / "tests" / "data" / "agents"
-TRAE_TRAJECTORY = (DATA / "trae_trajectory.json").read_text()
+TRAE_TRAJECTORY = (DATA / "trae_trajectory.json").read_text()  # provider anthropic
+TRAE_TRAJECTORY_OPENAI = (DATA / "trae_trajectory_openai.json").read_text()
+TRAE_UNFINISHED = (DATA / "trae_trajectory_unfinished.json").read_text()  # max_steps reached, exit 0
 OPENHANDS_TRAJECTORY = (DATA / "openhands_trajectory.json").read_text()
+OPENHANDS_STUCK = (DATA / "openhands_trajectory_stuck.json").read_text()  # ended in state error, exit 0
+OPENHANDS_STUCK_LOG = (DATA / "openhands_stuck_stderr.txt").read_text()
+# The stand-in server's usage for the four calls of those runs: input (not cached) 100+110+120+130,
+# output 20+21+22+23, cache reads 4000+4100+4200+4300, cache writes 1000+1001+1002+1003.
+SERVED = {"input": 460, "output": 86, "cache_read": 16600, "cache_write": 4006}
 
 CLAUDE_OUTPUT = json.dumps(
     {
@@ -221,8 +229,10 @@ def context(
     )
 
 
-def standin(dump: str, output: str = "", sleep: float = 0) -> str:
-    return STANDIN.format(dump=dump, output=output, sleep=sleep, trae=TRAE_TRAJECTORY, openhands=OPENHANDS_TRAJECTORY)
+def standin(
+    dump: str, output: str = "", sleep: float = 0, trae: str = TRAE_TRAJECTORY, openhands: str = OPENHANDS_TRAJECTORY
+) -> str:
+    return STANDIN.format(dump=dump, output=output, sleep=sleep, trae=trae, openhands=openhands)
 
 
 OPENHANDS_STUBS = (
@@ -291,8 +301,8 @@ CASES: dict[str, dict[str, Any]] = {
             "simple",
         ],
         "extra_env": {"ANTHROPIC_BASE_URL": "*"},
-        # each call once (llm_interactions), not again from agent_steps
-        "usage": {"input": 1750, "output": 270, "cache_read": 4500, "cache_write": 900},
+        # each call once (llm_interactions), not again from agent_steps: what the server sent
+        "usage": SERVED,
         "cost": None,
         "model": "claude-sonnet-4-20250514",
     },
@@ -356,10 +366,11 @@ CASES: dict[str, dict[str, Any]] = {
             "SANDBOX_VOLUMES": f"{WORKDIR}:/workspace:rw",
             "SAVE_TRAJECTORY_PATH": f"{H}/openhands_trajectory.json",
         },
-        # the last llm_metrics snapshot: prompt tokens include those read from the cache
-        "usage": {"input": 6800, "output": 330, "cache_read": 10300, "cache_write": 300},
-        "cost": 0.0264,
-        "model": "m-1",
+        # the last llm_metrics snapshot: prompt tokens include those read from the cache;
+        # OpenAI's usage reports no cache writes; litellm priced it as gpt-4o
+        "usage": {**SERVED, "cache_write": 0},
+        "cost": 0.022760000000000002,
+        "model": "m-1",  # OpenHands names its metrics "default": the model asked for stands
     },
 }
 # The variables the tool gets beyond the key (and HOME); codex gets its key as CODEX_API_KEY.
@@ -477,17 +488,30 @@ def test_missing_binary_in_the_image_is_an_error(
         cls().run(context(repo, docker_sandbox))
 
 
+OUTAGE = json.dumps({"type": "result", "subtype": "success", "is_error": True, "result": "API Error: 529 Overloaded"})
+# Each tool exits 0 after these runs; only what it wrote says they failed.
+FAILED_RUNS: dict[str, tuple[str, str, dict[str, str], str]] = {
+    "claude_code": ("ANTHROPIC_API_KEY", "claude", {"output": OUTAGE}, "529 Overloaded"),
+    "trae": ("ANTHROPIC_API_KEY", "trae-cli", {"trae": TRAE_UNFINISHED}, "exceeded maximum steps"),
+    "openhands": (
+        "LLM_API_KEY",
+        "openhands",
+        {"openhands": OPENHANDS_STUCK, "output": OPENHANDS_STUCK_LOG},
+        "AgentStuckInLoopError",
+    ),
+}
+
+
 @pytest.mark.docker
+@pytest.mark.parametrize("name", sorted(FAILED_RUNS))
 def test_a_run_the_tool_reports_failed_carries_the_error(
-    docker_sandbox: Sandbox, repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, endpoint: str
+    name: str, docker_sandbox: Sandbox, repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk")
-    outage = json.dumps(
-        {"type": "result", "subtype": "success", "is_error": True, "result": "API Error: 529 Overloaded"}
-    )
-    install(docker_sandbox, "claude", standin(DUMP, outage))
-    run = ClaudeCodeAgent().run(context(repo, docker_sandbox))
-    assert run.exit_status == 0 and run.error is not None and "529 Overloaded" in run.error
+    key, tool, written, why = FAILED_RUNS[name]
+    monkeypatch.setenv(key, "sk")
+    install(docker_sandbox, tool, standin(DUMP, **written))
+    run = CASES[name]["cls"]().run(context(repo, docker_sandbox))
+    assert run.exit_status == 0 and run.error is not None and why in run.error, run.error
 
 
 # -- the local backend: nothing of the caller's reaches any adapter --------------------
@@ -600,7 +624,7 @@ def test_usage_of_each_tool_as_it_reports_it() -> None:
     assert usage_reports.claude_report("plain text").error == "Claude Code printed no result object"
 
 
-def test_trae_tokens_on_a_trajectory_of_its_real_format_count_each_call_once() -> None:
+def test_trae_tokens_on_its_real_trajectory_count_each_call_once() -> None:
     data = json.loads(TRAE_TRAJECTORY)
     # The format repeats each call's usage in agent_steps: counting both would double it.
     steps = [s["llm_response"]["usage"] for s in data["agent_steps"]]
@@ -609,29 +633,54 @@ def test_trae_tokens_on_a_trajectory_of_its_real_format_count_each_call_once() -
         (c["input_tokens"], c["output_tokens"]) for c in calls
     ]
     report = usage_reports.trae_report(TRAE_TRAJECTORY)
-    assert report.usage == {
-        "input": sum(c["input_tokens"] for c in calls),
-        "output": sum(c["output_tokens"] for c in calls),
-        "cache_read": sum(c["cache_read_input_tokens"] for c in calls),
-        "cache_write": sum(c["cache_creation_input_tokens"] for c in calls),
-    }
-    assert report.reported["llm_calls"] == 3 and report.model == data["model"]
+    assert report.usage == SERVED  # Anthropic's input_tokens leave the cache reads out
+    assert report.reported["llm_calls"] == 4 and report.model == data["model"] == "claude-sonnet-4-20250514"
+    assert report.error is None and data["success"] is True
     assert usage_reports.trae_report("").error is not None
 
 
-def test_openhands_tokens_and_cost_on_a_trajectory_of_its_real_format() -> None:
+def test_trae_tokens_with_openai_do_not_count_cache_reads_twice() -> None:
+    data = json.loads(TRAE_TRAJECTORY_OPENAI)
+    calls = [i["response"]["usage"] for i in data["llm_interactions"]]
+    # OpenAI's input_tokens include the cached part, which trae also reports apart.
+    assert sum(c["input_tokens"] for c in calls) == SERVED["input"] + SERVED["cache_read"]
+    report = usage_reports.trae_report(TRAE_TRAJECTORY_OPENAI)
+    assert report.usage == {**SERVED, "cache_write": 0}  # OpenAI reports no cache writes
+    assert report.reported["usage"]["input_tokens"] == SERVED["input"] + SERVED["cache_read"]
+    assert report.tokens == SERVED["input"] + SERVED["output"] + SERVED["cache_read"]
+
+
+def test_trae_unfinished_task_is_reported_though_it_exits_0() -> None:
+    report = usage_reports.trae_report(TRAE_UNFINISHED)
+    assert report.error is not None and "exceeded maximum steps" in report.error
+    assert report.usage["output"] == 60  # what it used is still counted
+
+
+def test_openhands_tokens_and_cost_on_its_real_trajectory() -> None:
     events = json.loads(OPENHANDS_TRAJECTORY)
     last = [e["llm_metrics"] for e in events if "llm_metrics" in e][-1]  # accumulated, not per step
     report = usage_reports.openhands_report(OPENHANDS_TRAJECTORY)
     usage = last["accumulated_token_usage"]
-    assert report.cost_usd == last["accumulated_cost"] == 0.0264
+    assert report.cost_usd == last["accumulated_cost"] == 0.022760000000000002
     assert report.usage == {
         "input": usage["prompt_tokens"] - usage["cache_read_tokens"],
         "output": usage["completion_tokens"],
         "cache_read": usage["cache_read_tokens"],
         "cache_write": usage["cache_write_tokens"],
-    }
+    } == {**SERVED, "cache_write": 0}
     assert report.tokens == usage["prompt_tokens"] + usage["completion_tokens"] + usage["cache_write_tokens"]
+    assert usage["model"] == "default" and report.model is None  # not a model's name
+    assert report.error is None
+
+
+def test_openhands_run_whose_agent_did_not_finish_is_a_failure() -> None:
+    report = usage_reports.openhands_report(OPENHANDS_STUCK, OPENHANDS_STUCK_LOG)
+    assert report.error == (
+        "OpenHands ended without its agent finishing "
+        "(its last state: error: AgentStuckInLoopError: Agent got stuck in a loop)"
+    )
+    assert report.usage["output"] == 60
+    assert usage_reports.openhands_report(OPENHANDS_STUCK).error == "OpenHands ended without its agent finishing"
 
 
 def test_endpoint_preflight_names_a_dead_url_within_seconds() -> None:

@@ -24,17 +24,22 @@ class OpenHandsAgent(CliAgent):
     Runs with the ``cli`` runtime (commands directly in this sandbox, no nested Docker);
     the interpreter is ``ISOBENCH_OPENHANDS_PYTHON`` (default ``python3``). The probe
     imports exactly the module the command runs and the runtime it selects. Tokens and
-    cost come from the trajectory it saves (``SAVE_TRAJECTORY_PATH``).
+    cost come from the trajectory it saves (``SAVE_TRAJECTORY_PATH``); it exits 0 however
+    its agent ended, so a run without the agent's ``finish`` is reported as failed.
+    Checked against the real 0.59.0 in Docker (tests/test_agents_openhands_real.py).
     """
 
     name: ClassVar[str] = "openhands"
     binary: ClassVar[str] = "openhands"
     install_hint: ClassVar[str] = (
-        f"on Python >= 3.12: pip install 'openhands-ai=={OPENHANDS_VERSION}' "
-        "(1.x has no openhands.core.main; 0.9.x has no cli runtime)"
+        f"on Python 3.12 or 3.13: pip install 'openhands-ai=={OPENHANDS_VERSION}' "
+        "(1.x has no openhands.core.main; 0.9.x has no cli runtime), "
+        "or use the image scripts/build-openhands-image.sh builds"
     )
     key_vars: ClassVar[tuple[str, ...]] = ("LLM_API_KEY",)
-    optional_vars: ClassVar[tuple[str, ...]] = ("LLM_BASE_URL", "LLM_MODEL")
+    # A model litellm does not know gets tools described in its prompt instead of native
+    # tool calls, unless LLM_NATIVE_TOOL_CALLING=true (an endpoint serving its own model).
+    optional_vars: ClassVar[tuple[str, ...]] = ("LLM_BASE_URL", "LLM_MODEL", "LLM_NATIVE_TOOL_CALLING")
     max_iterations: ClassVar[int] = 100
 
     def python(self) -> str:
@@ -69,4 +74,5 @@ class OpenHandsAgent(CliAgent):
         return " ".join([*env, *argv])
 
     def report(self, result: ExecResult, sandbox: Sandbox, home: str) -> usage_reports.Report:
-        return usage_reports.openhands_report(self.read_file(sandbox, f"{home}/{OPENHANDS_TRAJECTORY_NAME}"))
+        trajectory = self.read_file(sandbox, f"{home}/{OPENHANDS_TRAJECTORY_NAME}")
+        return usage_reports.openhands_report(trajectory, result.stdout + "\n" + result.stderr)

@@ -33,11 +33,14 @@ TRAE_PROVIDERS: dict[str, tuple[str | None, str, str | None]] = {
     "doubao": ("DOUBAO_API_KEY", "doubao-seed-1.6", None),
     "ollama": (None, "qwen3", "http://localhost:11434"),
 }
-# trae-agent needs Python >= 3.12; its `evaluation` extra brings the `docker` its CLI
-# imports, and its `mcp` pin needs pydantic >= 2.8.
+# trae-agent is not on the package index: it installs from its repository, at the commit
+# the adapter was checked against by hand (tests/data/agents/README.md). It needs Python >=
+# 3.12; its `evaluation` extra brings the `docker` its CLI imports; its `mcp==1.12.2` pin
+# imports a pydantic internal that pydantic 2.12 removed.
+TRAE_COMMIT = "e839e559ac61bdd0e057c375dd1dee391fee797d"
 TRAE_INSTALL = (
     "on Python >= 3.12: pip install 'trae-agent[evaluation] @ "
-    "git+https://github.com/bytedance/trae-agent@e839e55' 'pydantic>=2.8,<3'"
+    f"git+https://github.com/bytedance/trae-agent@{TRAE_COMMIT}' 'pydantic>=2.8,<2.12'"
 )
 
 

@@ -12,6 +12,7 @@ Tokens are kept by kind: ``input`` (not read from a cache), ``output``, ``cache_
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,13 @@ def codex_report(stdout: str) -> Report:
     return Report(usage=usage, reported={"turns": turns, "usage": totals})
 
 
+# trae's clients disagree on what `input_tokens` holds: Anthropic's leave out what the cache
+# served (reported apart), OpenAI's (Responses API) and Google's include it (and say how much
+# in `cache_read_input_tokens`), the OpenAI-compatible ones (OpenRouter, Azure, Doubao) report
+# no cache part at all. Checked against the real tool (see tests/data/agents/README.md).
+TRAE_INPUT_WITHOUT_CACHE = frozenset({"anthropic"})
+
+
 def trae_report(trajectory: str) -> Report:
     """trae-agent's trajectory file: each LLM call counted once (``llm_interactions``)."""
     try:
@@ -135,14 +143,18 @@ def trae_report(trajectory: str) -> Report:
         "reasoning_tokens": 0,
     }
     calls = 0
+    fresh_input = 0  # input not read from a cache, whatever the provider's convention
     for interaction in data.get("llm_interactions") or []:
         usage = (interaction.get("response") or {}).get("usage") if isinstance(interaction, dict) else None
         if isinstance(usage, dict):
             calls += 1
             for key in totals:
                 totals[key] += _int(usage.get(key))
+            provider = str(interaction.get("provider") or data.get("provider") or "")
+            cached = 0 if provider in TRAE_INPUT_WITHOUT_CACHE else _int(usage.get("cache_read_input_tokens"))
+            fresh_input += _int(usage.get("input_tokens")) - cached
     usage_out = {
-        "input": totals["input_tokens"],
+        "input": fresh_input,
         "output": totals["output_tokens"],
         "cache_read": totals["cache_read_input_tokens"],
         "cache_write": totals["cache_creation_input_tokens"],
@@ -150,7 +162,10 @@ def trae_report(trajectory: str) -> Report:
     if totals["reasoning_tokens"]:
         usage_out["reasoning"] = totals["reasoning_tokens"]
     model = data.get("model") if isinstance(data.get("model"), str) else None
-    return Report(usage=usage_out if calls else {}, reported={"llm_calls": calls, "usage": totals}, model=model)
+    report = Report(usage=usage_out if calls else {}, reported={"llm_calls": calls, "usage": totals}, model=model)
+    if data.get("success") is False:  # trae exits 0 all the same (max steps reached, say)
+        report.error = f"trae reported the task unfinished: {str(data.get('final_result') or '')[:300]}"
+    return report
 
 
 def _last_metrics(node: Any) -> dict[str, Any] | None:
@@ -169,29 +184,42 @@ def _last_metrics(node: Any) -> dict[str, Any] | None:
     return found
 
 
-def openhands_report(trajectory: str) -> Report:
-    """OpenHands' saved trajectory: accumulated cost and token usage of its metrics."""
+OPENHANDS_STATE_RE = re.compile(r"agent_state='(\w+)', reason='([^'\n]*)'")
+
+
+def openhands_report(trajectory: str, log: str = "") -> Report:
+    """OpenHands' saved trajectory: accumulated cost and token usage of its metrics.
+
+    OpenHands exits 0 however its agent ended, and its trajectory leaves out the state
+    changes: a run without the agent's ``finish`` action is a failure, its reason the last
+    state its log (``LOG_ALL_EVENTS``) names.
+    """
     try:
         data = json.loads(trajectory)
     except json.JSONDecodeError:
         return Report(error="OpenHands wrote no readable trajectory")
     metrics = _last_metrics(data)
-    if metrics is None:
-        return Report(reported={}, model=None)
-    usage = _dict(metrics.get("accumulated_token_usage"))
-    cached = _int(usage.get("cache_read_tokens"))
-    out = {
-        # litellm's prompt tokens include those read from the cache
-        "input": _int(usage.get("prompt_tokens")) - cached,
-        "output": _int(usage.get("completion_tokens")),
-        "cache_read": cached,
-        "cache_write": _int(usage.get("cache_write_tokens")),
-    }
-    cost = metrics.get("accumulated_cost")
-    model = usage.get("model") if isinstance(usage.get("model"), str) and usage.get("model") else None
-    return Report(
-        usage=out if usage else {},
-        reported={"accumulated_cost": cost, "accumulated_token_usage": usage},
-        cost_usd=float(cost) if isinstance(cost, int | float) else None,
-        model=model,
-    )
+    report = Report()
+    if metrics is not None:
+        usage = _dict(metrics.get("accumulated_token_usage"))
+        cached = _int(usage.get("cache_read_tokens"))
+        if usage:
+            report.usage = {
+                # litellm's prompt tokens include those read from the cache
+                "input": _int(usage.get("prompt_tokens")) - cached,
+                "output": _int(usage.get("completion_tokens")),
+                "cache_read": cached,
+                "cache_write": _int(usage.get("cache_write_tokens")),
+            }
+        cost = metrics.get("accumulated_cost")
+        report.reported = {"accumulated_cost": cost, "accumulated_token_usage": usage}
+        report.cost_usd = float(cost) if isinstance(cost, int | float) else None
+        model = usage.get("model")
+        # "default" is the name of OpenHands' metrics object, not a model
+        report.model = model if isinstance(model, str) and model not in ("", "default") else None
+    events = data if isinstance(data, list) else []
+    if not any(isinstance(e, dict) and e.get("source") == "agent" and e.get("action") == "finish" for e in events):
+        states = OPENHANDS_STATE_RE.findall(log)
+        why = f" (its last state: {states[-1][0]}{': ' + states[-1][1] if states[-1][1] else ''})" if states else ""
+        report.error = f"OpenHands ended without its agent finishing{why}"
+    return report
