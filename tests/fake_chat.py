@@ -30,6 +30,7 @@ def named_tool_call(step: Step, workdir: str, tools: set[str]) -> tuple[str, dic
     """The (tool, arguments) that play ``step`` with OpenHands' or TRAE's tools; None for other
     tool sets, and for a ``say`` step (a plain message)."""
     path = f"{workdir}/{step.path}"
+    replace = {"command": "str_replace", "path": path, "old_str": step.old, "new_str": step.new}
     kind = dialect(tools)
     if kind == "openhands":
         low = {"security_risk": "LOW"}
@@ -38,7 +39,7 @@ def named_tool_call(step: Step, workdir: str, tools: set[str]) -> tuple[str, dic
         if step.kind == "bash":
             return "execute_bash", {"command": step.command, **low}
         if step.kind == "edit":
-            return "str_replace_editor", {"command": "str_replace", "path": path, "old_str": step.old, "new_str": step.new, **low}
+            return "str_replace_editor", {**replace, **low}
         if step.kind == "done":
             return "finish", {"message": step.text}
         return None  # "say": a plain message, no tool call
@@ -48,7 +49,7 @@ def named_tool_call(step: Step, workdir: str, tools: set[str]) -> tuple[str, dic
         if step.kind == "bash":
             return "bash", {"command": step.command}
         if step.kind == "edit":
-            return "str_replace_based_edit_tool", {"command": "str_replace", "path": path, "old_str": step.old, "new_str": step.new}
+            return "str_replace_based_edit_tool", replace
         if step.kind == "done" and "task_done" in tools:
             return "task_done", {}
     return None

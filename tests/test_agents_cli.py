@@ -662,12 +662,16 @@ def test_openhands_tokens_and_cost_on_its_real_trajectory() -> None:
     report = usage_reports.openhands_report(OPENHANDS_TRAJECTORY)
     usage = last["accumulated_token_usage"]
     assert report.cost_usd == last["accumulated_cost"] == 0.022760000000000002
-    assert report.usage == {
-        "input": usage["prompt_tokens"] - usage["cache_read_tokens"],
-        "output": usage["completion_tokens"],
-        "cache_read": usage["cache_read_tokens"],
-        "cache_write": usage["cache_write_tokens"],
-    } == {**SERVED, "cache_write": 0}
+    assert (
+        report.usage
+        == {
+            "input": usage["prompt_tokens"] - usage["cache_read_tokens"],
+            "output": usage["completion_tokens"],
+            "cache_read": usage["cache_read_tokens"],
+            "cache_write": usage["cache_write_tokens"],
+        }
+        == {**SERVED, "cache_write": 0}
+    )
     assert report.tokens == usage["prompt_tokens"] + usage["completion_tokens"] + usage["cache_write_tokens"]
     assert usage["model"] == "default" and report.model is None  # not a model's name
     assert report.error is None

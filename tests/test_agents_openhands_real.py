@@ -68,6 +68,7 @@ def _demo(pytester: pytest.Pytester, cache: Path, results: Path, *extra: str) ->
     return result
 
 
+@pytest.mark.slow
 def test_real_openhands_docker_backend(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
