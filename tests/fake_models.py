@@ -1,13 +1,15 @@
-"""Stand-in model servers on loopback for the real agent CLIs: Anthropic Messages and OpenAI Responses.
+"""Stand-in model servers on loopback for the real agent tools: Anthropic Messages and OpenAI APIs.
 
 ``FakeModels(script)`` serves, from one thread on one port:
 
 - ``POST /v1/messages`` (Anthropic Messages API, streamed as server-sent events when the
   request asks for ``stream``, else one JSON message) for Claude Code;
-- ``POST /v1/responses`` (OpenAI Responses API, streamed) for Codex;
+- ``POST /v1/responses`` (OpenAI Responses API) for Codex (streamed) and trae-agent;
+- ``POST /v1/chat/completions`` (OpenAI Chat Completions) for OpenHands (through litellm);
 - ``GET /v1/models`` and ``POST /v1/messages/count_tokens``, which the tools may ask.
 
-A request that offers the agent's tools gets the next step of the script: read a file, run
+A request that offers the agent's tools (Claude Code's, Codex's, or OpenHands' and trae's:
+see :mod:`fake_openai_replies`) gets the next step of the script: read a file, run
 a shell command, make one edit, finish. The step is the number of tool results already in
 the conversation, so a tool that retries a request gets the same step again. Requests
 without tools (titles, quota probes) get a short text. Every body received is kept in
@@ -27,11 +29,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from fake_chat import chat_completion, dialect, named_tool_call
+from fake_openai_replies import OPENAI_MODEL, chat_completion, dialect, named_tool_call, responses_reply, sse
 
 WORKDIR_RE = re.compile(r"The repository in (\S+) is checked out")
 MODEL = "claude-sonnet-4-5-20250929"
-OPENAI_MODEL = "gpt-5-codex"
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class FakeModels:
                     status, data, kind = fake._anthropic(body)
                     self._send(status, data, kind)
                 elif path.endswith("/responses"):
-                    self._send(200, *fake._responses(body))
+                    self._send(200, *responses_reply(fake, body))
                 elif path.endswith("/chat/completions"):
                     self._send(200, *chat_completion(fake, body))
                 else:
@@ -341,119 +342,4 @@ class FakeModels:
             ),
             ("message_stop", {"type": "message_stop"}),
         ]
-        return 200, _sse(events), "text/event-stream"
-
-    # -- OpenAI Responses ------------------------------------------------------------
-
-    def _responses(self, body: dict[str, Any]) -> tuple[bytes, str]:
-        tools = {str(t.get("name")): t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")}
-        items = [i for i in body.get("input") or [] if isinstance(i, dict)]
-        done = sum(1 for i in items if str(i.get("type", "")).endswith("call_output"))
-        step, workdir = self._step(done), self._workdir(body)
-        usage = self._usage("main" if tools else "side", done)
-        call_id = f"call_{done:04d}"
-        item: dict[str, Any]
-        named = named_tool_call(step, workdir, set(tools))
-        if named:
-            item = {
-                "type": "function_call",
-                "id": f"fc_{done}",
-                "call_id": call_id,
-                "name": named[0],
-                "arguments": json.dumps(named[1]),
-                "status": "completed",
-            }
-        elif step.kind in ("read", "bash") or (step.kind == "edit" and "apply_patch" not in tools):
-            command = step.command if step.kind == "bash" else f"cat {step.path}"
-            if step.kind == "edit":
-                command = _python_edit(step)
-            if "exec_command" in tools:
-                name, args = "exec_command", {"cmd": command, "workdir": workdir}
-            else:
-                name, args = "shell", {"command": ["bash", "-lc", command], "workdir": workdir}
-            item = {
-                "type": "function_call",
-                "id": f"fc_{done}",
-                "call_id": call_id,
-                "name": name,
-                "arguments": json.dumps(args),
-                "status": "completed",
-            }
-        elif step.kind == "edit":
-            patch = _apply_patch_text(step)
-            if tools["apply_patch"].get("type") == "custom":
-                item = {
-                    "type": "custom_tool_call",
-                    "id": f"ctc_{done}",
-                    "call_id": call_id,
-                    "name": "apply_patch",
-                    "input": patch,
-                    "status": "completed",
-                }
-            else:
-                item = {
-                    "type": "function_call",
-                    "id": f"fc_{done}",
-                    "call_id": call_id,
-                    "name": "apply_patch",
-                    "arguments": json.dumps({"input": patch}),
-                    "status": "completed",
-                }
-        else:
-            item = {
-                "type": "message",
-                "id": f"msg_{done}",
-                "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": step.text, "annotations": []}],
-            }
-        response_id = f"resp_{len(self.requests)}"
-        usage_obj = {
-            "input_tokens": usage.input_tokens + usage.cache_read_input_tokens,
-            "input_tokens_details": {"cached_tokens": usage.cache_read_input_tokens},
-            "output_tokens": usage.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": usage.input_tokens + usage.cache_read_input_tokens + usage.output_tokens,
-        }
-        base = {"id": response_id, "object": "response", "model": body.get("model") or OPENAI_MODEL}
-        if not body.get("stream"):  # trae-agent asks for the whole response at once
-            whole = {**base, "created_at": 1700000000, "status": "completed", "output": [item], "usage": usage_obj}
-            return json.dumps(whole).encode(), "application/json"
-        events = [
-            (
-                "response.created",
-                {"type": "response.created", "response": {**base, "status": "in_progress", "output": []}},
-            ),
-            ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item}),
-            ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
-            (
-                "response.completed",
-                {
-                    "type": "response.completed",
-                    "response": {**base, "status": "completed", "output": [item], "usage": usage_obj},
-                },
-            ),
-        ]
-        return _sse(events), "text/event-stream"
-
-
-def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:
-    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
-
-
-def _apply_patch_text(step: Step) -> str:
-    """Codex's own patch format for one replacement in one file."""
-    old = "".join(f"-{line}\n" for line in step.old.splitlines())
-    new = "".join(f"+{line}\n" for line in step.new.splitlines())
-    return f"*** Begin Patch\n*** Update File: {step.path}\n@@\n{old}{new}*** End Patch"
-
-
-def _python_edit(step: Step) -> str:
-    """A shell command that makes the edit (for a tool set without ``apply_patch``)."""
-    code = (
-        "import pathlib,sys;p=pathlib.Path(sys.argv[1]);t=p.read_text();"
-        "assert sys.argv[2] in t;p.write_text(t.replace(sys.argv[2],sys.argv[3],1))"
-    )
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in ("python3", "-c", code, step.path, step.old, step.new))
+        return 200, sse(events), "text/event-stream"
