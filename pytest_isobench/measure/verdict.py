@@ -11,10 +11,18 @@ decide pytest outcomes (the plugin maps a verdict onto passed / failed / error).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
+from pytest_isobench.measure.categories import AGENT, HUMAN, HumanVerdict, Verdict, categorize, human_verdict
+from pytest_isobench.measure.explain import (
+    budget_note,
+    format_digests,
+    format_estimate,
+    format_pvalue,
+    gso_reason,
+    tie_note,
+)
 from pytest_isobench.measure.gso import GsoResult, gso_opt
 from pytest_isobench.measure.paired import log_ratios, signed_rank_pvalue
 from pytest_isobench.measure.rule import CATEGORIES, Category, SuccessRule
@@ -41,93 +49,9 @@ __all__ = [
     "judge",
 ]
 
-HUMAN = "human"
-AGENT = "agent"
-
-HumanVerdict = Literal["significant", "inconclusive", "slower", "tied"]
-"""The human speedup's own verdict: its interval above 1, straddling 1, below 1, or the
-values too coarse to judge."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The judgement of one task.
-
-    Speedups are over the baseline (> 1: faster), combined over the task's perf tests
-    by geometric mean (``human`` and ``agent`` by harmonic mean under the GSO rule;
-    ``agent_vs_human`` always geometric). ``category`` is ``None`` without an agent,
-    and when the task itself could not be measured (baseline or human failed: not the
-    agent's fault). ``human_verdict`` is the human speedup's own verdict.
-    ``equivalent`` is about the agent's output, ``human_equivalent`` the human's.
-    ``needed`` is the agent speedup the rule asked for. ``level`` is the two-sided
-    error level the intervals were computed at (the design's, for the stop);
-    ``gso`` GSO's figures under the ``gso`` rule.
-    """
-
-    passed: bool
-    category: Category | None
-    human: Estimate | None
-    agent: Estimate | None
-    agent_vs_human: Estimate | None
-    human_significant: bool
-    human_pvalue: float | None
-    agent_pvalue: float | None
-    equivalent: bool
-    reason: str
-    message: str
-    human_equivalent: bool = True
-    needed: float | None = None
-    human_verdict: HumanVerdict | None = None
-    level: float | None = None
-    rounds: int | None = None
-    gso: GsoResult | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-able copy (estimates become ``{"point", "low", "high"}`` objects)."""
-
-        def est(e: Estimate | None) -> dict[str, float] | None:
-            return None if e is None else e.as_dict()
-
-        return {
-            "passed": self.passed,
-            "category": self.category,
-            "human": est(self.human),
-            "agent": est(self.agent),
-            "agent_vs_human": est(self.agent_vs_human),
-            "human_significant": self.human_significant,
-            "human_pvalue": self.human_pvalue,
-            "agent_pvalue": self.agent_pvalue,
-            "equivalent": self.equivalent,
-            "human_equivalent": self.human_equivalent,
-            "needed": self.needed,
-            "human_verdict": self.human_verdict,
-            "level": self.level,
-            "rounds": self.rounds,
-            "gso": None if self.gso is None else self.gso.as_dict(),
-            "reason": self.reason,
-            "message": self.message,
-        }
-
-
-def format_estimate(e: Estimate) -> str:
-    """``1.41x [1.36, 1.45]``."""
-    return f"{e.point:.2f}x [{e.low:.2f}, {e.high:.2f}]"
-
-
-def format_pvalue(p: float) -> str:
-    """Four decimals, switching to scientific notation below 0.0001."""
-    return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
-
 
 def _digests(result: ProtocolResult, variant: str) -> set[str]:
     return {d for d in result.digests(variant) if d is not None}
-
-
-def _fmt_digests(ds: set[str]) -> str:
-    if not ds:
-        return "none"
-    shown = sorted(d[:12] for d in ds)
-    return shown[0] if len(shown) == 1 else "{" + ", ".join(shown) + "}"
 
 
 def _first_failure(tests: Sequence[ProtocolResult], variant: str) -> str | None:
@@ -154,58 +78,70 @@ def _fail(reason: str, category: Category | None, *, equivalent: bool = True, hu
     )
 
 
-def categorize(ratio: Estimate, tolerance: float) -> Category:
-    """The agent's category from its speedup over the human's, with ``tol = tolerance``:
+@dataclass(frozen=True)
+class _Outputs:
+    """Whether the human's and the agent's outputs match the baseline's, and the agent's
+    mismatch in words."""
 
-    - ``"similar"``: the interval lies inside the band ``[1 - tol, 1 + tol]``;
-    - ``"beats"``: the interval is above 1 (measurably faster than the human) and the
-      point above the band;
-    - ``"worse"``: the interval is below 1 and the point below the band;
-    - ``"inconclusive"``: anything else: the interval straddles an edge of the band,
-      so more rounds would be needed to tell.
-    """
-    if 1 - tolerance <= ratio.low and ratio.high <= 1 + tolerance:
-        return "similar"
-    if ratio.low > 1.0 and ratio.point > 1 + tolerance:
-        return "beats"
-    if ratio.high < 1.0 and ratio.point < 1 - tolerance:
-        return "worse"
-    return "inconclusive"
+    human_eq: bool = True
+    agent_eq: bool = True
+    mismatch: str = ""
 
 
-def human_verdict(human: Estimate) -> HumanVerdict:
-    if human.low > 1.0:
-        return "significant"
-    if human.high < 1.0:
-        return "slower"
-    return "inconclusive"
+@dataclass(frozen=True)
+class _Figures:
+    """A task's statistics, its perf tests combined (geometric means; the GSO rule
+    re-combines ``human`` and ``agent`` for display). ``tied``: variants whose values are
+    mostly ties; ``level`` and ``rounds``: the loosest level and the fewest rounds over
+    the tests."""
+
+    human: Estimate
+    humans: list[Estimate]
+    human_p: float
+    human_verdict: HumanVerdict
+    tied: list[str]
+    level: float
+    rounds: int
+    agents: list[Estimate]
+    ratios: list[Estimate]
+    agent_p: float | None
 
 
-def _needed_half_width(e: Estimate, tolerance: float | None) -> float:
-    """The log half-width at which ``e``'s interval, its point where it is, would settle
-    a category: inside the band for a point inside it (``tolerance`` given), clear of 1.0
-    otherwise (beats / worse, or the human's significance)."""
-    lp = math.log(e.point)
-    if tolerance is not None and math.log(1 - tolerance) <= lp <= math.log(1 + tolerance):
-        return min(lp - math.log(1 - tolerance), math.log(1 + tolerance) - lp)
-    return abs(lp)
+def _check_variants(tests: Sequence[ProtocolResult], has_agent: bool) -> None:
+    if not tests:
+        raise ValueError("tests: expected at least one perf test's protocol result, got none")
+    needed = [HUMAN, AGENT] if has_agent else [HUMAN]
+    for i, t in enumerate(tests):
+        missing = [v for v in needed if v not in t.variants[1:]]
+        if missing:
+            raise ValueError(f"tests[{i}]: variants {t.variants!r} lack {missing!r}")
 
 
-def _budget_note(e: Estimate, tolerance: float | None, tests: Sequence[ProtocolResult]) -> str:
-    """``after N rounds (+-W%); about M rounds (~T) would be needed``."""
-    rounds = min(t.rounds for t in tests)
-    elapsed = sum(t.elapsed_s for t in tests)
-    half = (math.log(e.high) - math.log(e.low)) / 2
-    text = f"after {rounds} rounds (+-{100 * (math.exp(half) - 1):.0f}%)"
-    need = _needed_half_width(e, tolerance)
-    if half <= 0 or rounds <= 0:
-        return text
-    factor = (half / need) ** 2 if need > 0 else math.inf
-    if not math.isfinite(factor) or factor > 100:
-        return text + "; more than 100x these rounds would be needed (the point sits on an edge)"
-    more = max(rounds + 1, math.ceil(rounds * factor))
-    when = f", ~{elapsed * factor:.0f} s" if elapsed > 0 else ""
-    return text + f"; about {more} rounds{when} would be needed to decide"
+def _failed_run(tests: Sequence[ProtocolResult], has_agent: bool) -> Verdict | None:
+    """A failed baseline or human is a task problem (no category); a failed agent is
+    ``"failed"``."""
+    base_err = next((t.failures[t.baseline] for t in tests if t.baseline in t.failures), None)
+    if base_err is not None:
+        return _fail(f"baseline failed: {base_err.strip()}", None)
+    if has_agent and (err := _first_failure(tests, AGENT)) is not None:
+        return _fail(f"agent failed: {err}", "failed")
+    if (err := _first_failure(tests, HUMAN)) is not None:
+        return _fail(f"human failed: {err}", None)
+    return None
+
+
+def _outputs(tests: Sequence[ProtocolResult], has_agent: bool) -> _Outputs:
+    """Digests against the baseline's, test by test (a test without digests says nothing)."""
+    human_eq, agent_eq, mismatch = True, True, ""
+    for t in tests:
+        base = _digests(t, t.baseline)
+        if not base:
+            continue
+        human_eq = human_eq and _digests(t, HUMAN) == base
+        if has_agent and agent_eq and _digests(t, AGENT) != base:
+            agent_eq = False
+            mismatch = f"correctness: digest {format_digests(_digests(t, AGENT))} != baseline {format_digests(base)}"
+    return _Outputs(human_eq, agent_eq, mismatch)
 
 
 def _test_estimates(
@@ -221,18 +157,45 @@ def _test_estimates(
     return est, p
 
 
-def _gso(tests: Sequence[ProtocolResult], rule: SuccessRule, direction: Direction | None) -> GsoResult:
-    def times(t: ProtocolResult, v: str) -> list[float]:
+def _figures(
+    tests: Sequence[ProtocolResult],
+    rule: SuccessRule,
+    has_agent: bool,
+    direction: Direction | None,
+    n_resamples: int,
+    seed: int,
+) -> _Figures:
+    """Each test's speedups at the level of its stop, then combined over the tests."""
+    judged = [HUMAN, AGENT] if has_agent else [HUMAN]
+    humans: list[Estimate] = []
+    agents: list[Estimate] = []
+    ratios: list[Estimate] = []
+    human_ps: list[float] = []
+    agent_ps: list[float] = []
+    tied: list[str] = []
+    for t in tests:
         d = direction if direction is not None else t.settings.direction
-        vals = t.values(v)
-        return vals if d == "lower" else [1 / x for x in vals]
-
-    return gso_opt(
-        [times(t, t.baseline) for t in tests],
-        [times(t, AGENT) for t in tests],
-        [times(t, HUMAN) for t in tests],
-        human_fraction=rule.gso_human_fraction,
-        min_speedup=rule.gso_min_speedup,
+        h, hp = _test_estimates(t, t.baseline, HUMAN, rule, d, n_resamples, seed)
+        humans.append(h)
+        human_ps.append(hp)
+        tied += [v for v in t.tied() if v in (t.baseline, *judged) and v not in tied]
+        if has_agent:
+            a, ap = _test_estimates(t, t.baseline, AGENT, rule, d, n_resamples, seed)
+            agents.append(a)
+            agent_ps.append(ap)
+            ratios.append(_test_estimates(t, HUMAN, AGENT, rule, d, n_resamples, seed)[0])
+    human = combine(humans, "geometric", rule.combine)
+    return _Figures(
+        human=human,
+        humans=humans,
+        human_p=max(human_ps),
+        human_verdict="tied" if tied else human_verdict(human),
+        tied=tied,
+        level=max(t.level(rule.alpha) for t in tests),
+        rounds=min(t.rounds for t in tests),
+        agents=agents,
+        ratios=ratios,
+        agent_p=max(agent_ps) if agent_ps else None,
     )
 
 
@@ -266,164 +229,163 @@ def judge(
     still describing the statistics.
     """
     rule = rule if rule is not None else SuccessRule()
-    if not tests:
-        raise ValueError("tests: expected at least one perf test's protocol result, got none")
-    needed_variants = [HUMAN, AGENT] if has_agent else [HUMAN]
-    for i, t in enumerate(tests):
-        missing = [v for v in needed_variants if v not in t.variants[1:]]
-        if missing:
-            raise ValueError(f"tests[{i}]: variants {t.variants!r} lack {missing!r}")
-
-    base_err = next((t.failures[t.baseline] for t in tests if t.baseline in t.failures), None)
-    if base_err is not None:
-        return _fail(f"baseline failed: {base_err.strip()}", None)
-    if has_agent and (err := _first_failure(tests, AGENT)) is not None:
-        return _fail(f"agent failed: {err}", "failed")
-    if (err := _first_failure(tests, HUMAN)) is not None:
-        return _fail(f"human failed: {err}", None)
-
-    human_eq, agent_eq, mismatch = True, True, ""
-    for t in tests:
-        base = _digests(t, t.baseline)
-        if not base:
-            continue
-        human_eq = human_eq and _digests(t, HUMAN) == base
-        if has_agent and agent_eq and _digests(t, AGENT) != base:
-            agent_eq = False
-            mismatch = f"correctness: digest {_fmt_digests(_digests(t, AGENT))} != baseline {_fmt_digests(base)}"
-
-    humans: list[Estimate] = []
-    agents: list[Estimate] = []
-    ratios: list[Estimate] = []
-    human_ps: list[float] = []
-    agent_ps: list[float] = []
-    tied: list[str] = []
-    for t in tests:
-        d = direction if direction is not None else t.settings.direction
-        h, hp = _test_estimates(t, t.baseline, HUMAN, rule, d, n_resamples, seed)
-        humans.append(h)
-        human_ps.append(hp)
-        tied += [v for v in t.tied() if v in (t.baseline, *needed_variants) and v not in tied]
-        if has_agent:
-            a, ap = _test_estimates(t, t.baseline, AGENT, rule, d, n_resamples, seed)
-            agents.append(a)
-            agent_ps.append(ap)
-            ratios.append(_test_estimates(t, HUMAN, AGENT, rule, d, n_resamples, seed)[0])
-
-    level = max(t.level(rule.alpha) for t in tests)
-    rounds = min(t.rounds for t in tests)
-    human = combine(humans, "geometric", rule.combine)
-    human_p = max(human_ps)
-    hv: HumanVerdict = "tied" if tied else human_verdict(human)
-    significant = hv == "significant"
-    tie_note = f"values tied in {', '.join(tied)} (timer too coarse: make the perf test loop its timed region)"
-
+    _check_variants(tests, has_agent)
+    failed = _failed_run(tests, has_agent)
+    if failed is not None:
+        return failed
+    outputs = _outputs(tests, has_agent)
+    fig = _figures(tests, rule, has_agent, direction, n_resamples, seed)
     if not has_agent:
-        message = f"human {format_estimate(human)} p={format_pvalue(human_p)}: {hv}"
-        reason: str = hv
-        if not human_eq:
-            reason = "human output differs from the baseline's (digest mismatch)"
-            message += f"; {reason}"
-        elif hv == "tied":
-            message += f" ({tie_note})"
-        elif hv == "inconclusive":
-            message += f" ({_budget_note(human, None, tests)})"
-        elif hv == "slower":
-            message += " (its interval lies below 1.00x)"
-        return Verdict(
-            passed=significant and human_eq,
-            category=None,
-            human=human,
-            agent=None,
-            agent_vs_human=None,
-            human_significant=significant,
-            human_pvalue=human_p,
-            agent_pvalue=None,
-            equivalent=True,
-            human_equivalent=human_eq,
-            reason=reason,
-            message=message,
-            human_verdict=hv,
-            level=level,
-            rounds=rounds,
-        )
+        return _human_only(fig, outputs, tests)
+    return _agent_verdict(tests, fig, outputs, rule, direction)
 
+
+def _human_only(fig: _Figures, outputs: _Outputs, tests: Sequence[ProtocolResult]) -> Verdict:
+    """Without an agent the item is about the human speedup: significant, and the same output."""
+    hv = fig.human_verdict
+    message = f"human {format_estimate(fig.human)} p={format_pvalue(fig.human_p)}: {hv}"
+    reason: str = hv
+    if not outputs.human_eq:
+        reason = "human output differs from the baseline's (digest mismatch)"
+        message += f"; {reason}"
+    elif hv == "tied":
+        message += f" ({tie_note(fig.tied)})"
+    elif hv == "inconclusive":
+        message += f" ({budget_note(fig.human, None, tests)})"
+    elif hv == "slower":
+        message += " (its interval lies below 1.00x)"
+    significant = hv == "significant"
+    return Verdict(
+        passed=significant and outputs.human_eq,
+        category=None,
+        human=fig.human,
+        agent=None,
+        agent_vs_human=None,
+        human_significant=significant,
+        human_pvalue=fig.human_p,
+        agent_pvalue=None,
+        equivalent=True,
+        human_equivalent=outputs.human_eq,
+        reason=reason,
+        message=message,
+        human_verdict=hv,
+        level=fig.level,
+        rounds=fig.rounds,
+    )
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """What a rule decided about the agent, in its words."""
+
+    passed: bool
+    category: Category
+    reason: str
+    message: str
+    needed: float | None
+    gso: GsoResult | None = None
+
+
+def _agent_verdict(
+    tests: Sequence[ProtocolResult], fig: _Figures, outputs: _Outputs, rule: SuccessRule, direction: Direction | None
+) -> Verdict:
+    """The agent against the human: correctness first, then the category, then the rule."""
     gso = rule.rule == "gso"
     # GSO summarises a task by the harmonic mean, so that is what its verdict shows.
-    if gso:
-        human = combine(humans, "harmonic", rule.combine)
-    agent = combine(agents, "harmonic" if gso else "geometric", rule.combine)
-    ratio = combine(ratios, "geometric", rule.combine)
-    agent_p = max(agent_ps)
-    tol = rule.similar_tolerance
+    human = combine(fig.humans, "harmonic", rule.combine) if gso else fig.human
+    agent = combine(fig.agents, "harmonic" if gso else "geometric", rule.combine)
+    ratio = combine(fig.ratios, "geometric", rule.combine)
     head = f"agent {format_estimate(agent)} vs human {format_estimate(human)}"
-
-    def verdict(
-        passed: bool,
-        category: Category,
-        reason: str,
-        message: str,
-        needed: float | None,
-        gso_result: GsoResult | None = None,
-    ) -> Verdict:
-        return Verdict(
-            passed=passed,
-            category=category,
-            human=human,
-            agent=agent,
-            agent_vs_human=ratio,
-            human_significant=significant,
-            human_pvalue=human_p,
-            agent_pvalue=agent_p,
-            equivalent=agent_eq,
-            human_equivalent=human_eq,
-            reason=reason,
-            message=message,
-            needed=needed,
-            human_verdict=hv,
-            level=level,
-            rounds=rounds,
-            gso=gso_result,
-        )
-
-    if not agent_eq:
-        return verdict(False, "failed", mismatch, f"{head}: failed ({mismatch})", None)
-
-    category: Category = "inconclusive" if tied else categorize(ratio, tol)
-    why = f"agent/human {format_estimate(ratio)} (tolerance +-{tol:g})"
-    if tied:
-        why = f"{why}; {tie_note}"
-    elif category == "inconclusive":
-        why = f"{why} {_budget_note(ratio, tol, tests)}"
-
-    needed: float | None
-    gso_result: GsoResult | None = None
-    if gso:
-        gso_result = _gso(tests, rule, direction)
-        needed = max(rule.gso_human_fraction * human.point, rule.gso_min_speedup)
-        passed = gso_result.opt_commit
-        reason = (
-            f"gso {'pass' if passed else 'fail'}: human/agent time HM {gso_result.hm_patch_commit:.3f} "
-            f"(> {rule.gso_human_fraction:g}), agent GM {gso_result.gm_patch_base:.3f} "
-            f"(rounded >= {rule.gso_min_speedup:g}), mean base {gso_result.base_mean:.4g} "
-            f"> mean agent {gso_result.patch_mean:.4g}; {category}: {why}"
-        )
-        message = f"{head}: {'passed' if passed else 'failed'} GSO's test (needs >= {needed:.2f}x); {category}"
+    if not outputs.agent_eq:
+        judged = _Judged(False, "failed", outputs.mismatch, f"{head}: failed ({outputs.mismatch})", None)
     else:
-        passed = category in rule.pass_categories
-        if "worse" in rule.pass_categories:
-            needed = None
-        elif "similar" in rule.pass_categories:
-            needed = human.point * (1 - tol)
+        category: Category = "inconclusive" if fig.tied else categorize(ratio, rule.similar_tolerance)
+        why = _category_why(ratio, category, fig, rule, tests)
+        if gso:
+            judged = _gso_rule(tests, rule, direction, human, category, why, head)
         else:
-            needed = human.point * (1 + tol)
-        reason = f"{category}: {why}"
-        message = f"{head}: {category}"
-        if needed is not None:
-            message += f" (needs >= {needed:.2f}x)"
-    if category == "inconclusive" and not gso:
+            judged = _isobench_rule(rule, human, category, why, head)
+    return Verdict(
+        passed=judged.passed,
+        category=judged.category,
+        human=human,
+        agent=agent,
+        agent_vs_human=ratio,
+        human_significant=fig.human_verdict == "significant",
+        human_pvalue=fig.human_p,
+        agent_pvalue=fig.agent_p,
+        equivalent=outputs.agent_eq,
+        human_equivalent=outputs.human_eq,
+        reason=judged.reason,
+        message=judged.message,
+        needed=judged.needed,
+        human_verdict=fig.human_verdict,
+        level=fig.level,
+        rounds=fig.rounds,
+        gso=judged.gso,
+    )
+
+
+def _category_why(
+    ratio: Estimate, category: Category, fig: _Figures, rule: SuccessRule, tests: Sequence[ProtocolResult]
+) -> str:
+    """The agent/human interval, and what kept it from a decision."""
+    why = f"agent/human {format_estimate(ratio)} (tolerance +-{rule.similar_tolerance:g})"
+    if fig.tied:
+        return f"{why}; {tie_note(fig.tied)}"
+    if category == "inconclusive":
+        return f"{why} {budget_note(ratio, rule.similar_tolerance, tests)}"
+    return why
+
+
+def _isobench_rule(rule: SuccessRule, human: Estimate, category: Category, why: str, head: str) -> _Judged:
+    """ISO-Bench's rule: the category passes when the suite says it does."""
+    tol = rule.similar_tolerance
+    needed: float | None
+    if "worse" in rule.pass_categories:
+        needed = None
+    elif "similar" in rule.pass_categories:
+        needed = human.point * (1 - tol)
+    else:
+        needed = human.point * (1 + tol)
+    message = f"{head}: {category}"
+    if needed is not None:
+        message += f" (needs >= {needed:.2f}x)"
+    if category == "inconclusive":
         message += f"; {why}"
-    return verdict(passed, category, reason, message, needed, gso_result)
+    return _Judged(category in rule.pass_categories, category, f"{category}: {why}", message, needed)
+
+
+def _gso_rule(
+    tests: Sequence[ProtocolResult],
+    rule: SuccessRule,
+    direction: Direction | None,
+    human: Estimate,
+    category: Category,
+    why: str,
+    head: str,
+) -> _Judged:
+    """GSO's own test decides; the category still describes the statistics."""
+    g = _gso(tests, rule, direction)
+    needed = max(rule.gso_human_fraction * human.point, rule.gso_min_speedup)
+    reason = gso_reason(g, rule.gso_human_fraction, rule.gso_min_speedup, category, why)
+    message = f"{head}: {'passed' if g.opt_commit else 'failed'} GSO's test (needs >= {needed:.2f}x); {category}"
+    return _Judged(g.opt_commit, category, reason, message, needed, g)
+
+
+def _gso(tests: Sequence[ProtocolResult], rule: SuccessRule, direction: Direction | None) -> GsoResult:
+    def times(t: ProtocolResult, v: str) -> list[float]:
+        d = direction if direction is not None else t.settings.direction
+        vals = t.values(v)
+        return vals if d == "lower" else [1 / x for x in vals]
+
+    return gso_opt(
+        [times(t, t.baseline) for t in tests],
+        [times(t, AGENT) for t in tests],
+        [times(t, HUMAN) for t in tests],
+        human_fraction=rule.gso_human_fraction,
+        min_speedup=rule.gso_min_speedup,
+    )
 
 
 def decided(partial: ProtocolResult, rule: SuccessRule, direction: Direction | None = None) -> bool:
