@@ -287,7 +287,9 @@ def test_baseline_failure_is_not_the_agents() -> None:
 
 def test_agent_pass_does_not_require_human_significance() -> None:
     vals = {"baseline": noisy(1.0, 1), "human": noisy(1.0, 2), "agent": noisy(1.0, 3)}
-    v = judge([result(vals)], SuccessRule(), has_agent=True)
+    # Judged as a budget's end: an early stop after 12 rounds of 2% noise assumes rounds
+    # that may be dependent (measure.dependence.INTERIM_FACTOR) and would not be similar.
+    v = judge([result(vals, stop_reason="max_time")], SuccessRule(), has_agent=True)
     assert not v.human_significant
     assert v.passed and v.category == "similar"
 

@@ -57,6 +57,7 @@ class Verdict:
     level: float | None = None
     rounds: int | None = None
     gso: GsoResult | None = None
+    dependence: dict[str, dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able copy (estimates become ``{"point", "low", "high"}`` objects)."""
@@ -80,6 +81,7 @@ class Verdict:
             "level": self.level,
             "rounds": self.rounds,
             "gso": None if self.gso is None else self.gso.as_dict(),
+            "dependence": self.dependence,
             "reason": self.reason,
             "message": self.message,
         }

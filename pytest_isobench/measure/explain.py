@@ -12,18 +12,21 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
+    from pytest_isobench.measure.dependence import Dependence
     from pytest_isobench.measure.gso import GsoResult
     from pytest_isobench.measure.samples import ProtocolResult
     from pytest_isobench.measure.stats import Estimate
 
 __all__ = [
     "budget_note",
+    "dependence_note",
     "format_digests",
     "format_estimate",
     "format_pvalue",
     "gso_reason",
+    "shown_category",
     "tie_note",
 ]
 
@@ -85,3 +88,17 @@ def gso_reason(g: GsoResult, human_fraction: float, min_speedup: float, category
         f"(rounded >= {min_speedup:g}), mean base {g.base_mean:.4g} "
         f"> mean agent {g.patch_mean:.4g}; {category}: {why}"
     )
+
+
+def shown_category(category: str, dependent: Mapping[str, Dependence]) -> str:
+    """``inconclusive (rounds dependent)`` when dependence is what the budget could not
+    overcome; the category as it is otherwise."""
+    return f"{category} (rounds dependent)" if dependent and category == "inconclusive" else category
+
+
+def dependence_note(dependent: Mapping[str, Dependence]) -> str:
+    """``rounds dependent, lag-1 0.62: intervals widened, no early stop`` (the strongest
+    of the pairs given)."""
+    worst = max(dependent.values(), key=lambda d: (d.lag1, d.factor))
+    widened = any(d.widened for d in dependent.values())
+    return f"rounds dependent, lag-1 {worst.lag1:.2f}: {'intervals widened, ' if widened else ''}no early stop"

@@ -166,7 +166,10 @@ def run_protocol(
     could change the verdict. Tied values (a coarse timer) never stop it early: at a look
     that finds them the protocol asks ``more_loops`` (when given) to make each value take
     longer; when it can (it returns what it changed), the rounds so far become warm-ups and
-    measuring starts again, otherwise the ties are warned about. Otherwise it runs until
+    measuring starts again, otherwise the ties are warned about. Nor do dependent rounds
+    (a pair's per-round log ratios serially correlated, see
+    :mod:`~pytest_isobench.measure.dependence`): the look is skipped, with a warning, and
+    every interval is widened by the dependence anyway. Otherwise it runs until
     ``max_time_s`` has passed (after at least the design's ``min_rounds``) or ``max_rounds``.
     With ``run_together`` a round is one call: it runs the variants of the round at once
     (in lockstep, their passes alternating in the given order and its permutations) and
@@ -253,11 +256,27 @@ def _look(state: _State, calls: _Calls, rounds: int) -> Look:
             state.warn(tie_warning(v, state.values[v]))
     if tied:
         return None
-    if _converged(state.result(rounds, "converged", calls.clock()), state.active, 1 - state.plan.interim_level):
+    partial = state.result(rounds, "converged", calls.clock())
+    if not state.failures and _dependent_pair(partial, state):
+        return None  # a failed variant settles the verdict without any interval
+    if _converged(partial, state.active, 1 - state.plan.interim_level):
         return "converged"
     if calls.decided is not None and calls.decided(state.result(rounds, "decided", calls.clock())):
         return "decided"
     return None
+
+
+def _dependent_pair(partial: ProtocolResult, state: _State) -> bool:
+    """Whether a pair of active variants has dependent rounds; then no early stop is
+    taken (an early look would lock in a persistent offset), and the record says so."""
+    for i, a in enumerate(state.active):
+        for b in state.active[i + 1 :]:
+            dep = partial.dependence(a, b)
+            if dep.dependent:
+                if not any(w.startswith("rounds dependent") for w in state.warnings):
+                    state.warn(f"rounds dependent (lag-1 {dep.lag1:.2f} after {dep.rounds} rounds): no early stop")
+                return True
+    return False
 
 
 def _restart(state: _State, calls: _Calls, tied: list[str], rounds: int) -> bool:

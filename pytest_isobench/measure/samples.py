@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from pytest_isobench.measure.dependence import INTERIM_FACTOR, NO_DEPENDENCE, Dependence, dependence, widened
+from pytest_isobench.measure.paired import log_ratios
 from pytest_isobench.measure.sequential import INTERIM_SHARE, SequentialDesign, design
 from pytest_isobench.measure.stats import PAIRED, Direction, Estimate, Estimator, estimate_speedup
 
@@ -94,7 +96,8 @@ class ProtocolSettings:
     relative to its point (0.02: +-2%). ``seed`` seeds the round order shuffle.
     ``confidence`` is ``1 - alpha``, the overall level the sequential design keeps
     over all looks; ``interim_share`` the part of ``alpha`` spent on interim looks (0:
-    never stop early).
+    never stop early). ``assume_independent``: take the rounds as independent, as the
+    rule did before dependence was checked (no widening, early stops on dependent rounds).
     """
 
     warmup: int = 1
@@ -107,6 +110,7 @@ class ProtocolSettings:
     seed: int | None = None
     estimator: Estimator = "paired-hodges-lehmann"
     interim_share: float = INTERIM_SHARE
+    assume_independent: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ValueError:
@@ -131,6 +135,8 @@ class ProtocolSettings:
             raise bad("seed", "an integer or None")
         if not _is_number(self.interim_share) or not 0 <= self.interim_share < 1:
             raise bad("interim_share", "a fraction in [0, 1)")
+        if not isinstance(self.assume_independent, bool):
+            raise bad("assume_independent", "true or false")
 
     def design(self, n_variants: int, alpha: float | None = None) -> SequentialDesign:
         """The sequential design of a run of ``n_variants`` (``alpha``: 1 - confidence)."""
@@ -192,14 +198,31 @@ class ProtocolResult:
         n_resamples: int = 2000,
         seed: int = 0,
     ) -> Estimate:
-        """``other`` over ``base`` at ``confidence``, paired by round when the estimator is."""
+        """``other`` over ``base`` at ``confidence``, paired by round when the estimator is;
+        a paired interval is widened by the rounds' serial dependence
+        (:mod:`~pytest_isobench.measure.dependence`)."""
         est = estimator if estimator is not None else self.settings.estimator
         d = direction if direction is not None else self.settings.direction
-        if est in PAIRED:
-            b, o = self.paired(base, other)
-        else:
-            b, o = self.values(base), self.values(other)
-        return estimate_speedup(b, o, d, confidence, est, n_resamples, seed)
+        if est not in PAIRED:
+            return estimate_speedup(self.values(base), self.values(other), d, confidence, est, n_resamples, seed)
+        b, o = self.paired(base, other)
+        plain = estimate_speedup(b, o, d, confidence, est, n_resamples, seed)
+        return widened(plain, self.dependence(base, other), confidence)
+
+    def dependence(self, a: str, b: str) -> Dependence:
+        """The serial dependence of the per-round log ratios of ``a`` and ``b`` (none
+        claimed under ``settings.assume_independent``); at an interim stop its factor is
+        :data:`~pytest_isobench.measure.dependence.INTERIM_FACTOR` at least."""
+        if self.settings.assume_independent:
+            return NO_DEPENDENCE
+        x, y = self.paired(a, b)
+        others = []
+        for i, u in enumerate(self.variants):
+            for v in self.variants[i + 1 :]:
+                if {u, v} != {a, b}:
+                    others.append(log_ratios(*self.paired(u, v), "lower"))
+        dep = dependence(log_ratios(x, y, "lower"), others)
+        return dep.at_least(INTERIM_FACTOR) if self.interim else dep
 
     def tied(self) -> list[str]:
         """Variants whose kept values are mostly repeats (a timer too coarse for the test)."""

@@ -11,16 +11,18 @@ decide pytest outcomes (the plugin maps a verdict onto passed / failed / error).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from pytest_isobench.measure.categories import AGENT, HUMAN, HumanVerdict, Verdict, categorize, human_verdict
 from pytest_isobench.measure.explain import (
     budget_note,
+    dependence_note,
     format_digests,
     format_estimate,
     format_pvalue,
     gso_reason,
+    shown_category,
     tie_note,
 )
 from pytest_isobench.measure.gso import GsoResult, gso_opt
@@ -31,6 +33,7 @@ from pytest_isobench.measure.stats import PAIRED, Estimate, combine, faster_pval
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pytest_isobench.measure.dependence import Dependence
     from pytest_isobench.measure.protocol import ProtocolResult
     from pytest_isobench.measure.stats import Direction
 
@@ -105,6 +108,14 @@ class _Figures:
     agents: list[Estimate]
     ratios: list[Estimate]
     agent_p: float | None
+    dependence: dict[str, Dependence]
+
+    def dependent(self, *pairs: str) -> dict[str, Dependence]:
+        """The given pairs (all when none given) whose rounds the test found dependent."""
+        return {k: d for k, d in self.dependence.items() if d.dependent and (not pairs or k in pairs)}
+
+    def dependence_record(self) -> dict[str, dict[str, Any]]:
+        return {k: d.as_dict() for k, d in self.dependence.items()}
 
 
 def _check_variants(tests: Sequence[ProtocolResult], has_agent: bool) -> None:
@@ -173,7 +184,9 @@ def _figures(
     human_ps: list[float] = []
     agent_ps: list[float] = []
     tied: list[str] = []
+    dependence: dict[str, Dependence] = {}
     for t in tests:
+        _worst_dependence(dependence, t, judged)
         d = direction if direction is not None else t.settings.direction
         h, hp = _test_estimates(t, t.baseline, HUMAN, rule, d, n_resamples, seed)
         humans.append(h)
@@ -196,7 +209,21 @@ def _figures(
         agents=agents,
         ratios=ratios,
         agent_p=max(agent_ps) if agent_ps else None,
+        dependence=dependence,
     )
+
+
+def _worst_dependence(worst: dict[str, Dependence], t: ProtocolResult, judged: list[str]) -> None:
+    """Each judged pair's dependence in ``t``, kept when it is the strongest so far over
+    the task's tests (the widest correction, then the smallest p-value)."""
+    names = [t.baseline, *judged]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            dep = t.dependence(a, b)
+            key = f"{a}/{b}"
+            old = worst.get(key)
+            if old is None or (dep.factor, -dep.pvalue) > (old.factor, -old.pvalue):
+                worst[key] = dep
 
 
 def judge(
@@ -243,7 +270,8 @@ def judge(
 def _human_only(fig: _Figures, outputs: _Outputs, tests: Sequence[ProtocolResult]) -> Verdict:
     """Without an agent the item is about the human speedup: significant, and the same output."""
     hv = fig.human_verdict
-    message = f"human {format_estimate(fig.human)} p={format_pvalue(fig.human_p)}: {hv}"
+    dependent = fig.dependent()
+    message = f"human {format_estimate(fig.human)} p={format_pvalue(fig.human_p)}: {shown_category(hv, dependent)}"
     reason: str = hv
     if not outputs.human_eq:
         reason = "human output differs from the baseline's (digest mismatch)"
@@ -254,6 +282,8 @@ def _human_only(fig: _Figures, outputs: _Outputs, tests: Sequence[ProtocolResult
         message += f" ({budget_note(fig.human, None, tests)})"
     elif hv == "slower":
         message += " (its interval lies below 1.00x)"
+    if dependent:
+        message += f"; {dependence_note(dependent)}"
     significant = hv == "significant"
     return Verdict(
         passed=significant and outputs.human_eq,
@@ -271,6 +301,7 @@ def _human_only(fig: _Figures, outputs: _Outputs, tests: Sequence[ProtocolResult
         human_verdict=hv,
         level=fig.level,
         rounds=fig.rounds,
+        dependence=fig.dependence_record(),
     )
 
 
@@ -304,7 +335,10 @@ def _agent_verdict(
         if gso:
             judged = _gso_rule(tests, rule, direction, human, category, why, head)
         else:
-            judged = _isobench_rule(rule, human, category, why, head)
+            judged = _isobench_rule(rule, human, category, why, head, shown_category(category, fig.dependent()))
+    if fig.dependent():
+        note = dependence_note(fig.dependent())
+        judged = replace(judged, reason=f"{judged.reason}; {note}", message=f"{judged.message}; {note}")
     return Verdict(
         passed=judged.passed,
         category=judged.category,
@@ -323,6 +357,7 @@ def _agent_verdict(
         level=fig.level,
         rounds=fig.rounds,
         gso=judged.gso,
+        dependence=fig.dependence_record(),
     )
 
 
@@ -338,8 +373,9 @@ def _category_why(
     return why
 
 
-def _isobench_rule(rule: SuccessRule, human: Estimate, category: Category, why: str, head: str) -> _Judged:
-    """ISO-Bench's rule: the category passes when the suite says it does."""
+def _isobench_rule(rule: SuccessRule, human: Estimate, category: Category, why: str, head: str, shown: str) -> _Judged:
+    """ISO-Bench's rule: the category passes when the suite says it does (``shown``: the
+    category as the message says it)."""
     tol = rule.similar_tolerance
     needed: float | None
     if "worse" in rule.pass_categories:
@@ -348,7 +384,7 @@ def _isobench_rule(rule: SuccessRule, human: Estimate, category: Category, why: 
         needed = human.point * (1 - tol)
     else:
         needed = human.point * (1 + tol)
-    message = f"{head}: {category}"
+    message = f"{head}: {shown}"
     if needed is not None:
         message += f" (needs >= {needed:.2f}x)"
     if category == "inconclusive":
