@@ -47,7 +47,19 @@ def summary_lines(records: Sequence[TaskRecord | dict[str, Any]]) -> tuple[list[
     lines += [fmt.format(*row) for row in rows]
     lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
     lines += noise_lines(records)
+    lines += dependence_lines(records)
     return lines, dict(totals)
+
+
+def dependence_lines(records: Sequence[TaskRecord]) -> list[str]:
+    """Tasks whose rounds were serially dependent (their intervals widened, no early stop
+    taken); nothing when every task's rounds looked independent."""
+    found = [(r.item_id, lag) for r in records if r.verdict and (lag := r.verdict.dependent_lag1()) is not None]
+    if not found:
+        return []
+    lines = [f"rounds dependent: {len(found)} of {len(records)} task(s) (intervals widened, no early stop)"]
+    lines += [f"  {item}: lag-1 {lag:.2f}" for item, lag in found]
+    return lines
 
 
 def noise_lines(records: Sequence[TaskRecord]) -> list[str]:

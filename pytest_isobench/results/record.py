@@ -57,11 +57,19 @@ class VerdictRecord(_Open):
     level: float | None = None
     rounds: int | None = None
     gso: dict[str, Any] | None = None
+    # Per pair of variants ("baseline/human", ...): the rounds' serial dependence, the
+    # factor its interval was widened by and whether the test called it dependent.
+    dependence: dict[str, dict[str, Any]] | None = None
 
     @classmethod
     def failed(cls, reason: str, message: str, tampered: bool = False) -> VerdictRecord:
         """The agent failed before anything could be timed (patch, build, correctness, tampering ...)."""
         return cls(passed=False, category="tampering" if tampered else "failed", reason=reason, message=message)
+
+    def dependent_lag1(self) -> float | None:
+        """The strongest lag-1 autocorrelation among the pairs found dependent, if any."""
+        found = [float(d.get("lag1", 0.0)) for d in (self.dependence or {}).values() if d.get("dependent")]
+        return max(found) if found else None
 
     def label(self) -> str:
         """The category, or for a run without agent what came of the human speedup."""
