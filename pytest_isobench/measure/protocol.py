@@ -302,7 +302,7 @@ def _checked(m: Measurement, direction: Direction) -> Measurement:
             error = f"the perf test reported {v!r}: expected a finite positive value"
     if error is None:
         return m
-    return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning, passes=m.passes)
+    return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning, passes=m.passes, env_pad=m.env_pad)
 
 
 def _converged(partial: ProtocolResult, active: list[str], confidence: float) -> bool:

@@ -65,7 +65,8 @@ class Measurement:
     crash or timeout; ``warning`` something the caller wants reported, once; ``loops``
     the repetitions of the timed region behind ``value`` when the perf test reports them
     (``value`` is then per loop); ``passes`` the per-loop times of its passes when the
-    round ran in lockstep (``value`` is then derived from the passes of every variant).
+    round ran in lockstep (``value`` is then derived from the passes of every variant);
+    ``env_pad`` the length of the environment padding its process ran with.
     """
 
     value: float | None
@@ -75,6 +76,7 @@ class Measurement:
     warning: str | None = None
     loops: int | None = None
     passes: tuple[float, ...] | None = None
+    env_pad: int | None = None
 
 
 @dataclass(frozen=True)

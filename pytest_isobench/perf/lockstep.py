@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..measure.passes import combine_cycles
 from ..measure.protocol import Measurement
 from ..sandbox.conversation import Conversation, Conversing
-from .perftest import MIN_TIME_ENV, command_for, json_line, to_measurement
+from .perftest import MIN_TIME_ENV, command_for, draw_pad, json_line, padded, to_measurement
 
 if TYPE_CHECKING:
     from ..dataset.models import MetricSpec, PerfTest
@@ -105,12 +105,13 @@ class Lockstep:
         done: dict[str, Measurement] = {}
         loops: dict[str, int] = {}
         began: dict[str, float] = {}
+        pads = {v: draw_pad() for v in order}
 
         def start(v: str) -> None:
             box = self.sandboxes[v]
             assert isinstance(box, Conversing)
             began[v] = time.perf_counter()
-            talks[v] = box.converse(command, life, env)
+            talks[v] = box.converse(command, life, padded(env, pads[v]))
 
         try:
             if self.supported:
@@ -150,7 +151,7 @@ class Lockstep:
                 if v not in done:
                     done[v] = self._finished(v, talk, loops[v], time.perf_counter() - began[v])
             self._combine(done, passes)
-            return [done[v] for v in order]
+            return [dataclasses.replace(done[v], env_pad=pads[v]) for v in order]
         finally:
             for talk in talks.values():
                 talk.kill()

@@ -12,8 +12,10 @@ schedule rounds or compute statistics.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import random
 import re
 import shlex
 from collections.abc import Iterable
@@ -29,6 +31,17 @@ if TYPE_CHECKING:
 
 SCRIPT_PREFIX = "_isobench_perf_"
 MIN_TIME_ENV = "ISOBENCH_MIN_TIME_S"
+PAD_ENV = "ISOBENCH_ENV_PAD"
+PAD_MAX = 4096
+"""Every perf-test process gets ``ISOBENCH_ENV_PAD`` of a fresh random length in
+``[0, PAD_MAX)``: the environment's size moves the initial stack, and with it the
+alignment of everything the process puts there, by several percent of its time
+(Mytkowicz et al., "Producing wrong data without doing anything obviously wrong",
+ASPLOS 2009). Drawn again for every process, a layout that happens to be slow stays with
+no variant over rounds (what the rounds' independence needs); 4 KiB covers a page."""
+RANDOMISED = (f"environment size ({PAD_ENV}: 0-{PAD_MAX - 1} bytes, drawn for every process)",)
+"""What the harness re-draws for each perf-test process, as the record says it."""
+_pad_rng = random.Random()
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -220,9 +233,21 @@ def run_once(
 ) -> Measurement:
     """Run ``test`` once in ``sandbox`` and turn the output into a measurement; with
     ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take."""
-    env = None if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
-    result = sandbox.exec(command_for(test, python), timeout_s, env=env)
-    return to_measurement(result, test.metric or metric, sandbox.spec.limits.memory, process_time)
+    env = {} if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
+    pad = draw_pad()
+    result = sandbox.exec(command_for(test, python), timeout_s, env=padded(env, pad))
+    m = to_measurement(result, test.metric or metric, sandbox.spec.limits.memory, process_time)
+    return dataclasses.replace(m, env_pad=pad)
+
+
+def draw_pad() -> int:
+    """A fresh padding length for one process (see :data:`PAD_MAX`)."""
+    return _pad_rng.randrange(PAD_MAX)
+
+
+def padded(env: dict[str, str], pad: int) -> dict[str, str]:
+    """``env`` with the padding variable of ``pad`` bytes."""
+    return {**env, PAD_ENV: "x" * pad}
 
 
 DEFAULT_MIN_TIME_S = 0.1

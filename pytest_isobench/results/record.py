@@ -90,6 +90,8 @@ class VariantRecord(_Open):
     loops: list[int | None] = Field(default_factory=list)  # loops per value (ISOBENCH_MIN_TIME_S)
     # Lockstep rounds: each kept round's passes (seconds per loop), from which its value came.
     passes: list[list[float]] = Field(default_factory=list)
+    # Each kept round's environment padding (bytes), re-drawn for every process.
+    env_pad: list[int | None] = Field(default_factory=list)
     stats: dict[str, Any] | None = None  # pytest-benchmark's stats object
     error: str | None = None
 
@@ -106,6 +108,7 @@ class PerfTestRecord(_Open):
     looks: list[int] = Field(default_factory=list)  # the rounds at which the sequential stop looked
     order: list[list[str]] = Field(default_factory=list)
     lockstep: bool = False  # the variants' passes alternated within each round (ISOBENCH_LOCKSTEP)
+    randomised: list[str] = Field(default_factory=list)  # what was re-drawn for every process
     variants: dict[str, VariantRecord] = Field(default_factory=dict)
 
 

@@ -19,6 +19,7 @@ from ..agents.builtin import human_diff
 from ..agents.prompt import PROMPT_VERSION
 from ..measure.field_rules import failed_agent, field_rules, values_of
 from ..measure.stats import summarize
+from ..perf.perftest import RANDOMISED
 from ..results.record import (
     AgentRunRecord,
     CorrectnessRecord,
@@ -65,6 +66,7 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
             warmup=[s.m.value for s in result.samples if s.variant == variant and s.round < 0],
             loops=[s.m.loops for s in kept if s.variant == variant],
             passes=[list(s.m.passes) for s in kept if s.variant == variant and s.m.passes],
+            env_pad=[s.m.env_pad for s in kept if s.variant == variant],
             stats=summarize(values).as_dict() if values else None,
             error=result.failures.get(variant),
         )
@@ -78,6 +80,7 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
         looks=list(result.looks),
         order=[[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         lockstep=any(s.m.passes for s in kept),
+        randomised=list(RANDOMISED) if any(s.m.env_pad is not None for s in kept) else [],
         variants=variants,
     )
 

@@ -1,0 +1,118 @@
+"""Every perf-test process runs with an environment of a fresh random size (issue 23,
+item 1: what stays with a variant across rounds is re-drawn at its source), in real
+sandboxes, one process at a time and in lockstep; the record keeps each round's padding
+and says what was randomised."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitutil import one_commit_repo
+
+from pytest_isobench.dataset.models import PerfTest
+from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
+from pytest_isobench.perf import lockstep, perftest
+from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.taskrun.record import perf_test_record
+
+IMAGE = "isobench-demo:bookworm"
+RUN_ID = f"test-env-pad-{uuid.uuid4().hex[:8]}"
+
+# Reports the padding it saw as its time, (length + 1) microseconds, so the test can
+# compare what the process saw with what the harness recorded.
+SAYS_ITS_PAD = (
+    "import json, os\n"
+    "pad = os.environ.get('ISOBENCH_ENV_PAD')\n"
+    "assert pad is None or set(pad) <= {'x'}\n"
+    "print(json.dumps({'time_s': (len(pad or '') + 1) / 1e6, 'digest': 'same'}))\n"
+)
+
+# The same in lockstep: calibrates, answers passes, then reports.
+SPEAKS_ITS_PAD = r"""
+import json, os, sys
+t = (len(os.environ.get("ISOBENCH_ENV_PAD", "")) + 1) / 1e6
+for line in sys.stdin:
+    cmd = line.split()[0]
+    if cmd == "calibrate":
+        print(json.dumps({"isobench": "calibrated", "loops": 1}), flush=True)
+    elif cmd == "pass":
+        print(json.dumps({"isobench": "pass", "time_s": t}), flush=True)
+    elif cmd == "end":
+        break
+print(json.dumps({"time_s": t, "loops": 1, "digest": "same"}))
+"""
+
+
+@pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+def boxes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
+    repo = one_commit_repo(tmp_path / "repo")
+    made: dict[str, Sandbox] = {}
+    client = None
+    try:
+        for variant in ("baseline", "human"):
+            spec = SandboxSpec(
+                task_id="env-pad", variant=variant, repo_dir=repo[0], commit=repo[1], image=IMAGE, run_id=RUN_ID
+            )
+            if request.param == "local":
+                box: Sandbox = LocalSandbox(spec, tmp_path / "worktrees")
+            else:
+                client = client or engine_client()
+                box = DockerSandbox(spec, client)
+            box.start()
+            made[variant] = box
+        yield made
+    finally:
+        for box in made.values():
+            box.close()
+        if client is not None:
+            left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
+            client.close()
+            assert left == [], [c.name for c in left]
+
+
+def _saw(value: float | None) -> int:
+    assert value is not None
+    return round(value * 1e6) - 1
+
+
+def test_each_process_gets_a_fresh_padding_and_the_record_keeps_it(boxes: dict[str, Sandbox]) -> None:
+    test = PerfTest(name="pad", script=SAYS_ITS_PAD)
+    for box in boxes.values():
+        perftest.prepare(box, test)
+
+    def run_one(variant: str) -> Measurement:
+        return perftest.run_once(boxes[variant], test, "python3", 30)
+
+    settings = ProtocolSettings(warmup=0, min_rounds=6, max_rounds=6, seed=1, interim_share=0.0)
+    result = run_protocol(["baseline", "human"], run_one, settings)
+    pads = [s.m.env_pad for s in result.samples]
+    assert all(p is not None and 0 <= p < perftest.PAD_MAX for p in pads)
+    assert [_saw(s.m.value) for s in result.samples] == pads  # what the process really saw
+    assert len(set(pads)) >= 8  # 12 draws out of 4096: repeats are rare
+    record = perf_test_record("pad", result)
+    assert record.variants["human"].env_pad == [s.m.env_pad for s in result.samples if s.variant == "human"]
+    assert record.randomised == list(perftest.RANDOMISED)
+    assert "ISOBENCH_ENV_PAD" in record.randomised[0]
+
+
+def test_lockstep_pads_each_variant_apart(boxes: dict[str, Sandbox]) -> None:
+    test = PerfTest(name="pad", script=SPEAKS_ITS_PAD)
+    for box in boxes.values():
+        perftest.prepare(box, test)
+    steps = lockstep.Lockstep(boxes, test, "python3", 30, cycles=3)
+
+    def never(name: str) -> Measurement:
+        raise AssertionError(f"run_one({name!r}) called, but the test speaks the protocol")
+
+    seen: list[int] = []
+    for _ in range(3):
+        for m in steps.round(["baseline", "human"], never, None):
+            assert m.error is None and m.env_pad is not None and m.passes
+            assert _saw(m.passes[0]) == m.env_pad
+            seen.append(m.env_pad)
+    assert len(set(seen)) >= 4
