@@ -83,6 +83,13 @@ BUDGET_S = 30.0
 RUN_OVERHEAD_S = 0.1
 BASE_TIME_S = 0.1
 MAX_ROUNDS = 200
+ASSUME_INDEPENDENT = False
+"""``--assume-independent``: judge as the rule did before issue 23 (see ``ProtocolSettings``)."""
+
+
+def _rule_kw() -> dict[str, Any]:
+    # Passed only when asked, so that the bench also runs on the code before issue 23.
+    return {"assume_independent": True} if ASSUME_INDEPENDENT else {}
 
 
 def persistent_factors(model: str, variants: list[str], n: int, rng: np.random.Generator) -> dict[str, list[float]]:
@@ -197,7 +204,7 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
         return [Measurement(values[v], wall, "same", passes=tuple(passes[v])) for v in order]
 
     rule = SuccessRule()
-    settings = ProtocolSettings(min_rounds=5, max_rounds=MAX_ROUNDS, max_time_s=BUDGET_S, seed=seed)
+    settings = ProtocolSettings(min_rounds=5, max_rounds=MAX_ROUNDS, max_time_s=BUDGET_S, seed=seed, **_rule_kw())
     result = run_protocol(
         list(scales),
         run_one,
@@ -262,6 +269,7 @@ def simulate(model: str, estimator: str, scales: dict[str, float], seed: int, tr
         max_time_s=BUDGET_S,
         seed=seed,
         estimator=estimator,  # type: ignore[arg-type]
+        **_rule_kw(),
     )
     result = run_protocol(list(scales), run_one, settings, clock=clock, decided=lambda partial: decided(partial, rule))
     return _outcome(result, rule, "agent" in scales, truth)
@@ -334,7 +342,99 @@ def _flag_above(k: int, n: int, nominal: float) -> str:
     return "!" if k / n > nominal + 2 * se else " "
 
 
+AA_ROWS: list[tuple[str, Any, float | None]] = [
+    ("  false 'significant' human (<=2.5%)", lambda o: o.significant, 0.025),
+    ("  false 'beats' agent (<=2.5%)", lambda o: o.category == "beats", 0.025),
+    ("  false 'worse' agent (<=2.5%)", lambda o: o.category == "worse", 0.025),
+    ("  any false alarm (<=5%)", lambda o: o.significant or o.category in ("beats", "worse"), 0.05),
+    ("  similar", lambda o: o.category == "similar", None),
+    ("  inconclusive", lambda o: o.category == "inconclusive", None),
+]
+"""The A/A table's rate rows: label, which outcomes count, the nominal rate (flagged above)."""
+
+Cells = dict[tuple[str, str, str, float], list[Outcome]]
+
+
+def _rate_line(label: str, groups: list[list[Outcome]], pred: Any, nominal: float | None) -> tuple[str, int]:
+    """One row of rates, one column per group; and whether the first column is flagged."""
+    line, bad = f"{label:38}", 0
+    for i, group in enumerate(groups):
+        k = sum(1 for o in group if pred(o))
+        flag = _flag_above(k, len(group), nominal) if nominal is not None else " "
+        bad += flag == "!" and i == 0
+        line += f"{_rate(k, len(group)):>23}{flag}"
+    return line, bad
+
+
+def _coverage_line(label: str, groups: list[list[Outcome]]) -> tuple[str, int]:
+    line, bad = f"{label:38}", 0
+    for i, group in enumerate(groups):
+        cov = sum(o.covered for o in group) / len(group)
+        flag = "!" if cov < 0.94 else " "
+        bad += flag == "!" and i == 0
+        line += f"{cov:>23.3f}{flag}"
+    return line, bad
+
+
+def _medians(groups: list[list[Outcome]], what: str) -> str:
+    if what == "rounds":
+        return f"{'  median rounds':38}" + "".join(f"{statistics.median(o.rounds for o in g):>24.0f}" for g in groups)
+    label = "  median half-width agent/human" if what == "aa" else "  median half-width"
+    return f"{label:38}" + "".join(f"{100 * statistics.median(o.half_width for o in g):>23.1f}%" for g in groups)
+
+
+def print_model(model: str, cells: Cells) -> int:
+    """The model's table (A/A, then human only at each speedup); figures flagged in the
+    default column."""
+    cols = columns(model)
+    names = list(cols)
+    print(f"\n== {model} ==")
+    print(f"{'':38}" + "".join(f"{n:>24}" for n in names))
+    aa = [cells[(model, cols[n], "aa", 1.0)] for n in names]
+    print(f"A/A, 3 variants ({', '.join(f'{len(g)}' for g in aa)} runs)")
+    bad = 0
+    lines = [_rate_line(label, aa, pred, nominal) for label, pred, nominal in AA_ROWS]
+    lines.append(_coverage_line("  agent/human coverage (>=0.94)", aa))
+    for line, flagged in lines:
+        print(line)
+        bad += flagged
+    print(_medians(aa, "rounds"))
+    print(_medians(aa, "aa"))
+    for s in SPEEDUPS:
+        hs = [cells[(model, cols[n], "human", s)] for n in names]
+        print(f"human only, true speedup {s:.2f} ({', '.join(f'{len(g)}' for g in hs)} runs)")
+        label = "  'significant' (<=2.5%)" if s == 1.0 else "  'significant' (power)"
+        for line, flagged in (
+            _coverage_line("  coverage (>=0.94)", hs),
+            _rate_line(label, hs, lambda o: o.significant, 0.025 if s == 1.0 else None),
+        ):
+            print(line)
+            bad += flagged
+        print(_medians(hs, "rounds"))
+        print(_medians(hs, "human"))
+    return bad
+
+
+def run_cells(models: list[str], runs: dict[str, int], jobs: int) -> tuple[Cells, float]:
+    """Every cell's outcomes, simulated in chunks over ``jobs`` processes; the seconds it took."""
+    chunk = 100
+    tasks: list[tuple[str, str, str, float, int, int]] = []
+    for model in models:
+        for name, est in columns(model).items():
+            for kind, speedup in [("aa", 1.0)] + [("human", s) for s in SPEEDUPS]:
+                for first in range(0, runs[name], chunk):
+                    tasks.append((model, est, kind, speedup, first, min(chunk, runs[name] - first)))
+    start = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        results = pool.map(_cell, tasks, chunksize=1)
+    cells: Cells = {}
+    for t, res in zip(tasks, results, strict=True):
+        cells.setdefault(t[:4], []).extend(res)
+    return cells, time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> int:
+    global ASSUME_INDEPENDENT
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--runs", type=int, default=300, help="simulated tasks per cell (default 300; 2000 for figures to quote)"
@@ -345,95 +445,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--models", default=",".join(ALL_MODELS), help="comma-separated noise models")
     parser.add_argument("--fixed-n-runs", type=int, default=1000, help="A/A runs per fixed-n comparison (0: skip)")
+    parser.add_argument(
+        "--assume-independent",
+        action="store_true",
+        help="today's rule before issue 23: rounds taken as independent (no widening, early stops on dependent rounds)",
+    )
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in ALL_MODELS]
     if unknown:
         parser.error(f"--models: expected names from {', '.join(ALL_MODELS)}, got {', '.join(unknown)}")
+    ASSUME_INDEPENDENT = args.assume_independent  # read by the forked workers
     old = args.old_runs or max(1, args.runs // 2)
     runs = {name: args.runs if est in ("paired-hodges-lehmann", "lockstep") else old
             for name, est in {**ESTIMATORS, **DESIGNS}.items()}  # fmt: skip
-    chunk = 100
-    tasks: list[tuple[str, str, str, float, int, int]] = []
-    for model in models:
-        for name, est in columns(model).items():
-            for kind, speedup in [("aa", 1.0)] + [("human", s) for s in SPEEDUPS]:
-                for first in range(0, runs[name], chunk):
-                    tasks.append((model, est, kind, speedup, first, min(chunk, runs[name] - first)))
-    start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-        results = pool.map(_cell, tasks, chunksize=1)
-    cells: dict[tuple[str, str, str, float], list[Outcome]] = {}
-    for t, res in zip(tasks, results, strict=True):
-        cells.setdefault(t[:4], []).extend(res)
-    elapsed = time.perf_counter() - start
-
-    print(f"bench_calibration: budget {BUDGET_S:g} s per task, alpha 0.05, {args.jobs} jobs, {elapsed:.0f} s")
-    bad = 0
-    for model in models:
-        cols = columns(model)
-        names = list(cols)
-        print(f"\n== {model} ==")
-        print(f"{'':38}" + "".join(f"{n:>24}" for n in names))
-        aa = {n: cells[(model, cols[n], "aa", 1.0)] for n in names}
-        print(f"A/A, 3 variants ({', '.join(f'{len(aa[n])}' for n in names)} runs)")
-        rows: list[tuple[str, Any, float | None]] = [
-            ("  false 'significant' human (<=2.5%)", lambda o: o.significant, 0.025),
-            ("  false 'beats' agent (<=2.5%)", lambda o: o.category == "beats", 0.025),
-            ("  false 'worse' agent (<=2.5%)", lambda o: o.category == "worse", 0.025),
-            ("  any false alarm (<=5%)", lambda o: o.significant or o.category in ("beats", "worse"), 0.05),
-            ("  similar", lambda o: o.category == "similar", None),
-            ("  inconclusive", lambda o: o.category == "inconclusive", None),
-        ]
-        for label, pred, nominal in rows:
-            line = f"{label:38}"
-            for n in names:
-                k = sum(1 for o in aa[n] if pred(o))
-                flag = _flag_above(k, len(aa[n]), nominal) if nominal is not None else " "
-                bad += flag == "!" and n == names[0]
-                line += f"{_rate(k, len(aa[n])):>23}{flag}"
-            print(line)
-        line = f"{'  agent/human coverage (>=0.94)':38}"
-        for n in names:
-            cov = sum(o.covered for o in aa[n]) / len(aa[n])
-            flag = "!" if cov < 0.94 else " "
-            bad += flag == "!" and n == names[0]
-            line += f"{cov:>23.3f}{flag}"
-        print(line)
-        print(
-            f"{'  median rounds':38}" + "".join(f"{statistics.median(o.rounds for o in aa[n]):>24.0f}" for n in names)
-        )
-        print(
-            f"{'  median half-width agent/human':38}"
-            + "".join(f"{100 * statistics.median(o.half_width for o in aa[n]):>23.1f}%" for n in names)
-        )
-        for s in SPEEDUPS:
-            hs = {n: cells[(model, cols[n], "human", s)] for n in names}
-            print(f"human only, true speedup {s:.2f} ({', '.join(f'{len(hs[n])}' for n in names)} runs)")
-            line = f"{'  coverage (>=0.94)':38}"
-            for n in names:
-                cov = sum(o.covered for o in hs[n]) / len(hs[n])
-                flag = "!" if cov < 0.94 else " "
-                bad += flag == "!" and n == names[0]
-                line += f"{cov:>23.3f}{flag}"
-            print(line)
-            nominal = 0.025 if s == 1.0 else None
-            label = "  'significant' (<=2.5%)" if s == 1.0 else "  'significant' (power)"
-            line = f"{label:38}"
-            for n in names:
-                k = sum(o.significant for o in hs[n])
-                flag = _flag_above(k, len(hs[n]), nominal) if nominal is not None else " "
-                bad += flag == "!" and n == names[0]
-                line += f"{_rate(k, len(hs[n])):>23}{flag}"
-            print(line)
-            print(
-                f"{'  median rounds':38}"
-                + "".join(f"{statistics.median(o.rounds for o in hs[n]):>24.0f}" for n in names)
-            )
-            print(
-                f"{'  median half-width':38}"
-                + "".join(f"{100 * statistics.median(o.half_width for o in hs[n]):>23.1f}%" for n in names)
-            )
+    cells, elapsed = run_cells(models, runs, args.jobs)
+    rule = "rounds assumed independent" if args.assume_independent else "rounds checked for dependence"
+    print(f"bench_calibration: budget {BUDGET_S:g} s per task, alpha 0.05, {rule}, {args.jobs} jobs, {elapsed:.0f} s")
+    bad = sum(print_model(model, cells) for model in models)
     print(f"\ndefault estimator: {bad} figure(s) outside the nominal level (flagged '!')")
     if args.fixed_n_runs:
         fixed_n_comparison([m for m in models if m in MODELS and m != "fast-states"], args.fixed_n_runs)

@@ -18,7 +18,6 @@ from pytest_isobench.measure.categories import AGENT, HUMAN, HumanVerdict, Verdi
 from pytest_isobench.measure.explain import (
     budget_note,
     dependence_note,
-    format_digests,
     format_estimate,
     format_pvalue,
     gso_reason,
@@ -26,6 +25,7 @@ from pytest_isobench.measure.explain import (
     tie_note,
 )
 from pytest_isobench.measure.gso import GsoResult, gso_opt
+from pytest_isobench.measure.outputs import Outputs, check_variants, failed_run, outputs
 from pytest_isobench.measure.paired import log_ratios, signed_rank_pvalue
 from pytest_isobench.measure.rule import CATEGORIES, Category, SuccessRule
 from pytest_isobench.measure.stats import PAIRED, Estimate, combine, faster_pvalue
@@ -53,44 +53,6 @@ __all__ = [
 ]
 
 
-def _digests(result: ProtocolResult, variant: str) -> set[str]:
-    return {d for d in result.digests(variant) if d is not None}
-
-
-def _first_failure(tests: Sequence[ProtocolResult], variant: str) -> str | None:
-    for t in tests:
-        if variant in t.failures:
-            return t.failures[variant].strip()
-    return None
-
-
-def _fail(reason: str, category: Category | None, *, equivalent: bool = True, human_eq: bool = True) -> Verdict:
-    return Verdict(
-        passed=False,
-        category=category,
-        human=None,
-        agent=None,
-        agent_vs_human=None,
-        human_significant=False,
-        human_pvalue=None,
-        agent_pvalue=None,
-        equivalent=equivalent,
-        human_equivalent=human_eq,
-        reason=reason,
-        message=reason,
-    )
-
-
-@dataclass(frozen=True)
-class _Outputs:
-    """Whether the human's and the agent's outputs match the baseline's, and the agent's
-    mismatch in words."""
-
-    human_eq: bool = True
-    agent_eq: bool = True
-    mismatch: str = ""
-
-
 @dataclass(frozen=True)
 class _Figures:
     """A task's statistics, its perf tests combined (geometric means; the GSO rule
@@ -116,43 +78,6 @@ class _Figures:
 
     def dependence_record(self) -> dict[str, dict[str, Any]]:
         return {k: d.as_dict() for k, d in self.dependence.items()}
-
-
-def _check_variants(tests: Sequence[ProtocolResult], has_agent: bool) -> None:
-    if not tests:
-        raise ValueError("tests: expected at least one perf test's protocol result, got none")
-    needed = [HUMAN, AGENT] if has_agent else [HUMAN]
-    for i, t in enumerate(tests):
-        missing = [v for v in needed if v not in t.variants[1:]]
-        if missing:
-            raise ValueError(f"tests[{i}]: variants {t.variants!r} lack {missing!r}")
-
-
-def _failed_run(tests: Sequence[ProtocolResult], has_agent: bool) -> Verdict | None:
-    """A failed baseline or human is a task problem (no category); a failed agent is
-    ``"failed"``."""
-    base_err = next((t.failures[t.baseline] for t in tests if t.baseline in t.failures), None)
-    if base_err is not None:
-        return _fail(f"baseline failed: {base_err.strip()}", None)
-    if has_agent and (err := _first_failure(tests, AGENT)) is not None:
-        return _fail(f"agent failed: {err}", "failed")
-    if (err := _first_failure(tests, HUMAN)) is not None:
-        return _fail(f"human failed: {err}", None)
-    return None
-
-
-def _outputs(tests: Sequence[ProtocolResult], has_agent: bool) -> _Outputs:
-    """Digests against the baseline's, test by test (a test without digests says nothing)."""
-    human_eq, agent_eq, mismatch = True, True, ""
-    for t in tests:
-        base = _digests(t, t.baseline)
-        if not base:
-            continue
-        human_eq = human_eq and _digests(t, HUMAN) == base
-        if has_agent and agent_eq and _digests(t, AGENT) != base:
-            agent_eq = False
-            mismatch = f"correctness: digest {format_digests(_digests(t, AGENT))} != baseline {format_digests(base)}"
-    return _Outputs(human_eq, agent_eq, mismatch)
 
 
 def _test_estimates(
@@ -256,18 +181,18 @@ def judge(
     still describing the statistics.
     """
     rule = rule if rule is not None else SuccessRule()
-    _check_variants(tests, has_agent)
-    failed = _failed_run(tests, has_agent)
+    check_variants(tests, has_agent)
+    failed = failed_run(tests, has_agent)
     if failed is not None:
         return failed
-    outputs = _outputs(tests, has_agent)
+    found = outputs(tests, has_agent)
     fig = _figures(tests, rule, has_agent, direction, n_resamples, seed)
     if not has_agent:
-        return _human_only(fig, outputs, tests)
-    return _agent_verdict(tests, fig, outputs, rule, direction)
+        return _human_only(fig, found, tests)
+    return _agent_verdict(tests, fig, found, rule, direction)
 
 
-def _human_only(fig: _Figures, outputs: _Outputs, tests: Sequence[ProtocolResult]) -> Verdict:
+def _human_only(fig: _Figures, outputs: Outputs, tests: Sequence[ProtocolResult]) -> Verdict:
     """Without an agent the item is about the human speedup: significant, and the same output."""
     hv = fig.human_verdict
     dependent = fig.dependent()
@@ -318,7 +243,7 @@ class _Judged:
 
 
 def _agent_verdict(
-    tests: Sequence[ProtocolResult], fig: _Figures, outputs: _Outputs, rule: SuccessRule, direction: Direction | None
+    tests: Sequence[ProtocolResult], fig: _Figures, outputs: Outputs, rule: SuccessRule, direction: Direction | None
 ) -> Verdict:
     """The agent against the human: correctness first, then the category, then the rule."""
     gso = rule.rule == "gso"
