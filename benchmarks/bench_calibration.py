@@ -37,8 +37,8 @@ round design, it prints:
   interval (nominal 95%), the "significant" rate, the median rounds and half-width.
 
 Each run costs 0.1 s of fake time per perf-test run plus its value; the budget is the
-demo suite's 30 s. ``--runs`` sets the runs per cell (default 300, about 3 minutes on
-two busy cores; 2000 for figures to quote); the runs are split over ``--jobs`` processes
+demo suite's 30 s. ``--runs`` sets the runs per cell (default 300, a few minutes on two
+busy cores; 2000 for figures to quote); the runs are split over ``--jobs`` processes
 (default 2). Rates are flagged ``!`` when they exceed the nominal level by more than two
 simulation standard errors, coverage when below 0.94. ``--assume-independent`` judges as
 the rule did before issue 23 (rounds taken as independent: no widening, early stops on
