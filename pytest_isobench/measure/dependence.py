@@ -12,7 +12,7 @@ Detection (:func:`dependence`): the lag-1 autocorrelation of the log ratios' ran
 order (Bartels' rank version of von Neumann's ratio test), one-sided (only positive
 dependence narrows an interval), standardised by Moran's moments for a random order.
 ``benchmarks/bench_dependence.py`` chose it on log ratios that the project's own
-``run_protocol`` produced (400 runs a cell, one-sided 5%): its size is 4.2-6.2% at 30
+``run_protocol`` produced (400 runs a cell, one-sided 5%): its size is 4.2-6.0% at 30
 and 60 rounds on the independent models (heavy tails included), where the same
 statistic on the values drops to 2.2-2.8% under heavy tails (one 1.5-3x round moves the
 value correlation a lot and the rank correlation by one rank) with no gain in power; the
@@ -26,11 +26,11 @@ ARMA(1, 1), which is what the log ratio of two variants with AR(1) factors plus 
 noise is (its lag-1 autocorrelation alone understates the persistence): ``rho_k = rho_1
 * phi**(k - 1)``, ``phi = rho_2 / rho_1``, both taken off their small-sample bias. The
 same bench compared it with batch means over sqrt(n) rounds and an AR(1) factor from lag 1
-alone: at 60 rounds, persistence 0.5 and 0.8 (spread 5%), they cover 0.953 and 0.917
+alone: at 60 rounds, persistence 0.5 and 0.8 (spread 5%), they cover 0.958 and 0.920
 against 0.912 and 0.848 for batch means and 0.932 and 0.850 for the AR(1) factor, at
 about the same width on independent rounds. With three variants the autocorrelations are
 pooled over the run's pairs (the persistence is the run's: its sandboxes, its machine),
-which halves their noise: at 49 rounds, persistence 0.5, the agent/human interval covers
+which halves their variance: at 49 rounds, persistence 0.5, the agent/human interval covers
 0.953 pooled against 0.927 alone.
 
 Pure numbers in and out; no pytest, docker or scipy.
@@ -67,7 +67,7 @@ MIN_ROUNDS = 8
 
 DETECT_FROM = 20
 """Fewer rounds than this are never called dependent (no message, no early stop kept
-back): at 12 rounds the test's size is 6-9%, not 5%, and its power 12-34% (persistence
+back): at 12 rounds the test's size is 6-9%, not 5%, and its power 12-28% (persistence
 0.5, spreads 2-5%); the interim looks there are guarded by :data:`INTERIM_FACTOR`."""
 
 INTERIM_FACTOR = 2.0
