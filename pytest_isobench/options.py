@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from .collect.shard import ShardSpecError, parse_shard
-from .measure.protocol import ProtocolSettings
 from .sandbox.gpus import parse_gpus
 
 BACKENDS = ("auto", "docker", "local")
@@ -51,6 +50,14 @@ def _bounded(flag: str, convert: Callable[[str], Any], minimum: float, strict: b
 
     return parse
 
+
+# ``measure.protocol.ProtocolSettings``' defaults, for the help text: kept here so that the
+# entry module (which adds these options to every pytest run) imports no statistics;
+# tests/test_options.py checks that they agree.
+MIN_ROUNDS = 5
+MAX_TIME_S = 120.0
+TARGET_CI = 0.02
+WARMUP = 1
 
 PASS_CATEGORIES = ("beats", "similar", "worse", "inconclusive")
 """The categories a run may pass (``measure.rule.PASSABLE``, kept here so that parsing
@@ -198,7 +205,7 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=positive_int("--isobench-min-rounds"),
             metavar="N",
-            help=f"rounds of interleaved timing at least (default {ProtocolSettings.min_rounds})",
+            help=f"rounds of interleaved timing at least (default {MIN_ROUNDS})",
         ),
     ),
     (
@@ -207,7 +214,7 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=positive_float("--isobench-max-time"),
             metavar="SECONDS",
-            help=f"timing budget per task (default {ProtocolSettings.max_time_s:g})",
+            help=f"timing budget per task (default {MAX_TIME_S:g})",
         ),
     ),
     (
@@ -216,7 +223,7 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=positive_float("--isobench-target-ci"),
             metavar="FRACTION",
-            help=f"stop adding rounds once each speedup's interval is within this relative half-width (default {ProtocolSettings.target_rel_width:g})",
+            help=f"stop adding rounds once each speedup's interval is within this relative half-width (default {TARGET_CI:g})",
         ),
     ),
     (
@@ -234,7 +241,7 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
         dict(
             type=non_negative_int("--isobench-warmup"),
             metavar="N",
-            help=f"untimed warm-up runs per variant (default {ProtocolSettings.warmup})",
+            help=f"untimed warm-up runs per variant (default {WARMUP})",
         ),
     ),
     (
@@ -328,6 +335,27 @@ def addoptions(parser: pytest.Parser) -> None:
         type="linelist",
         default=["tasks/*.yaml", "tasks/*.yml"],
     )
+
+
+TASK_FILE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".parquet")
+"""Suite and data files: an argument ending so names ISO-Bench work."""
+
+
+def given(config: pytest.Config) -> bool:
+    """Some ``--isobench-*`` flag is given, or some ``isobench_*`` ini key is set."""
+    for flag, ini, _kwargs in _OPTIONS:
+        if config.getoption(flag.lstrip("-").replace("-", "_"), None) not in (None, [], False):
+            return True
+        if ini is not None and config.getini(ini) not in (None, ""):
+            return True
+    return False
+
+
+def names_task_files(config: pytest.Config) -> bool:
+    """The arguments name suite or data files, or suite files lie under the rootdir."""
+    if any(str(arg).split("::")[0].endswith(TASK_FILE_SUFFIXES) for arg in config.args):
+        return True
+    return any(next(config.rootpath.glob(pattern), None) for pattern in config.getini("isobench_suites"))
 
 
 def get(config: pytest.Config, flag: str, ini: str | None = None, default: Any = None) -> Any:

@@ -1,34 +1,28 @@
-"""The pytest entry point of ISO-Bench: options, ini keys, hooks and fixtures, wired up.
+"""The pytest entry point of ISO-Bench (``pytest11``): options, ini keys, our hookspecs, and
+the switch that loads the rest.
 
-Glue only: parsing lives in ``options``/``session``, collection in ``collect``, the run
-state and reporting in ``session.IsobenchSession``, a task's stages in ``taskrun``. The
-built-in agents and sandbox backends are the ``trylast`` defaults of our own hooks.
-Importing this module must stay cheap: heavy libraries load where they are used.
+Every pytest run of every project where the plugin is installed imports this module, so it
+must stay small: it imports options, hookspecs and nothing heavy (``tests/test_imports.py``
+checks that no pydantic, yaml, numpy, docker, ... is loaded). The plugin proper,
+:mod:`.run_plugin` (session, collection, fixtures, reports), is registered by name, as
+``-p`` registers a plugin, only when the run asks for ISO-Bench work: an ``--isobench-*``
+flag or ``isobench_*`` ini key, suite or data files named or lying under the rootdir,
+``--fixtures``, or, as the last resort, a suite or data file met during collection. This
+is how pytest's ``stepwise`` and xdist's ``DSession`` are wired: laziness by structure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import fixtures, hookspecs, options
-from .agents.base import Agent
-from .agents.registry import all_agents, unknown_agent_message
-from .collect.items import DatasetCollector, SuiteFile, TaskItem
-from .collect.predictions_map import collection_lines
-from .collect.shard import select
-from .executors.ray_config import ray_options
-from .executors.ray_plugin import make_executor
-from .keys import SESSION_KEY
-from .provenance.plugin import GpuProvenance
-from .run_guard import RunGuard
-from .sandbox.base import Sandbox, SandboxSpec
-from .session import IsobenchSession, build_settings, ensure_results_dir, known_agents
-from .xdist_hooks import XdistHooks
+from . import hookspecs, options
+
+#: The plugin proper, registered by :func:`engage` under this (its module's) name.
+RUN_PLUGIN = "pytest_isobench.run_plugin"
 
 _DATA_SUFFIXES = (".jsonl", ".parquet")
 
@@ -41,41 +35,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoptions(parser)
 
 
+def wanted(config: pytest.Config) -> bool:
+    """Does this run ask for ISO-Bench work before collecting anything? Cheap: no import."""
+    return options.given(config) or options.names_task_files(config) or bool(config.getoption("showfixtures", False))
+
+
+def engage(config: pytest.Config) -> Any:
+    """The registered plugin proper, imported and registered now if it was not yet.
+
+    Its ``pytest_configure`` runs on registration (pytest replays that hook for late
+    plugins), so the session exists once this returns. None if ``-p no:`` blocked it.
+    """
+    config.pluginmanager.import_plugin(RUN_PLUGIN)
+    return config.pluginmanager.get_plugin(RUN_PLUGIN)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    run_id = workerinput.get("isobench_run_id") if workerinput else None
-    settings = build_settings(config, run_id)
-    if workerinput is None and not config.option.help:
-        ensure_results_dir(config, settings)
-    if settings.agent:
-        known = known_agents(config)
-        if settings.agent not in known:
-            raise pytest.UsageError(unknown_agent_message(settings.agent, known))
-    if settings.datasets and config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args = []  # only the given datasets, not testpaths
-    session = IsobenchSession(config, settings)
-    config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(fixtures, "isobench-fixtures")
-    config.pluginmanager.register(session, "isobench-session")
-    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
-    config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
-    ray_opts = ray_options(config, settings.gpus)
-    if ray_opts is not None and workerinput is None:
-        config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(settings, workerinput is not None), "isobench-xdist")
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_isobench_agents() -> dict[str, type[Agent]]:
-    """The built-in agents and those of the ``pytest_isobench.agents`` entry-point group."""
-    return all_agents()
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_isobench_make_sandbox(backend: str, spec: SandboxSpec, config: pytest.Config) -> Sandbox | None:
-    """The built-in backends: ``docker`` and ``local``."""
-    return config.stash[SESSION_KEY].builtin_sandbox(backend, spec)
+    if wanted(config):
+        engage(config)
 
 
 def _is_suite(file_path: Path, parent: pytest.Collector) -> bool:
@@ -91,46 +68,16 @@ def _is_suite(file_path: Path, parent: pytest.Collector) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Suite files (by the ``isobench_suites`` globs, or named) and named data files.
+
+    The collectors themselves come from the plugin proper, engaged here if the run did not
+    already ask for it: this hook is the only ``pytest_collect_file`` of the plugin, so the
+    file that engages it is collected in the same call.
+    """
     if _is_suite(file_path, parent):
-        node: SuiteFile = SuiteFile.from_parent(parent, path=file_path)
-        return node
+        run = engage(parent.config)
+        return None if run is None else run.suite_file(file_path, parent)
     if file_path.suffix in _DATA_SUFFIXES and parent.session.isinitpath(file_path):
-        try:
-            nodeid = file_path.relative_to(parent.config.rootpath).as_posix()
-        except ValueError:
-            nodeid = str(file_path)
-        return DatasetCollector.from_parent(
-            parent, name=file_path.name, path=file_path, nodeid=nodeid, source=str(file_path)
-        )
+        run = engage(parent.config)
+        return None if run is None else run.data_file(file_path, parent)
     return None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(
-    collector: pytest.Collector,
-) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    report = yield
-    if isinstance(collector, pytest.Session) and report.passed:
-        for source in collector.config.stash[SESSION_KEY].settings.datasets:
-            report.result.append(DatasetCollector.from_parent(collector, name=source, nodeid=source, source=source))
-    return report
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep this machine's shard (before -k/-m, so shards never depend on selection)."""
-    settings = config.stash[SESSION_KEY].settings
-    if settings.shard is None:
-        return
-    k, n = settings.shard
-    tasks = [item for item in items if isinstance(item, TaskItem)]
-    keep = select([item.nodeid for item in tasks], k, n, settings.durations_map)
-    deselected = [item for item in tasks if item.nodeid not in keep]
-    if deselected:
-        gone = set(map(id, deselected))
-        items[:] = [item for item in items if id(item) not in gone]
-        config.hook.pytest_deselected(items=deselected)
-
-
-def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
-    return collection_lines(config, items)

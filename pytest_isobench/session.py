@@ -126,9 +126,7 @@ def ensure_results_dir(config: pytest.Config, settings: Settings) -> None:
     """
     explicit = opt.get(config, "--isobench-results", "isobench_results") is not None
     named = settings.agent or settings.datasets or settings.resume_dir is not None
-    files = any(str(a).split("::")[0].endswith((".yaml", ".yml", ".jsonl", ".parquet")) for a in config.args)
-    suites = any(next(config.rootpath.glob(p), None) for p in config.getini("isobench_suites"))
-    if explicit or named or files or suites:
+    if explicit or named or opt.names_task_files(config):
         _check_writable("--isobench-results", settings.results_dir)
 
 

@@ -8,9 +8,14 @@ from typing import Any
 
 import pytest
 
+from pytest_isobench.measure.protocol import ProtocolSettings
 from pytest_isobench.measure.rule import PASSABLE, SuccessRule
 from pytest_isobench.options import (
+    MAX_TIME_S,
+    MIN_ROUNDS,
     PASS_CATEGORIES,
+    TARGET_CI,
+    WARMUP,
     categories_type,
     choice_type,
     positive_float,
@@ -263,6 +268,17 @@ def test_a_project_without_isobench_work_is_not_stopped_by_the_results_dir(pytes
     (pytester.path / ".isobench").write_text("")  # the default results dir cannot be made, unused
     pytester.makepyfile(test_plain="def test_ok():\n    pass\n")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_defaults_in_the_help_are_the_protocols() -> None:
+    # options.py keeps copies so that the entry module imports no statistics
+    defaults = ProtocolSettings()
+    assert (
+        defaults.min_rounds,
+        defaults.max_time_s,
+        defaults.target_rel_width,
+        defaults.warmup,
+    ) == (MIN_ROUNDS, MAX_TIME_S, TARGET_CI, WARMUP)
 
 
 def test_pass_categories_option_overrides_the_suites_and_matches_the_rule() -> None:
