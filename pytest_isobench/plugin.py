@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from . import hookspecs, options
+from .keys import SESSION_KEY
 
 #: The plugin proper, registered by :func:`engage` under this (its module's) name.
 RUN_PLUGIN = "pytest_isobench.run_plugin"
@@ -41,13 +42,15 @@ def wanted(config: pytest.Config) -> bool:
 
 
 def engage(config: pytest.Config) -> Any:
-    """The registered plugin proper, imported and registered now if it was not yet.
+    """The plugin proper, registered and started (its session built) now if it was not yet.
 
-    Its ``pytest_configure`` runs on registration (pytest replays that hook for late
-    plugins), so the session exists once this returns. None if ``-p no:`` blocked it.
+    None if ``-p no:pytest_isobench.run_plugin`` blocked it.
     """
     config.pluginmanager.import_plugin(RUN_PLUGIN)
-    return config.pluginmanager.get_plugin(RUN_PLUGIN)
+    run = config.pluginmanager.get_plugin(RUN_PLUGIN)
+    if run is not None and SESSION_KEY not in config.stash:
+        run.start(config)
+    return run
 
 
 def pytest_configure(config: pytest.Config) -> None:

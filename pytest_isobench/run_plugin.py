@@ -33,7 +33,10 @@ from .session import IsobenchSession, build_settings, ensure_results_dir, known_
 from .xdist_hooks import XdistHooks
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def start(config: pytest.Config) -> None:
+    """Build the run's session and register its parts (the entry module calls this once,
+    right after registering this module; not ``pytest_configure``, which pytest would replay
+    before this module's other hooks, the built-in agents among them, are registered)."""
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     run_id = workerinput.get("isobench_run_id") if workerinput else None
     settings = build_settings(config, run_id)

@@ -98,3 +98,14 @@ def test_a_suite_met_only_during_collection_engages_it_there(pytester: pytest.Py
     (pytester.path / "suites" / "deep" / "d.jsonl").write_text(json.dumps({"commit_hash": head}) + "\n")
     result = pytester.runpytest("suites", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["suites/deep/s.yaml::s-abcdef01", "1 test collected*"])
+
+
+def test_the_built_in_agents_are_known_when_engaged_in_a_fresh_interpreter(pytester: pytest.Pytester) -> None:
+    # The session checks --isobench-agent once the plugin proper is registered whole: in a
+    # fresh interpreter nothing else has registered the built-in agents before.
+    head = "abcdef01" + "1" * 32
+    pytester.makefile(".jsonl", d=json.dumps({"commit_hash": head}))
+    pytester.makefile(".yaml", s="dataset: d.jsonl\n")
+    result = pytester.runpytest_subprocess("s.yaml", "--collect-only", "-q", "--isobench-agent=noop")
+    assert result.ret == 0, result.stderr.str()
+    result.stdout.fnmatch_lines(["s.yaml::s-abcdef01"])
