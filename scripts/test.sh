@@ -1,9 +1,33 @@
 #!/usr/bin/env bash
 # The test command: lint, type-check and run the test suite. Docker tests run when an
 # engine answers (and skip with the reason otherwise); .ci/run starts one first.
+#
+#   scripts/test.sh            the full suite (CI's command)
+#   scripts/test.sh --quick    the everyday tier: no test marked slow or docker
+#
+# Tests run in parallel (pytest-xdist, ISOBENCH_TEST_WORKERS workers, default twice the
+# cores, at most 8: most tests wait on git, Docker or a pytest subprocess rather than
+# compute), then the tests marked serial run alone: their assertions read timings that
+# other tests running beside them would blur. Other arguments go to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+select=""
+if [ "${1:-}" = "--quick" ]; then
+  select="not slow and not docker"
+  shift
+fi
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${ISOBENCH_TEST_WORKERS:-$((cores * 2 > 8 ? 8 : cores * 2))}"
 scripts/setup-venv.sh
 .venv/bin/ruff check pytest_isobench tests benchmarks
 .venv/bin/mypy
-.venv/bin/pytest tests -p no:cacheprovider -q "$@"
+both() { if [ -n "$select" ]; then echo "($select) and $1"; else echo "$1"; fi; }
+parallel=0
+.venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
+serial=0
+.venv/bin/pytest tests -p no:cacheprovider -q --durations=20 -m "$(both serial)" "$@" || serial=$?
+# 5 is "no test selected": fine for one part (-k may pick tests of one part only), not both
+if [ "$parallel" -eq 5 ] && [ "$serial" -eq 5 ]; then exit 5; fi
+for code in "$parallel" "$serial"; do
+  if [ "$code" -ne 0 ] && [ "$code" -ne 5 ]; then exit "$code"; fi
+done

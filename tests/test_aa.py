@@ -59,6 +59,7 @@ def test_doctor_suite_is_the_demo_suite(tmp_path: Path) -> None:
     assert ours == theirs
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_doctor_noise_runs_an_aa_and_prints_the_noise_floor(tmp_path: Path) -> None:
     proc = subprocess.run(

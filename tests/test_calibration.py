@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from demo_project import DEMO_IDS, read_records, run_demo
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.serial]
 
 
 def _run(pytester: pytest.Pytester, cache: Path, results: Path, *extra: str) -> pytest.RunResult:

@@ -50,6 +50,7 @@ def test_a_bad_cpuset_in_a_suite_names_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.slow
 def test_two_xdist_workers_record_different_cores(tmp_path: Path) -> None:
     pytest.importorskip("xdist")
     project = make_project(tmp_path / "p", tasks=4, suite={"resources": {"cpuset": "0"}})

@@ -485,6 +485,7 @@ def test_hf_offline_without_cache_is_unavailable_with_the_fix(offline_hf: Path) 
     assert "Fix:" in message and "local .jsonl/.parquet copy" in message
 
 
+@pytest.mark.slow
 def test_hf_offline_reads_a_filled_cache(offline_hf: Path, tmp_path: Path) -> None:
     import datasets
 

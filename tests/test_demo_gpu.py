@@ -44,6 +44,7 @@ def test_history_is_reproducible_and_the_dataset_matches(gpu_repo: Path, tmp_pat
         assert "torch.cuda.Event(enable_timing=True)" in script and '"time_s"' in script
 
 
+@pytest.mark.slow
 def test_without_a_gpu_every_task_is_skipped_with_the_reason(pytester: pytest.Pytester, tmp_path: Path) -> None:
     if shutil.which("nvidia-smi") is not None:
         pytest.skip("a GPU driver is installed here: the no-GPU path needs a machine without one")

@@ -55,6 +55,8 @@ def _junit_properties(path: Path) -> dict[str, dict[str, str]]:
 # -- local backend -------------------------------------------------------------------------
 
 
+@pytest.mark.serial
+@pytest.mark.slow
 def test_local_without_agent_every_human_speedup_is_significant(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:
@@ -109,6 +111,7 @@ def test_local_without_agent_every_human_speedup_is_significant(
     assert "demo-ac9bebc0[baseline-" in compare.stdout
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_local_agent_human_is_never_beats_or_worse(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
     """A/A: the agent's code is the human's, so it is "similar" or, when the budget cannot
@@ -145,6 +148,7 @@ def test_local_agent_human_is_never_beats_or_worse(pytester: pytest.Pytester, de
     assert_no_worktree(demo_cache)
 
 
+@pytest.mark.slow
 def test_local_agent_noop_every_task_fails(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
     """A do-nothing agent never passes: every task fails, "worse" or "inconclusive".
 

@@ -23,6 +23,8 @@ from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.repo import RepoCache
 from pytest_isobench.testgen import cache as testgen_cache
 
+SLOW = pytest.mark.slow
+
 
 class _Counting(Agent):
     name = "counting"
@@ -123,14 +125,26 @@ def _forge_validated(text: str) -> str:
 @pytest.mark.parametrize(
     ("damage", "why"),
     [
-        (lambda text: text[: len(text) * 2 // 3], "checksum does not match"),  # cut short
-        (lambda text: text.replace("sum(range(1))", "sum(range(7))"), "checksum does not match"),  # code edited
-        (_forge_validated, "checksum does not match"),  # header edited
-        (lambda text: "".join(ln for ln in text.splitlines(True) if not ln.startswith("# sha256:")), "no '# sha256:'"),
-        (lambda text: "", "holds no code"),  # emptied: not even a header left
-        (lambda text: text[:14], "holds no code"),  # cut inside the first line: no header mark left
+        # one kind of damage in the everyday tier, the rest with the slow tests (each one is
+        # a collection and a perf-test generation in a pytest run of its own)
+        pytest.param(lambda text: text[: len(text) * 2 // 3], "checksum does not match", id="truncated", marks=SLOW),
+        pytest.param(
+            lambda text: text.replace("sum(range(1))", "sum(range(7))"),
+            "checksum does not match",
+            id="code-edited",
+            marks=SLOW,
+        ),
+        pytest.param(_forge_validated, "checksum does not match", id="validated-forged", marks=SLOW),
+        pytest.param(
+            lambda text: "".join(ln for ln in text.splitlines(True) if not ln.startswith("# sha256:")),
+            "no '# sha256:'",
+            id="checksum-removed",
+            marks=SLOW,
+        ),
+        pytest.param(lambda text: "", "holds no code", id="empty", marks=SLOW),  # not even a header left
+        # cut inside the first line: no header mark left
+        pytest.param(lambda text: text[:14], "holds no code", id="header-cut"),
     ],
-    ids=["truncated", "code-edited", "validated-forged", "checksum-removed", "empty", "header-cut"],
 )
 def test_damaged_generated_test_is_reported_at_collection_and_generated_again(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, damage: object, why: str

@@ -88,6 +88,7 @@ def test_background_child_dies_with_the_command(sandbox: Sandbox) -> None:
     assert not sleeping(sandbox, marker), "the background child outlived the command"
 
 
+@pytest.mark.slow
 def test_gigabytes_of_output_are_captured_with_a_bound(sandbox: Sandbox) -> None:
     size = 1 << 30
     command = f"head -c {size} /dev/zero | tr '\\0' x; echo; echo '{{\"time_s\": 0.25}}'"

@@ -126,6 +126,7 @@ PERF = (
 )
 
 
+@pytest.mark.slow
 def test_record_carries_gpu_state_and_lock(
     pytester: pytest.Pytester, fake_smi: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 import pytest_isobench
 
 PACKAGE = Path(pytest_isobench.__file__).parent
@@ -40,6 +42,7 @@ def _import_alone(name: str) -> tuple[str, int, str]:
     return name, proc.returncode, proc.stderr[-1500:]
 
 
+@pytest.mark.slow
 def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
     names = _modules()
     assert "pytest_isobench.taskrun.run" in names and len(names) > 80

@@ -88,6 +88,7 @@ def test_demo_perf_test_repeats_its_region_to_the_minimum_time(demo_cache: Path,
         git(repo, "worktree", "remove", "--force", str(tree))
 
 
+@pytest.mark.slow
 def test_min_time_reaches_the_perf_test_and_short_values_warn(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path
 ) -> None:

@@ -120,6 +120,7 @@ def test_frequency_spread_is_flagged(tmp_path: Path) -> None:
 # -- on this machine -----------------------------------------------------------------------
 
 
+@pytest.mark.serial
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux /proc")
 def test_snapshot_on_this_machine_sees_a_busy_child() -> None:
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])

@@ -17,6 +17,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from test_report_tables import demo_records, write_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +99,7 @@ def test_matplotlib_is_a_dependency_not_an_extra() -> None:
     assert not any("matplotlib" in r for reqs in extras.values() for r in reqs)
 
 
+@pytest.mark.slow
 def test_a_plain_install_writes_the_html_report_with_figures(tmp_path: Path) -> None:
     allowed = declared_closure()
     assert "mypy" not in allowed and "ruff" not in allowed  # the test extra is not installed

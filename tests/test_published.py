@@ -271,6 +271,7 @@ repo: https://github.com/sgl-project/sglang.git
 """
 
 
+@pytest.mark.slow
 def test_a_suite_falls_back_to_shipped_facts_and_says_so(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,6 +321,7 @@ def test_collection_counts_the_predictions_that_map(pytester: pytest.Pytester, r
     )
 
 
+@pytest.mark.slow
 def test_the_sglang_suite_collects_80_items_offline(tmp_path: Path) -> None:
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(

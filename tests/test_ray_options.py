@@ -54,6 +54,7 @@ def test_ini_key_is_read_and_validated(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*--isobench-ray: 'nowhere' is not 'auto'*"])
 
 
+@pytest.mark.slow
 def test_plain_tests_with_ray_on_run_as_usual_without_connecting(pytester: pytest.Pytester) -> None:
     pytest.importorskip("ray")
     pytester.makepyfile("def test_x(): pass")

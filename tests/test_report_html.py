@@ -91,6 +91,7 @@ def report_records() -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_with_task_files(tmp_path: Path) -> None:
     records = report_records()
     trae = write_dir(tmp_path / "trae", records[:5])

@@ -111,6 +111,7 @@ def _shape(results: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, int]]:
     return records, _summary(results)["totals"]
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_xdist_gives_the_same_records_as_a_serial_run(
     pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path

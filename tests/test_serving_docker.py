@@ -133,6 +133,7 @@ def standin_processes(box: DockerSandbox) -> list[str]:
     return [line for line in res.stdout.splitlines() if line.strip()]
 
 
+@pytest.mark.serial
 def test_standin_serving_task_end_to_end(
     open_sandbox: dict[str, DockerSandbox], client: docker.DockerClient, run_id: str, repo: tuple[Path, str, str]
 ) -> None:

@@ -296,6 +296,7 @@ def _demo_job(repo: Path, record: dict[str, Any]) -> GenJob:
     )
 
 
+@pytest.mark.slow
 def test_a_generated_demo_test_validates_end_to_end_and_finds_the_speedup(demo_clone: Path, tmp_path: Path) -> None:
     record = _demo_record()
     one = _demo_job(demo_clone, record)
@@ -323,6 +324,7 @@ def test_a_generated_demo_test_validates_end_to_end_and_finds_the_speedup(demo_c
     assert "speedup" in (found.header or {}).get("validated", "")
 
 
+@pytest.mark.slow
 def test_a_test_failing_validation_is_regenerated_with_the_failure(demo_clone: Path, tmp_path: Path) -> None:
     record = _demo_record()
     one = _demo_job(demo_clone, record)
