@@ -86,6 +86,10 @@ class Git:
 CORE_V1 = '''"""Core."""
 import re
 
+# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
+# fixture is built once.
+pytestmark = pytest.mark.xdist_group("test_history_scan")
+
 
 def parse(text):
     return [w for w in re.split(r"\\s+", text) if w]

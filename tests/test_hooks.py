@@ -38,6 +38,10 @@ from pytest_isobench.agents.base import Agent, AgentRun
 from pytest_isobench.agents.builtin import human_diff
 from pytest_isobench.sandbox.local import LocalSandbox
 
+# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
+# fixture is built once.
+pytestmark = pytest.mark.xdist_group("test_hooks")
+
 LOG = Path(__file__).with_name("sandboxes.log")
 
 
