@@ -56,6 +56,7 @@ def _run(pytester: pytest.Pytester, cluster: Any, results: Path, *args: str, sle
     return result
 
 
+@pytest.mark.serial  # measurements side by side within 3 s: other tests beside it delay them
 def test_outcomes_records_junit_gpus_and_last_failed(pytester: pytest.Pytester, cluster: Any, tmp_path: Path) -> None:
     synthetic_suite(pytester.path, IDS, gpus=1)
     results, junit = tmp_path / "results", tmp_path / "junit.xml"
