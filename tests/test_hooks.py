@@ -20,6 +20,10 @@ from typing import Any
 import pytest
 from demo_project import copy_demo, demo_args, read_records
 
+# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
+# fixture is built once.
+pytestmark = pytest.mark.xdist_group("test_hooks")
+
 TASK = "demo-ac9bebc0"
 INSTANCE = "demo-precompile-regex"
 FAST = (
@@ -37,10 +41,6 @@ from pathlib import Path
 from pytest_isobench.agents.base import Agent, AgentRun
 from pytest_isobench.agents.builtin import human_diff
 from pytest_isobench.sandbox.local import LocalSandbox
-
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_hooks")
 
 LOG = Path(__file__).with_name("sandboxes.log")
 
