@@ -53,7 +53,7 @@ def _bounded(flag: str, convert: Callable[[str], Any], minimum: float, strict: b
 
 # ``measure.protocol.ProtocolSettings``' defaults, for the help text: kept here so that the
 # entry module (which adds these options to every pytest run) imports no statistics;
-# tests/test_options.py checks that they agree.
+# tests/plugin/test_options.py checks that they agree.
 MIN_ROUNDS = 5
 MAX_TIME_S = 120.0
 TARGET_CI = 0.02

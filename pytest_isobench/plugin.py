@@ -2,7 +2,7 @@
 the switch that loads the rest.
 
 Every pytest run of every project where the plugin is installed imports this module, so it
-must stay small: it imports options, hookspecs and nothing heavy (``tests/test_plugin_entry.py``
+must stay small: it imports options, hookspecs and nothing heavy (``tests/plugin/test_plugin_entry.py``
 checks that no pydantic, yaml, numpy, docker, ... is loaded). The plugin proper,
 :mod:`.run_plugin` (session, collection, fixtures, reports), is registered by name, as
 ``-p`` registers a plugin, only when the run asks for ISO-Bench work: an ``--isobench-*``

@@ -21,7 +21,7 @@ import pytest
 from demo_project import copy_demo, demo_args, read_records, run_demo
 
 # The three demo tasks whose speedups (2.4x to 170x) no machine noise can hide: these
-# tests are about resuming and workers, not about the statistics (tests/test_calibration.py).
+# tests are about resuming and workers, not about the statistics (tests/e2e/test_calibration.py).
 DEMO_IDS = ["demo-65ce4b7f", "demo-866ff223", "demo-c7a161c8"]
 QUICK = ("--isobench-max-time=15", "--isobench-min-rounds=5", "--isobench-backend=local", "-k", "not ac9bebc0")
 

@@ -36,7 +36,7 @@ from pytest_isobench.taskrun.prepare import timed_tests
 from pytest_isobench.testgen.validate import validate_in_sandboxes
 
 IMAGE = "isobench-demo:bookworm"
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
 RUN_ID = f"test-shapes-{uuid.uuid4().hex[:8]}"
 
 SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"

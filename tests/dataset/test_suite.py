@@ -10,7 +10,7 @@ import pytest
 from pytest_isobench.dataset import load_source
 from pytest_isobench.suite import Suite, SuiteError, default_suite, load_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str, name: str = "suite.yaml") -> Path:

@@ -17,7 +17,7 @@ from pytest_isobench.sandbox.base import SandboxError
 from pytest_isobench.sandbox.images import render, variant_image
 from pytest_isobench.suite import load_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bundled_vllm_suite_names_isobench_images() -> None:

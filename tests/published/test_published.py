@@ -25,7 +25,7 @@ from pytest_isobench.dataset.shapes import task_from_record
 from pytest_isobench.published import clean_patch, find_items
 from pytest_isobench.published.importer import task_facts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 H1, P1 = "015069b01741e9ecb9e604c7fe87fbdfc306ebe5", "fbefc8a78d22b20eac042c586805c7dcbfc66b1c"
 H2, P2 = "0d243f2a54fbd1c56da8a571f0899c30b6aba5d9", "88f6ba3281f727d5641d362476ae68562b666081"
 

@@ -23,7 +23,7 @@ from pytest_isobench.dataset import (
 )
 from pytest_isobench.dataset.loaders import parse_hf
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "datasets"
 PERF_COMMITS = SHARED / "vllm-perf-commits.jsonl"
 # The shared sample when this checkout sits beside it; else the project's copy of it.

@@ -37,7 +37,7 @@ from pytest_isobench.serving.settings import ServingSettings
 if TYPE_CHECKING:
     from pytest_isobench.sandbox.base import Sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def padded(text: str) -> str:

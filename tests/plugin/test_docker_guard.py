@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 # A socket nobody listens on: the engine is "down" for the inner run only.
 DEAD = "unix:///nonexistent/isobench-dead-docker.sock"
@@ -32,7 +32,7 @@ def test_the_sandbox_docker_module_fails_without_an_engine_in_ci(
     _env(monkeypatch, require=True)
     # A subprocess: this session's conftest has already cached that an engine answers.
     config = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
-    result = pytester.runpytest_subprocess(*config, "-q", str(TESTS / "test_sandbox_docker.py"))
+    result = pytester.runpytest_subprocess(*config, "-q", str(TESTS / "sandbox" / "test_sandbox_docker.py"))
     outcomes = result.parseoutcomes()
     # Setup fails: each test is an error, none skipped (one test there needs no engine).
     assert outcomes.get("errors", 0) >= 15 and "skipped" not in outcomes and outcomes.get("passed", 0) <= 1, outcomes
@@ -80,7 +80,7 @@ def _skipif_at_module_level(tree: ast.Module) -> bool:
 def test_no_test_module_skips_at_import_time() -> None:
     offenders = [
         path.name
-        for path in sorted(TESTS.glob("test_*.py"))
+        for path in sorted(TESTS.rglob("test_*.py"))
         if _skipif_at_module_level(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert offenders == [], f"module-level skipif (use markers; the conftest decides): {offenders}"

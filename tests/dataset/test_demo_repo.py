@@ -21,7 +21,7 @@ from pytest_isobench.demo.tasks import write_dataset
 # fixture is built once.
 pytestmark = pytest.mark.xdist_group("test_demo_repo")
 
-DATASET = Path(__file__).resolve().parents[1] / "data" / "demo.jsonl"
+DATASET = Path(__file__).resolve().parents[2] / "data" / "demo.jsonl"
 RUNS = 5
 EXTRA_RUNS = 6
 # The median head time must be below base times this factor (RUNS interleaved runs of

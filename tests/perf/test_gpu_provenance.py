@@ -19,7 +19,7 @@ from gitutil import git
 
 from pytest_isobench.provenance import gpu
 
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 REAL_ROW = (
     "0, GPU-4a1c2f3e-1b2c-3d4e-5f60-718293a4b5c6, NVIDIA H100 80GB HBM3, 550.54.15, 00000000:18:00.0, "
     "1980, 2619, 1980, 2619, 1755, 34, 71.43, 700.00, Enabled, Enabled, 4, 81559, 0"
@@ -34,7 +34,7 @@ def fake_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "smi-state"
     state.mkdir()
     exe = bindir / "nvidia-smi"
-    exe.write_text(f"#!{sys.executable}\n" + (HERE / "fake_nvidia_smi.py").read_text())
+    exe.write_text(f"#!{sys.executable}\n" + (TESTS / "fake_nvidia_smi.py").read_text())
     exe.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_SMI_DIR", str(state))
@@ -180,7 +180,7 @@ def test_record_carries_gpu_state_and_lock(
     assert shutil.which("nvidia-smi") is not None
     # The device check's figures read the same record.
     figures = subprocess.run(
-        [sys.executable, str(HERE.parent / "scripts" / "device_figures.py"), str(pytester.path)],
+        [sys.executable, str(TESTS.parent / "scripts" / "device_figures.py"), str(pytester.path)],
         capture_output=True,
         text=True,
         check=True,

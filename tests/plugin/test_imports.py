@@ -72,7 +72,7 @@ def test_no_module_of_ours_is_imported_inside_a_function() -> None:
 
 
 def test_no_module_of_ours_is_imported_inside_a_test_function() -> None:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     found = [hit for path in sorted(here.rglob("*.py")) for hit in _own_imports_in_functions(path, here)]
     assert found == []
 

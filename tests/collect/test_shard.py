@@ -19,7 +19,7 @@ from pytest_isobench.collect.shard import (
     select,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_VLLM = ROOT / "data" / "vllm.jsonl"
 HEADS = [json.loads(line)["commit_hash"] for line in PROJECT_VLLM.read_text().splitlines()]
 NODE_IDS = [f"tasks/vllm.yaml::{name}" for name in task_ids("vllm", HEADS)]

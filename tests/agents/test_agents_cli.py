@@ -138,7 +138,7 @@ print("agent: done", file=sys.stderr)
 """
 
 SOURCE = "def f(n):\n    return sum(range(n))\n\n\nprint(f(10))\n"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # What the real tools wrote, run by hand against the stand-in model server (see the README there).
 DATA = ROOT / "tests" / "data" / "agents"
 TRAE_TRAJECTORY = (DATA / "trae_trajectory.json").read_text()  # provider anthropic

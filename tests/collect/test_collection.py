@@ -17,7 +17,7 @@ import pytest
 from pytest_isobench.collect.ids import task_ids
 from pytest_isobench.collect.items import marker_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_VLLM = ROOT / "data" / "vllm.jsonl"
 CANONICAL = ROOT.parent / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
 if not CANONICAL.is_file():  # a checkout without the shared folder: the project's copy

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from test_report_tables import demo_records, write_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in the fresh interpreter: argv[1] the JSON list of allowed distributions, then the CLI's.
 _DRIVER = r"""

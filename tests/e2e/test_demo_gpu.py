@@ -24,7 +24,7 @@ from pytest_isobench.demo.timing import measure_task
 # fixture is built once.
 pytestmark = pytest.mark.xdist_group("test_demo_gpu")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "tasks" / "demo-gpu.yaml"
 
 

@@ -26,7 +26,7 @@ from pytest_isobench.testgen.generate import Generator, GenJob, generate_missing
 from pytest_isobench.testgen.prompt import PROMPT_VERSION, render_prompt, repo_context
 from pytest_isobench.testgen.validate import ensure_valid
 
-DATASET = Path(__file__).resolve().parents[1] / "data" / "demo.jsonl"
+DATASET = Path(__file__).resolve().parents[2] / "data" / "demo.jsonl"
 KEY = "sk-test-SECRET-4f1c9a"
 GOOD = """\
 import hashlib, json, time
