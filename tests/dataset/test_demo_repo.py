@@ -17,10 +17,6 @@ from pytest_isobench.demo.projects import AUTHOR_EMAIL, AUTHOR_NAME, EXPECTED_HE
 from pytest_isobench.demo.repository import build_demo_repo, commit_shas, demo_repo
 from pytest_isobench.demo.tasks import write_dataset
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_demo_repo")
-
 DATASET = Path(__file__).resolve().parents[2] / "data" / "demo.jsonl"
 RUNS = 5
 EXTRA_RUNS = 6

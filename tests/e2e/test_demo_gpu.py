@@ -20,10 +20,6 @@ from pytest_isobench.demo.repository import build_demo_repo
 from pytest_isobench.demo.tasks import dataset_records, demo_tasks
 from pytest_isobench.demo.timing import measure_task
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_demo_gpu")
-
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "tasks" / "demo-gpu.yaml"
 

@@ -29,9 +29,7 @@ from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, recor
 
 from pytest_isobench.sandbox.base import LABEL_RUN, LABEL_TASK
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_ray_cluster")]
+pytestmark = pytest.mark.slow
 
 IDS = [f"syn-{i:02d}" for i in range(6)] + ["syn-fail-06", "syn-error-07"]
 

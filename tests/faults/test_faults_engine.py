@@ -20,10 +20,6 @@ import pytest
 from faultkit import make_project, output, record_bytes, records, start, wait_for
 from private_engine import PrivateEngine, running
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_faults_engine")
-
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[PrivateEngine]:

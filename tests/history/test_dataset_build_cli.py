@@ -19,10 +19,6 @@ from pytest_isobench import cli
 from pytest_isobench.dataset import load_source, loaders, task_from_record
 from pytest_isobench.history import export
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_dataset_build_cli")
-
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> History:

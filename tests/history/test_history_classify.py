@@ -28,10 +28,6 @@ from pytest_isobench.history.classify import (
 )
 from pytest_isobench.history.scan import CommitInfo, ScanOptions, scan_repository
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_history_classify")
-
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> History:

@@ -32,10 +32,6 @@ from pytest_isobench.history.scan import (
     scan_repository,
 )
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_history_scan")
-
 
 class Git:
     """A repository driven through the git CLI, each commit one day after the previous."""

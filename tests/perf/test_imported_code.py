@@ -30,9 +30,7 @@ from pytest_isobench.sandbox.docker_sandbox import engine_client
 from pytest_isobench.sandbox.images import render
 from pytest_isobench.serving import standin
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("test_imported_code")]
+pytestmark = pytest.mark.docker
 BASE_IMAGE = "isobench-demo:bookworm"
 
 BUILD = '''"""Build and install tinyserve into site-packages (non-editable): python3 build.py install."""

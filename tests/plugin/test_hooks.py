@@ -20,10 +20,6 @@ from typing import Any
 import pytest
 from demo_project import copy_demo, demo_args, read_records
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup), so its module-scoped
-# fixture is built once.
-pytestmark = pytest.mark.xdist_group("test_hooks")
-
 TASK = "demo-ac9bebc0"
 INSTANCE = "demo-precompile-regex"
 FAST = (
