@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest_benchmark
 from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
 from pytest_benchmark.stats import Stats
-from test_report_tables import demo_records
+from report_records import demo_records
 
 from pytest_isobench.results.benchmark_json import write_benchmark_json
 

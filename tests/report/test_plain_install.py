@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_report_tables import demo_records, write_dir
+from report_records import demo_records, write_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 

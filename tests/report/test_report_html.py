@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report_tables import demo_records, make_record, write_dir
+from report_records import demo_records, make_record, write_dir
 
 from pytest_isobench.cli import main
 from pytest_isobench.report.html import render_html, write_html

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from gitutil import one_commit_repo
-from test_report_tables import make_record, write_dir
+from report_records import make_record, write_dir
 
 from pytest_isobench.agents.base import AgentContext
 from pytest_isobench.agents.builtin import HumanAgent
