@@ -26,7 +26,7 @@ class OpenHandsAgent(CliAgent):
     imports exactly the module the command runs and the runtime it selects. Tokens and
     cost come from the trajectory it saves (``SAVE_TRAJECTORY_PATH``); it exits 0 however
     its agent ended, so a run without the agent's ``finish`` is reported as failed.
-    Checked against the real 0.59.0 in Docker (tests/test_agents_openhands_real.py).
+    Checked against the real 0.59.0 in Docker (tests/agents/test_agents_openhands_real.py).
     """
 
     name: ClassVar[str] = "openhands"
