@@ -145,9 +145,13 @@ def formulacode(values: Values, failed: bool = False) -> dict[str, float]:
     ``agent_i`` = 1.0)."""
     oracle = [_median(v["baseline"]) / _median(v["human"]) for v in values.values()]
     figures = {"oracle_speedup": _gmean(oracle)}
-    if all("agent" in v for v in values.values()):
-        agent = [1.0 if failed else _median(v["baseline"]) / _median(v["agent"]) for v in values.values()]
-        figures.update(agent_speedup=_gmean(agent), advantage=_gmean(agent) - _gmean(oracle))
+    if failed:
+        agent = [1.0] * len(oracle)
+    elif all(v.get("agent") for v in values.values()):
+        agent = [_median(v["baseline"]) / _median(v["agent"]) for v in values.values()]
+    else:  # no agent, or one whose every run failed: no agent figure
+        return figures
+    figures.update(agent_speedup=_gmean(agent), advantage=_gmean(agent) - _gmean(oracle))
     return figures
 
 
@@ -195,6 +199,6 @@ def field_rules(values: Values, *, failed: bool = False) -> dict[str, Any]:
     for name, compute in rules.items():
         try:
             found[name] = compute()
-        except (ValueError, ZeroDivisionError) as exc:
-            found[name] = {"error": str(exc)}
+        except (ValueError, ZeroDivisionError, IndexError) as exc:  # a figure missing: say so, never fail the task
+            found[name] = {"error": f"{type(exc).__name__}: {exc}"}
     return found

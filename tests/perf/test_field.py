@@ -249,6 +249,11 @@ def test_formulacode_advantage_by_hand() -> None:
     assert found["advantage"] == pytest.approx(2.0 - math.sqrt(6))
     failed = field_rules.formulacode(values, failed=True)
     assert failed["advantage"] == pytest.approx(1.0 - math.sqrt(6))
+    # An agent whose every timed run failed has no values: no agent figure, and no crash of
+    # the task's record (seen when the checkout guard failed the agent's variant).
+    gone = {t: {**v, "agent": []} for t, v in values.items()}
+    assert field_rules.formulacode(gone) == {"oracle_speedup": pytest.approx(math.sqrt(6))}
+    assert "agent" not in field_rules.field_rules(gone)["sweperf"]
 
 
 def test_sweperf_improvement_by_hand() -> None:
