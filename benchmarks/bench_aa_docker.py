@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_isobench.aa import aa_lines, aa_task
+from pytest_isobench.report.aa import aa_lines, aa_task
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = ("demo-65ce4b7f", "demo-866ff223", "demo-ac9bebc0", "demo-c7a161c8")

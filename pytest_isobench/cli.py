@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-from .aa import aa_lines, aa_task, run_demo_aa
 from .agents.doctor import doctor_agents
 from .atomic import atomic_write
 from .dataset.loaders import DatasetError, load_source
@@ -21,6 +20,7 @@ from .published.importer import human_diffs, import_items, task_facts
 from .published.runs import PublishedError, find_items
 from .published.taskconfig import AGENT_NAMES, ConfigError, convert_configs, write_converted
 from .published.threeway_store import import_threeway, read_threeway
+from .report.aa import aa_lines, aa_task, run_demo_aa
 from .report.html import write_html
 from .report.markdown import write_markdown
 from .report.passk import opt_at_k

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 MASK = "***"
@@ -41,3 +42,14 @@ def redact(value: Any, secrets: list[str] | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v, secrets) for v in value]
     return value
+
+
+def public_endpoint(base_url: str | None) -> str:
+    """``base_url`` without user, password, query or fragment (safe to write down)."""
+    if not base_url:
+        return "default (https://api.openai.com/v1)"
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

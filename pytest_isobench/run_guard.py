@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import signals
+from .sandbox import signals
 from .sandbox.base import SandboxError
 from .sandbox.docker_sandbox import engine_client
 from .sandbox.run_sweep import Swept, sweep_docker, sweep_worktrees

@@ -2,7 +2,7 @@
 
 Registered by name by the entry module (:mod:`.plugin`) only when a run asks for ISO-Bench
 work, so the models, suites and datasets it imports load for those runs alone. Glue only:
-parsing lives in ``options``/``session``, collection in ``collect``, the run state and
+parsing lives in ``options``/``run_config``, collection in ``collect``, the run state and
 reporting in ``session.IsobenchSession``, a task's stages in ``taskrun``. The built-in
 agents and sandbox backends are the ``trylast`` defaults of our own hooks. The marker in
 the first line keeps pytest's assertion rewriting off this module (it has no asserts; the
@@ -13,23 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from . import fixtures
 from .agents.base import Agent
-from .agents.registry import all_agents, unknown_agent_message
+from .agents.registry import all_agents, known_agents, unknown_agent_message
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .collect.predictions_map import collection_lines
 from .collect.shard import select
-from .executors.ray_config import ray_options
 from .executors.ray_plugin import make_executor
 from .keys import SESSION_KEY
+from .process import process_of
 from .provenance.plugin import GpuProvenance
+from .run_config import build_settings, ensure_results_dir, ray_options
 from .run_guard import RunGuard
 from .sandbox.base import Sandbox, SandboxSpec
-from .session import IsobenchSession, build_settings, ensure_results_dir, known_agents
+from .session import IsobenchSession
 from .xdist_hooks import XdistHooks
 
 
@@ -37,10 +37,9 @@ def start(config: pytest.Config) -> None:
     """Build the run's session and register its parts (the entry module calls this once,
     right after registering this module; not ``pytest_configure``, which pytest would replay
     before this module's other hooks, the built-in agents among them, are registered)."""
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    run_id = workerinput.get("isobench_run_id") if workerinput else None
-    settings = build_settings(config, run_id)
-    if workerinput is None and not config.option.help:
+    process = process_of(config)
+    settings = build_settings(config, process.run_id)
+    if not process.is_worker and not config.option.help:
         ensure_results_dir(config, settings)
     if settings.agent:
         known = known_agents(config)
@@ -52,13 +51,13 @@ def start(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(fixtures, "isobench-fixtures")
     config.pluginmanager.register(session, "isobench-session")
-    config.pluginmanager.register(RunGuard(settings, workerinput is not None), "isobench-guard")
+    config.pluginmanager.register(RunGuard(settings, process.is_worker), "isobench-guard")
     config.pluginmanager.register(GpuProvenance(config), "isobench-gpu-provenance")
     ray_opts = ray_options(config, settings.gpus)
-    if ray_opts is not None and workerinput is None:
+    if ray_opts is not None and not process.is_worker:
         config.pluginmanager.register(make_executor(config, settings, ray_opts), "isobench-ray")
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(settings, workerinput is not None), "isobench-xdist")
+        config.pluginmanager.register(XdistHooks(session), "isobench-xdist")
 
 
 @pytest.hookimpl(trylast=True)

@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import weakref
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import options as opt
-from .agents.base import Agent
-from .collect.items import TaskItem, task_of
-from .collect.shard import ShardSpecError, load_durations
+from .collect.fallback import fallback_record, known_task
+from .collect.items import TaskItem
 from .executors.base import Executor
-from .keys import RECORD_ATTR, RECORD_KEY, SUITE_KEY, TASK_KEY
+from .keys import RECORD_ATTR, RECORD_KEY
+from .process import Process, process_of
 from .report.terminal import summary_lines
 from .results import runstate
 from .results.benchmark_json import write_benchmark_json
@@ -34,116 +31,11 @@ from .results.record import TaskRecord
 from .results.store import ResultsWriteError, atomic_write, read_records, write_failure, write_record
 from .sandbox.base import Sandbox, SandboxError, SandboxSpec
 from .sandbox.factory import BuiltinSandboxes, resolve_backend
-from .settings import Settings, new_run_id
-from .signals import shielded
-from .taskrun.record import bare_record, with_status
+from .sandbox.signals import shielded
+from .settings import Settings
+from .taskrun.record import with_status
 
-__all__ = ["IsobenchSession", "Settings", "build_settings", "new_run_id"]
-
-
-def _path(value: Any, rootdir: Path) -> Path | None:
-    if value in (None, ""):
-        return None
-    path = Path(str(value)).expanduser()
-    return path if path.is_absolute() else rootdir / path
-
-
-def _check_writable(flag: str, path: Path) -> None:
-    """``path`` is, or can be made, a writable directory; checked without creating anything."""
-    existing = path
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise pytest.UsageError(f"{flag}: {path} cannot be a directory: {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise pytest.UsageError(f"{flag}: {path} is not writable (no write permission on {existing})")
-
-
-def build_settings(config: pytest.Config, run_id: str | None) -> Settings:
-    """Parse and validate options and ini keys; raise ``pytest.UsageError`` when wrong."""
-    root = config.rootpath
-    run_id = run_id or new_run_id()
-    get = opt.get
-    settings = Settings(
-        run_id=run_id,
-        rootdir=root,
-        agent=get(config, "--isobench-agent", "isobench_agent"),
-        model=get(config, "--isobench-model", "isobench_model"),
-        predictions=_path(get(config, "--isobench-predictions"), Path.cwd()),
-        backend=get(config, "--isobench-backend", "isobench_backend", "auto"),
-        image=get(config, "--isobench-image"),
-        gpus=get(config, "--isobench-gpus"),
-        min_rounds=get(config, "--isobench-min-rounds", "isobench_min_rounds"),
-        max_time_s=get(config, "--isobench-max-time", "isobench_max_time"),
-        target_ci=get(config, "--isobench-target-ci", "isobench_target_ci"),
-        warmup=get(config, "--isobench-warmup", "isobench_warmup"),
-        pass_categories=get(config, "--isobench-pass", "isobench_pass"),
-        resume_dir=_path(get(config, "--isobench-resume"), Path.cwd()),
-        cache_dir=_path(get(config, "--isobench-cache-dir", "isobench_cache_dir"), root)
-        or root / ".isobench" / "cache",
-        rerun_agent=bool(get(config, "--isobench-rerun-agent", default=False)),
-        agent_timeout_s=get(config, "--isobench-agent-timeout", "isobench_agent_timeout"),
-        review_factor=get(config, "--isobench-review-factor", "isobench_review_factor"),
-        testgen_model=get(config, "--isobench-testgen-model", "isobench_testgen_model"),
-        testgen_concurrency=get(config, "--isobench-testgen-concurrency", "isobench_testgen_concurrency", 8),
-        testgen_attempts=get(config, "--isobench-testgen-attempts", "isobench_testgen_attempts", 3),
-        testgen_timeout_s=get(config, "--isobench-testgen-timeout", "isobench_testgen_timeout", 60.0),
-        shard=get(config, "--isobench-shard"),
-        durations=_path(get(config, "--isobench-durations"), Path.cwd()),
-        datasets=list(get(config, "--isobench-dataset", default=[]) or []),
-    )
-    settings.generate = get(config, "--isobench-generate", "isobench_generate") or (
-        "missing" if settings.testgen_model else "never"
-    )
-    results = _path(get(config, "--isobench-results", "isobench_results"), Path.cwd())
-    settings.results_dir = results or root / ".isobench" / "results" / run_id
-    if settings.min_rounds is not None and settings.min_rounds < 2:
-        raise pytest.UsageError(f"--isobench-min-rounds: {settings.min_rounds!r} is too few: the intervals need >= 2")
-    if settings.warmup is not None and settings.warmup < 0:
-        raise pytest.UsageError(f"--isobench-warmup: {settings.warmup!r} is not a whole number >= 0")
-    if settings.agent == "predictions" and settings.predictions is None:
-        raise pytest.UsageError("--isobench-agent=predictions needs --isobench-predictions=FILE|DIR")
-    if settings.predictions is not None and not settings.predictions.exists():
-        raise pytest.UsageError(f"--isobench-predictions: {settings.predictions}: no such file or directory")
-    if settings.resume_dir is not None and not settings.resume_dir.is_dir():
-        raise pytest.UsageError(f"--isobench-resume: {settings.resume_dir} is not a directory")
-    if settings.durations is not None and not settings.durations.is_file():
-        raise pytest.UsageError(f"--isobench-durations: {settings.durations} is not a file")
-    if settings.durations is not None:
-        try:
-            settings.durations_map = load_durations(settings.durations)
-        except ShardSpecError as exc:
-            raise pytest.UsageError(f"--isobench-durations: {exc}") from None
-    return settings
-
-
-def ensure_results_dir(config: pytest.Config, settings: Settings) -> None:
-    """Results must be writable before anything runs: a ``UsageError`` naming the directory.
-
-    Checked when this run names ISO-Bench work (a results directory, an agent, a dataset,
-    a resume, suite or data files on the command line, or suite files under the rootdir),
-    so a project that merely has the plugin installed is never stopped by it.
-    """
-    explicit = opt.get(config, "--isobench-results", "isobench_results") is not None
-    named = settings.agent or settings.datasets or settings.resume_dir is not None
-    if explicit or named or opt.names_task_files(config):
-        _check_writable("--isobench-results", settings.results_dir)
-
-
-def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
-    """Every agent registered through ``pytest_isobench_agents``, first name wins."""
-    merged: dict[str, type[Agent]] = {}
-    for mapping in config.hook.pytest_isobench_agents():
-        for name, cls in (mapping or {}).items():
-            merged.setdefault(name, cls)
-    return merged
-
-
-def _stop_run(item: pytest.Item, report: pytest.TestReport, exc: Exception) -> None:
-    """A record that cannot be written fails its item and stops the run: never pretend."""
-    report.outcome = "failed"
-    report.longrepr = str(exc)
-    item.session.shouldstop = str(exc)
+__all__ = ["IsobenchSession", "Settings"]
 
 
 def _reason(report: pytest.TestReport) -> str:
@@ -159,7 +51,7 @@ class IsobenchSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        self.is_worker = hasattr(config, "workerinput")
+        self.process: Process = process_of(config)
         self.records: dict[str, TaskRecord] = {}
         self.resumed: dict[str, TaskRecord] = {}
         self.problems: list[str] = []
@@ -167,6 +59,10 @@ class IsobenchSession:
         self.executor: Executor | None = None  # None: in the item's process (another plugin may set one)
         self._backend: str | None = None
         self._builtin: BuiltinSandboxes | None = None
+
+    @property
+    def is_worker(self) -> bool:
+        return self.process.is_worker
 
     # -- backend and sandboxes -------------------------------------------------
     def backend(self) -> str:
@@ -248,27 +144,50 @@ class IsobenchSession:
                 user_properties=[("isobench_resumed", "1")],
             )
             if when == "call":
-                setattr(report, RECORD_ATTR, record.as_resumed().to_json())
+                self._resumed_record(item, record.as_resumed(), report)
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    # -- records ---------------------------------------------------------------
+    # -- records: the one writer ----------------------------------------------
+    def write(self, record: TaskRecord, report: pytest.TestReport, session: pytest.Session | None) -> TaskRecord:
+        """Write a task's record and hang it on its report: the one place records are written,
+        whatever ran the task (this process, an xdist worker, a Ray node) and whoever lost it.
+
+        A record that cannot be written (a full disk) fails its report and stops the run, the
+        other pytest processes of the run too: never pretend a task was recorded.
+        """
+        try:
+            write_record(self.settings.results_dir, record)
+        except ResultsWriteError as exc:
+            report.outcome = "failed"
+            # a lost task keeps the reason its worker died; any other report says why it failed now
+            report.longrepr = f"{report.longrepr}\n{exc}" if record.lost and report.longrepr else str(exc)
+            if session is not None:
+                session.shouldstop = str(exc)
+            if self.process.distributed:
+                runstate.raise_stop(self.settings.cache_dir, self.settings.run_id, str(exc))
+        setattr(report, RECORD_ATTR, record.to_json())  # the summary reads it from the report (xdist ships it)
+        return record
+
+    def finish(self, item: pytest.Item, data: dict[str, Any], report: pytest.TestReport) -> TaskRecord:
+        """A finished task's record (as JSON): completed by ``pytest_isobench_record``, kept, written."""
+        item.config.hook.pytest_isobench_record(record=data, task=known_task(item))
+        record = TaskRecord.from_json(data)
+        item.stash[RECORD_KEY] = record
+        return self.write(record, report, item.session)
+
+    def _resumed_record(self, item: pytest.Item, record: TaskRecord, report: pytest.TestReport) -> None:
+        if self.settings.results_dir != self.settings.resume_dir:
+            self.write(record, report, item.session)  # the new run's directory holds every task
+        else:
+            setattr(report, RECORD_ATTR, record.to_json())
+
     def _item_record(self, item: TaskItem, report: pytest.TestReport) -> TaskRecord:
         """The item's record: its task run's, or (setup never got that far) what is known."""
         record = item.stash.get(RECORD_KEY, None)
         if record is None:
-            suite = item.stash.get(SUITE_KEY, None)
-            return bare_record(
-                item_id=item.name,
-                nodeid=item.nodeid,
-                suite=suite.name if suite is not None else None,
-                settings=self.settings,
-                status="skipped" if report.skipped else "error",
-                reason=_reason(report),
-                task=item.stash.get(TASK_KEY, None),
-                repo=suite.repo if suite is not None else None,
-            )
+            return fallback_record(item, self.settings, "skipped" if report.skipped else "error", _reason(report))
         if report.when == "call" and report.failed and record.status == "passed":
             return with_status(record, "error", _reason(report))  # the item body itself broke
         return record
@@ -278,37 +197,15 @@ class IsobenchSession:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if not isinstance(item, TaskItem):
-            return report
         finished = report.when == "call" or (report.when == "setup" and not report.passed)
-        if not finished:
-            return report
-        record = self._item_record(item, report)
-        data = record.to_json()
-        task = item.stash.get(TASK_KEY, None)
-        if task is None:
-            with contextlib.suppress(Exception):
-                task = task_of(item)
-        item.config.hook.pytest_isobench_record(record=data, task=task)
-        record = TaskRecord.from_json(data)
-        item.stash[RECORD_KEY] = record
-        try:
-            write_record(self.settings.results_dir, record)
-        except ResultsWriteError as exc:
-            _stop_run(item, report, exc)
-            if self.is_worker:  # the other workers stop before their next task too
-                runstate.raise_stop(self.settings.cache_dir, self.settings.run_id, str(exc))
-        setattr(report, RECORD_ATTR, record.to_json())
+        if isinstance(item, TaskItem) and finished:
+            self.finish(item, self._item_record(item, report).to_json(), report)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, RECORD_ATTR, None)
-        if not isinstance(data, dict) or self.is_worker:
-            return
-        record = TaskRecord.from_json(data)
-        self.records[report.nodeid] = record
-        if record.resumed and self.settings.results_dir != self.settings.resume_dir:
-            write_record(self.settings.results_dir, record)
+        if isinstance(data, dict) and not self.is_worker:
+            self.records[report.nodeid] = TaskRecord.from_json(data)
 
     # -- summary ---------------------------------------------------------------
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -1,26 +1,28 @@
 """xdist glue, registered only when pytest-xdist is present: share the run id with workers,
 stand an ``error`` record in for a task whose worker died under it (with the task's fields,
 from the note its worker kept while it ran), and stop every worker once one could not write
-a record (see :mod:`.results.runstate`)."""
+a record (see :mod:`.results.runstate`). Records are written by the session, as any other."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect.items import TaskItem, task_of
-from .keys import RECORD_ATTR, SUITE_KEY
+from .collect.fallback import fallback_record
+from .collect.items import TaskItem
 from .results import runstate
-from .results.store import ResultsWriteError, write_record
-from .settings import Settings
-from .taskrun.record import bare_record, lost_record
+from .taskrun.record import lost_record
+
+if TYPE_CHECKING:
+    from .session import IsobenchSession
 
 
 class XdistHooks:
-    def __init__(self, settings: Settings, is_worker: bool = False) -> None:
-        self.settings = settings
-        self.is_worker = is_worker
+    def __init__(self, session: IsobenchSession) -> None:
+        self.session = session
+        self.settings = session.settings
+        self.is_worker = session.process.is_worker
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["isobench_run_id"] = self.settings.run_id
@@ -36,21 +38,7 @@ class XdistHooks:
             item.session.shouldstop = stop  # the worker's loop ends here; the controller stops with this
             return True
         if isinstance(item, TaskItem):
-            task = None
-            try:
-                task = task_of(item)
-            except Exception:  # the item reports its record error itself
-                task = None
-            suite = item.stash.get(SUITE_KEY, None)
-            note = bare_record(
-                item_id=item.name,
-                nodeid=item.nodeid,
-                suite=suite.name if suite is not None else None,
-                settings=s,
-                status="error",
-                task=task,
-                repo=suite.repo if suite is not None else None,
-            )
+            note = fallback_record(item, s, "error")
             runstate.note_inflight(s.cache_dir, s.run_id, item.name, note.to_json())
         return None
 
@@ -63,13 +51,8 @@ class XdistHooks:
         s = self.settings
         item_id = crashitem.rsplit("::", 1)[-1]
         record = lost_record(crashitem, s, str(report.longrepr), runstate.inflight(s.cache_dir, s.run_id, item_id))
-        try:
-            write_record(s.results_dir, record)
-        except ResultsWriteError as exc:
-            report.longrepr = f"{report.longrepr}\n{exc}"
-            runstate.raise_stop(s.cache_dir, s.run_id, str(exc))
+        self.session.write(record, report, None)  # the session counts it in the summary too
         runstate.done(s.cache_dir, s.run_id, item_id)
-        setattr(report, RECORD_ATTR, record.to_json())  # the session counts it in the summary
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..jsonrows import json_rows
+from ..dataset.jsonrows import json_rows
 from ..published.patches import clean_patch
 from ..published.runs import ITEM_FILES, base_from_instance_id, find_items
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from .base import Agent
 from .builtin import BUILTIN
@@ -18,6 +19,9 @@ from .codex import CodexAgent
 from .openai_agent import OpenAIAgent
 from .openhands import OpenHandsAgent
 from .trae import TraeAgent
+
+if TYPE_CHECKING:
+    import pytest
 
 ENTRY_POINT_GROUP = "pytest_isobench.agents"
 #: The adapters of real agent command-line tools, by name.
@@ -81,3 +85,12 @@ def unknown_agent_message(name: str, known: list[str] | set[str] | dict[str, typ
         f"(third-party agents register through the pytest_isobench_agents hook or the "
         f"{ENTRY_POINT_GROUP!r} entry-point group)"
     )
+
+
+def known_agents(config: pytest.Config) -> dict[str, type[Agent]]:
+    """Every agent registered through ``pytest_isobench_agents``, first name wins."""
+    merged: dict[str, type[Agent]] = {}
+    for mapping in config.hook.pytest_isobench_agents():
+        for name, cls in (mapping or {}).items():
+            merged.setdefault(name, cls)
+    return merged

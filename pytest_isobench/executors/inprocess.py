@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..agents.registry import known_agents
 from ..collect.items import task_of
 from ..keys import SESSION_KEY, SUITE_KEY, TESTGEN_KEY
 from ..measure.verdict import Verdict
 from ..perf.noise import NoiseWarning
+from ..process import process_of
 from ..results.record import TaskRecord
 from ..sandbox.base import SandboxError
 from ..sandbox.cpus import available_cpus, worker_cpuset
 from ..sandbox.gpus import visible_gpus, worker_share
-from ..session import known_agents
 from ..taskrun import TaskInput, TaskRun
 
 if TYPE_CHECKING:
@@ -30,12 +31,11 @@ if TYPE_CHECKING:
 
 def gpus_for(config: pytest.Config, spec: str | None) -> str | None:
     """This worker's GPUs: under pytest-xdist each worker gets its own, never shared."""
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if spec is None or not workerinput:
+    process = process_of(config)
+    if spec is None or not process.is_worker:
         return spec
-    worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
     try:
-        return worker_share(spec, worker, int(workerinput.get("workercount", 1)), visible_gpus())
+        return worker_share(spec, process.worker, process.workers, visible_gpus())
     except ValueError as exc:
         raise SandboxError(f"GPU assignment: {exc}") from None
 
@@ -43,11 +43,10 @@ def gpus_for(config: pytest.Config, spec: str | None) -> str | None:
 def cpuset_for(config: pytest.Config, cpuset: str | None) -> str | None:
     """This worker's cores: under pytest-xdist each worker measures on its own (see
     :func:`~pytest_isobench.sandbox.cpus.worker_cpuset`); a warning when they must share."""
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if cpuset is None or not workerinput:
+    process = process_of(config)
+    if cpuset is None or not process.is_worker:
         return cpuset
-    worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
-    mine, warning = worker_cpuset(cpuset, worker, int(workerinput.get("workercount", 1)), available_cpus())
+    mine, warning = worker_cpuset(cpuset, process.worker, process.workers, available_cpus())
     if warning is not None:
         warnings.warn(NoiseWarning(warning), stacklevel=1)
     return mine

@@ -8,22 +8,21 @@ executor with synthetic work); by default each item runs its ``TaskRun`` there.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..collect.fallback import fallback_record
 from ..collect.items import TaskItem, task_of
-from ..keys import RECORD_ATTR, SESSION_KEY, SUITE_KEY, TASK_KEY
-from ..results.record import TaskRecord
-from ..results.store import write_record
-from ..settings import Settings
-from ..taskrun.record import bare_record
+from ..keys import SESSION_KEY, SUITE_KEY
 from .demand import Demand, cpuset_size, gpu_count, parse_memory
 from .ray_config import RayOptions
 from .ray_executor import RayExecutor
 from .taskrun_work import TASKRUN_WORK
 from .work import Finished, Work
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 WORK_KEY = pytest.StashKey[Work]()
 
@@ -45,17 +44,7 @@ def _record(item: pytest.Item, finished: Finished, settings: Settings) -> dict[s
     """The task's record as the node sent it, or (it never got that far) what is known here."""
     if finished.record:
         return dict(finished.record)
-    suite = item.stash.get(SUITE_KEY, None)
-    return bare_record(
-        item_id=item.name,
-        nodeid=item.nodeid,
-        suite=suite.name if suite is not None else None,
-        settings=settings,
-        status=finished.status,
-        reason=finished.message[-2000:],
-        task=item.stash.get(TASK_KEY, None),
-        repo=suite.repo if suite is not None else None,
-    ).to_json()
+    return fallback_record(item, settings, finished.status, finished.message[-2000:]).to_json()
 
 
 def make_executor(config: pytest.Config, settings: Settings, options: RayOptions) -> RayExecutor:
@@ -67,15 +56,8 @@ def make_executor(config: pytest.Config, settings: Settings, options: RayOptions
     def finish(item: pytest.Item, finished: Finished, ray_info: dict[str, Any], reps: list[pytest.TestReport]) -> None:
         data = _record(item, finished, settings)
         data["ray"] = ray_info
-        task = item.stash.get(TASK_KEY, None)
-        if task is None:
-            with contextlib.suppress(Exception):
-                task = task_of(item)
-        config.hook.pytest_isobench_record(record=data, task=task)
-        record = TaskRecord.from_json(data)
-        write_record(settings.results_dir, record)  # here, once, atomically
         last = next((r for r in reps if r.when == "call"), reps[0])
-        setattr(last, RECORD_ATTR, record.to_json())  # the session's summary reads it from the report
+        session.finish(item, data, last)  # written by the session, as every record
 
     def work() -> Work:
         found = config.stash.get(WORK_KEY, None)

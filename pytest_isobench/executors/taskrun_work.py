@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ..agents.base import Agent
+from ..agents.registry import known_agents
 from ..collect.items import task_of
 from ..keys import SUITE_KEY, TESTGEN_KEY
 from ..results.record import TaskRecord
 from ..sandbox.base import Sandbox, SandboxSpec
 from ..sandbox.factory import BuiltinSandboxes, resolve_backend
-from ..session import known_agents
-from ..settings import Settings
 from ..taskrun import TaskInput, TaskRun
 from .work import Finished, Handover, Placement, Work
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 @dataclass

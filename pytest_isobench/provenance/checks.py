@@ -12,11 +12,13 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..sandbox.base import Sandbox, SandboxError
-from ..suite import Suite
 from .imported import ImportMismatch, check, sync_patch
+
+if TYPE_CHECKING:
+    from ..suite import Suite
 
 
 class VariantsImportError(SandboxError):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..process import process_of
 from . import gpu
 from .gpu import GpuWarning
 
@@ -30,7 +31,7 @@ class GpuProvenance:
         self.config = config
         self.lock: gpu.LockResult | None = None
         self.messages: list[str] = []
-        if config.getoption("isobench_lock_clocks", False) and not hasattr(config, "workerinput"):
+        if config.getoption("isobench_lock_clocks", False) and not process_of(config).is_worker:
             self.lock = gpu.lock_clocks(config.getoption("isobench_lock_clocks_mhz", None))
             self.messages.append(self.lock.message)
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..atomic import atomic_write
-from ..jsonrows import json_rows
+from ..dataset.jsonrows import json_rows
 from ..redact import redact
 from .patches import clean_patch
 from .runs import PublishedItem, normalise_repo

@@ -24,8 +24,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..atomic import atomic_write
+from ..redact import public_endpoint
 from ..results.record import TaskRecord, as_records
-from ..testgen.cache import public_endpoint
 from .tables import group_key
 
 PROMPT_VERSION = "isobench.judge/1"

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from ..signals import shielded
 from . import patching
 from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
 from .conversation import LineConversation
 from .cpus import available_cpus, format_cpuset, parse_cpuset
+from .signals import shielded
 
 # Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything
 # else of ours stays out.

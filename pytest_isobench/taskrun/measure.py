@@ -15,9 +15,9 @@ import random
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import tampering
+from ..agents import tampering
 from ..dataset.models import MetricSpec, PerfTest
 from ..measure.protocol import Measurement, ProtocolResult, ProtocolSettings, run_protocol
 from ..measure.stats import Direction
@@ -30,13 +30,15 @@ from ..sandbox.base import Sandbox, Variant
 from ..serving import modes
 from ..serving.runner import ServingSpec, measure_variants
 from ..serving.secrets import token_from, variant_envs
-from ..settings import Settings
 from ..suite import PerfDefaults, Suite
 from ..testgen import CachedTest, Generator, GenJob, cache, ensure_valid, repo_context
 from .checks import run_checks
 from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
 from .patch import apply_human, apply_once
 from .sandboxes import SandboxFactory, opened, spec_for
+
+if TYPE_CHECKING:
+    from ..settings import Settings  # a plain value handed in with the TaskInput
 
 log = logging.getLogger("isobench")
 

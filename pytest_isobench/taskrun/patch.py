@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..agents.base import Agent, AgentContext, AgentUnavailable
 from ..agents.prompt import task_prompt
 from ..agents.runner import failure_of, run_agent
+from ..agents.tampering import patch_failure
 from ..provenance.checks import sync_agent
 from ..sandbox.base import PatchError, Sandbox
-from ..tampering import patch_failure
 from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskProblem, TaskSkipped
 from .sandboxes import SandboxFactory, opened, spec_for
 

@@ -14,7 +14,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .. import tampering
+from ..agents import tampering
 from ..agents.builtin import human_diff
 from ..agents.prompt import PROMPT_VERSION
 from ..measure.field_rules import failed_agent, field_rules, values_of

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..sandbox.base import Limits, Sandbox, SandboxSpec, Variant
 from ..sandbox.images import variant_image
-from ..signals import shielded
+from ..sandbox.signals import shielded
 
 if TYPE_CHECKING:
     from .model import Checkout, TaskInput

@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from ..atomic import atomic_write, file_lock
 from ..dataset.models import PerfTest
@@ -65,17 +64,6 @@ def cache_path(root: Path, suite: str, item_id: str) -> Path:
 def rejected_path(root: Path, suite: str, item_id: str) -> Path:
     """Where the last failed attempt of ``item_id`` is kept."""
     return Path(root) / REJECTED_DIR / safe_name(suite) / f"{safe_name(item_id)}.py"
-
-
-def public_endpoint(base_url: str | None) -> str:
-    """``base_url`` without user, password, query or fragment (safe to write down)."""
-    if not base_url:
-        return "default (https://api.openai.com/v1)"
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def now_stamp() -> str:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..dataset.models import PerfTest
 from ..dataset.scriptkind import classify
+from ..redact import public_endpoint
 from . import cache
 from .prompt import PROMPT_VERSION, SYSTEM, RepoContext, render_prompt, retry_message, stdlib_modules
 
@@ -176,7 +177,7 @@ class Generator:
         self.max_retries = max(0, max_retries)
         self.backoff_s = backoff_s
         self.root = root
-        self.endpoint = cache.public_endpoint(self.base_url)
+        self.endpoint = public_endpoint(self.base_url)
         self.requests = 0
         self._lock = threading.Lock()
         self._dead: str | None = None

@@ -16,7 +16,7 @@ import pytest
 from demo_project import copy_demo, demo_args, read_records, run_demo
 from gitutil import git
 
-from pytest_isobench import tampering
+from pytest_isobench.agents import tampering
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement
 from pytest_isobench.report.tables import task_row

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from demo_project import ROOT
 
-from pytest_isobench.aa import DEMO_SUITE, aa_lines, aa_task
+from pytest_isobench.report.aa import DEMO_SUITE, aa_lines, aa_task
 from pytest_isobench.suite import load_suite
 
 

@@ -19,6 +19,7 @@ from fake_openai import FakeOpenAI
 
 from pytest_isobench.dataset.models import PerfTest, Task
 from pytest_isobench.demo import demo_repo
+from pytest_isobench.redact import public_endpoint
 from pytest_isobench.sandbox.base import SandboxSpec, Variant
 from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.testgen import cache
@@ -240,7 +241,7 @@ def test_the_key_appears_in_no_written_file_and_no_log(tmp_path: Path, caplog: p
         assert KEY not in path.read_text(), path
     assert KEY not in caplog.text
     assert all(KEY not in o.reason for o in outcomes.values())
-    assert cache.public_endpoint(f"http://user:{KEY}@host:8000/v1?key={KEY}") == "http://host:8000/v1"
+    assert public_endpoint(f"http://user:{KEY}@host:8000/v1?key={KEY}") == "http://host:8000/v1"
 
 
 def test_the_prompt_holds_the_diff_message_files_sources_and_protocol() -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .demo.tasks import write_dataset
+from ..demo.tasks import write_dataset
 
 __all__ = ["WRONG", "AATask", "aa_lines", "aa_task", "run_demo_aa"]
 

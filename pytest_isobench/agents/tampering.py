@@ -25,15 +25,15 @@ import shlex
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from .perf.perftest import script_name
-from .sandbox.patching import patch_files
+from ..perf.perftest import script_name
+from ..sandbox.patching import patch_files
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .dataset.models import PerfTest
-    from .measure.protocol import Measurement, ProtocolResult
-    from .sandbox.base import Sandbox
+    from ..dataset.models import PerfTest
+    from ..measure.protocol import Measurement, ProtocolResult
+    from ..sandbox.base import Sandbox
 
 HARNESS_PREFIX = "_isobench_"
 STARTUP_FILES = ("sitecustomize.py", "usercustomize.py")
