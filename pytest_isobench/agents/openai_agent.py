@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..sandbox.base import PatchError
@@ -85,6 +86,53 @@ def parse_files(text: str, known: set[str]) -> list[str] | None:
     return None
 
 
+@dataclass
+class _Chat:
+    """One conversation with the endpoint: its messages, log, token count and budget."""
+
+    openai: Any  # the lazily imported module (its exception types)
+    client: Any
+    model: str
+    request_timeout_s: float
+    begin: float
+    deadline: float
+    messages: list[Any] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    tokens: int | None = None
+    steps: int = 0
+    timed_out: bool = False
+    api_error: str | None = None
+
+    def ask(self) -> str | None:
+        """One step: the answer's text (kept in the messages), or None when the budget or the endpoint ran out."""
+        remaining = self.deadline - time.perf_counter()
+        if remaining <= 0:
+            self.timed_out = True
+            return None
+        self.steps += 1
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=self.messages,
+                temperature=0.0,
+                timeout=min(self.request_timeout_s, remaining),
+            )
+        except self.openai.APITimeoutError as exc:
+            self.timed_out = time.perf_counter() >= self.deadline
+            self.log.append(f"[step {self.steps}] request timed out: {exc}")
+            return None
+        except self.openai.OpenAIError as exc:
+            self.log.append(f"[step {self.steps}] request failed: {exc}")
+            self.api_error = f"the model endpoint failed (after the client's retries): {type(exc).__name__}: {exc}"
+            return None
+        if response.usage is not None:
+            self.tokens = (self.tokens or 0) + int(response.usage.total_tokens)
+        text: str = (response.choices[0].message.content or "") if response.choices else ""
+        self.log.append(f"[step {self.steps}] assistant:\n{text}")
+        self.messages.append({"role": "assistant", "content": text})
+        return text
+
+
 class OpenAIAgent(Agent):
     """The minimal agent over the ``openai`` client (see the module doc)."""
 
@@ -132,101 +180,80 @@ class OpenAIAgent(Agent):
         if sandbox is None:
             raise AgentUnavailable("openai reads the checkout through the agent's sandbox, and none was given")
         self.check(ctx.options)
+        chat = self._open_chat(ctx, openai)
         max_steps = int(ctx.options.get("max_steps", self.max_steps))
-        model = ctx.model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
-        base_url = os.environ.get("OPENAI_BASE_URL") or None
-        check_endpoint((base_url or "https://api.openai.com/v1").rstrip("/"))
-        client = openai.OpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=base_url, max_retries=2)
-        begin = time.perf_counter()
-        deadline = begin + ctx.timeout_s
-        log: list[str] = []
-        tokens: int | None = None
-        steps = 0
-        timed_out = False
-        api_error: str | None = None
-
-        def ask(messages: list[Any]) -> str | None:
-            """One step: the answer's text, or None when the budget or the endpoint ran out."""
-            nonlocal steps, tokens, timed_out, api_error
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                timed_out = True
-                return None
-            steps += 1
-            try:
-                response = client.chat.completions.create(
-                    model=model,
-                    messages=messages,
-                    temperature=0.0,
-                    timeout=min(self.request_timeout_s, remaining),
-                )
-            except openai.APITimeoutError as exc:
-                timed_out = time.perf_counter() >= deadline
-                log.append(f"[step {steps}] request timed out: {exc}")
-                return None
-            except openai.OpenAIError as exc:
-                log.append(f"[step {steps}] request failed: {exc}")
-                api_error = f"the model endpoint failed (after the client's retries): {type(exc).__name__}: {exc}"
-                return None
-            if response.usage is not None:
-                tokens = (tokens or 0) + int(response.usage.total_tokens)
-            text = (response.choices[0].message.content or "") if response.choices else ""
-            log.append(f"[step {steps}] assistant:\n{text}")
-            messages.append({"role": "assistant", "content": text})
-            return text
-
         listing = self._ls_files(sandbox)
-        shown = listing[: self.max_listing]
-        more = f"\n({len(listing) - len(shown)} more files not shown)" if len(listing) > len(shown) else ""
-        messages: list[Any] = [
+        chat.messages = [
             {"role": "system", "content": SYSTEM},
-            {
-                "role": "user",
-                "content": f"{ctx.prompt}\nRepository files:\n"
-                + "\n".join(shown)
-                + more
-                + "\n\n"
-                + ASK_FILES.format(n=self.max_files),
-            },
+            {"role": "user", "content": self._ask_files(ctx, listing)},
         ]
-        known = set(listing)
-        files: list[str] | None = None
-        failed = False
-        while files is None and steps < max_steps - 1:
-            answer = ask(messages)
-            if answer is None:
-                failed = True
-                break
-            files = parse_files(answer, known)
-            if files is None:
-                retry = "That was not the JSON asked for. " + ASK_FILES.format(n=self.max_files)
-                messages.append({"role": "user", "content": retry})
-        patch = ""
-        if not failed:
-            messages.append({"role": "user", "content": self._contents(sandbox, files or []) + ASK_DIFF})
-            while steps < max_steps:
-                answer = ask(messages)
-                if answer is None:
-                    break
-                diff = extract_diff(answer)
-                problem = "That answer holds no unified diff." if diff is None else self._apply_problem(sandbox, diff)
-                if diff is not None and problem is None:
-                    patch = diff
-                    break
-                if diff is not None:
-                    patch = diff  # the best so far: the harness's fuzzier fallbacks may still place it
-                messages.append({"role": "user", "content": f"{problem}\n{ASK_DIFF}"})
+        files = self._choose_files(chat, set(listing), max_steps - 1)
+        patch = "" if files is None else self._ask_for_diff(chat, sandbox, files, max_steps)
         return AgentRun(
             patch=patch,
             exit_status=0 if patch else 1,
-            duration_s=time.perf_counter() - begin,
-            logs="\n".join(log)[-32_000:],
-            tokens=tokens,
-            model=model,
-            timed_out=timed_out,
+            duration_s=time.perf_counter() - chat.begin,
+            logs="\n".join(chat.log)[-32_000:],
+            tokens=chat.tokens,
+            model=chat.model,
+            timed_out=chat.timed_out,
             # An endpoint failure without a patch is an error of ours, never "no change".
-            error=api_error if not patch and not timed_out else None,
+            error=chat.api_error if not patch and not chat.timed_out else None,
         )
+
+    def _open_chat(self, ctx: AgentContext, openai: Any) -> _Chat:
+        """The conversation's client and budget; the endpoint is checked before the first step."""
+        base_url = os.environ.get("OPENAI_BASE_URL") or None
+        check_endpoint((base_url or "https://api.openai.com/v1").rstrip("/"))
+        begin = time.perf_counter()
+        return _Chat(
+            openai=openai,
+            client=openai.OpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=base_url, max_retries=2),
+            model=ctx.model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL,
+            request_timeout_s=self.request_timeout_s,
+            begin=begin,
+            deadline=begin + ctx.timeout_s,
+        )
+
+    def _ask_files(self, ctx: AgentContext, listing: list[str]) -> str:
+        """The first question: the task, the repository's files (up to ``max_listing``), which to read."""
+        shown = listing[: self.max_listing]
+        more = f"\n({len(listing) - len(shown)} more files not shown)" if len(listing) > len(shown) else ""
+        return (
+            f"{ctx.prompt}\nRepository files:\n" + "\n".join(shown) + more + "\n\n" + ASK_FILES.format(n=self.max_files)
+        )
+
+    def _choose_files(self, chat: _Chat, known: set[str], max_steps: int) -> list[str] | None:
+        """The files the model asked to read (asked again when its answer is not the JSON asked
+        for); None when the budget or the endpoint ran out first."""
+        while chat.steps < max_steps:
+            answer = chat.ask()
+            if answer is None:
+                return None
+            files = parse_files(answer, known)
+            if files is not None:
+                return files
+            retry = "That was not the JSON asked for. " + ASK_FILES.format(n=self.max_files)
+            chat.messages.append({"role": "user", "content": retry})
+        return []
+
+    def _ask_for_diff(self, chat: _Chat, sandbox: Sandbox, files: list[str], max_steps: int) -> str:
+        """The model's diff, sent back with the reason until it applies or the steps run out;
+        the best diff so far (the harness's fuzzier fallbacks may still place it), or ""."""
+        chat.messages.append({"role": "user", "content": self._contents(sandbox, files) + ASK_DIFF})
+        patch = ""
+        while chat.steps < max_steps:
+            answer = chat.ask()
+            if answer is None:
+                break
+            diff = extract_diff(answer)
+            problem = "That answer holds no unified diff." if diff is None else self._apply_problem(sandbox, diff)
+            if diff is not None:
+                patch = diff
+                if problem is None:
+                    break
+            chat.messages.append({"role": "user", "content": f"{problem}\n{ASK_DIFF}"})
+        return patch
 
     def _ls_files(self, sandbox: Sandbox) -> list[str]:
         result = sandbox.exec("git ls-files", 120.0)
