@@ -245,8 +245,6 @@ def render_html(
     report: Report, task_links: dict[str, dict[str, str]] | None = None, base: Path | None = None, plots: bool = True
 ) -> str:
     """The page as a string; ``task_links`` map task keys to files under ``base``."""
-    task_links = task_links or {}
-    base = base or Path(".")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -256,6 +254,16 @@ def render_html(
         "<h1>ISO-Bench report</h1>",
         f'<p class="meta">{len(report.tasks)} task result(s) in {len(report.groups)} group(s); generated '
         f"{escape(_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC'))}.</p>",
+    ]
+    parts += _summary_html(report) + _passk_html(report) + (_figures_html(report) if plots else [])
+    parts += _tasks_html(report, task_links or {}, base or Path("."))
+    parts += _published_html(report) + _notes_html(report)
+    parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _summary_html(report: Report) -> list[str]:
+    parts = [
         '<section id="summary"><h2>Summary</h2>',
         '<table id="groups-table" class="sortable"><thead><tr>',
         "".join(f'<th data-type="{"text" if i == 0 else "num"}">{escape(h)}</th>' for i, h in enumerate(GROUP_HEADER)),
@@ -273,32 +281,44 @@ def render_html(
         '<p class="meta">Success rate = passed / run (errors and skips excluded) with a 95% Wilson interval; '
         "speedups are geometric means; <i>human sig.</i> is the dataset sanity check.</p></section>"
     )
-    if report.passk:
-        parts.append('<section id="passk"><h2>Opt@K and pass@k</h2><table id="passk-table"><thead><tr>')
-        parts.append("<th>K</th><th>Opt@K</th><th>pass@k</th><th>solved</th><th>tasks</th></tr></thead><tbody>")
-        for p in report.passk:
-            parts.append(
-                f"<tr><td>{p['k']}</td><td>{p['opt_at_k']:.0%}</td><td>{p['pass_at_k']:.0%}</td>"
-                f"<td>{p['solved']}</td><td>{p['tasks']}</td></tr>"
-            )
-        parts.append("</tbody></table></section>")
-    if plots:
-        figures = report_figures(report)
-        if figures:
-            parts.append('<section id="figures"><h2>Figures</h2>')
-            for stem, title, fig in figures:
-                parts.append(
-                    f'<figure class="plot" id="plot-{stem}">{figure_svg(fig)}'
-                    f"<figcaption>{escape(title)}</figcaption></figure>"
-                )
-            parts.append("</section>")
+    return parts
+
+
+def _passk_html(report: Report) -> list[str]:
+    if not report.passk:
+        return []
+    parts = ['<section id="passk"><h2>Opt@K and pass@k</h2><table id="passk-table"><thead><tr>']
+    parts.append("<th>K</th><th>Opt@K</th><th>pass@k</th><th>solved</th><th>tasks</th></tr></thead><tbody>")
+    for p in report.passk:
+        parts.append(
+            f"<tr><td>{p['k']}</td><td>{p['opt_at_k']:.0%}</td><td>{p['pass_at_k']:.0%}</td>"
+            f"<td>{p['solved']}</td><td>{p['tasks']}</td></tr>"
+        )
+    parts.append("</tbody></table></section>")
+    return parts
+
+
+def _figures_html(report: Report) -> list[str]:
+    figures = report_figures(report)
+    if not figures:
+        return []
+    parts = ['<section id="figures"><h2>Figures</h2>']
+    for stem, title, fig in figures:
+        parts.append(
+            f'<figure class="plot" id="plot-{stem}">{figure_svg(fig)}<figcaption>{escape(title)}</figcaption></figure>'
+        )
+    parts.append("</section>")
+    return parts
+
+
+def _tasks_html(report: Report, task_links: dict[str, dict[str, str]], base: Path) -> list[str]:
     with_soft = bool(report.soft)
     header = ["task", "group", "verdict", "human", "agent", "agent/human", "message", "files"]
     types = ["text", "text", "text", "num", "num", "num", "text", "text"]
     if with_soft:
         header += ["files Jaccard", "line precision", "line recall", "bottleneck", "approach", "judge"]
         types += ["num", "num", "num", "text", "text", "text"]
-    parts += [
+    parts = [
         '<section id="tasks"><h2>Tasks</h2>',
         '<input id="filter" type="search" placeholder="filter tasks"> <span id="tasks-table-count" class="meta">'
         f"{len(report.tasks)} rows</span>",
@@ -309,14 +329,24 @@ def render_html(
     for task in report.tasks:
         parts.append(_task_row_html(task, task_links.get(task.key, {}), base, report.soft.get(task.key), with_soft))
     parts.append("</tbody></table></section>")
-    if report.published:
-        parts.append('<section id="published"><h2>Published agents (ISO-Bench runs)</h2>')
-        parts.append(f'<p class="meta">{escape(PUBLISHED_NOTE)}</p>')
-        parts.append('<table id="published-table" class="sortable"><thead><tr>')
-        parts.append("".join(f"<th>{escape(h)}</th>" for h in PUBLISHED_HEADER) + "</tr></thead><tbody>")
-        for row in report.published:
-            parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in published_cells(AgentRow(**row))) + "</tr>")
-        parts.append("</tbody></table></section>")
+    return parts
+
+
+def _published_html(report: Report) -> list[str]:
+    if not report.published:
+        return []
+    parts = ['<section id="published"><h2>Published agents (ISO-Bench runs)</h2>']
+    parts.append(f'<p class="meta">{escape(PUBLISHED_NOTE)}</p>')
+    parts.append('<table id="published-table" class="sortable"><thead><tr>')
+    parts.append("".join(f"<th>{escape(h)}</th>" for h in PUBLISHED_HEADER) + "</tr></thead><tbody>")
+    for row in report.published:
+        parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in published_cells(AgentRow(**row))) + "</tr>")
+    parts.append("</tbody></table></section>")
+    return parts
+
+
+def _notes_html(report: Report) -> list[str]:
+    parts: list[str] = []
     if report.duplicates:
         parts.append('<section id="duplicates"><h2>Duplicates (counted once)</h2><ul class="problems">')
         parts += [f"<li>{escape(d)}</li>" for d in report.duplicates]
@@ -325,8 +355,7 @@ def render_html(
         parts.append('<section id="problems"><h2>Problems reading results</h2><ul class="problems">')
         parts += [f"<li>{escape(p)}</li>" for p in report.problems]
         parts.append("</ul></section>")
-    parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def write_html(report: Report, path: Path, plots: bool = True) -> Path:

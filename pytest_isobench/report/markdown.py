@@ -34,7 +34,13 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
     """The page's text; ``figures`` are (title, relative path) pairs to link."""
     out = ["# ISO-Bench report", ""]
     out += [f"{len(report.tasks)} task result(s) in {len(report.groups)} group(s).", ""]
-    out += ["## Summary", ""]
+    out += _summary(report) + _passk(report) + _figures(figures or []) + _tasks(report) + _soft(report)
+    out += _published(report) + _published_figures(report) + _notes(report)
+    return "\n".join(out)
+
+
+def _summary(report: Report) -> list[str]:
+    out = ["## Summary", ""]
     out += _table(GROUP_HEADER, [group_cells(g) for g in report.groups])
     out += [
         "",
@@ -48,21 +54,34 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
         out += ["Human speedup not significant here:", ""]
         out += [f"- {label}: {tasks}" for label, tasks in flagged]
         out.append("")
-    if report.passk:
-        out += ["## Opt@K and pass@k", ""]
-        out += _table(
-            ("K", "Opt@K", "pass@k", "solved", "tasks"),
-            [
-                (str(p["k"]), _pct(p["opt_at_k"]), _pct(p["pass_at_k"]), str(p["solved"]), str(p["tasks"]))
-                for p in report.passk
-            ],
-        )
-        out.append("")
-    if figures:
-        out += ["## Figures", ""]
-        for title, rel in figures:
-            out += [f"![{title}]({rel})", ""]
-    out += ["## Tasks", ""]
+    return out
+
+
+def _passk(report: Report) -> list[str]:
+    if not report.passk:
+        return []
+    out = ["## Opt@K and pass@k", ""]
+    out += _table(
+        ("K", "Opt@K", "pass@k", "solved", "tasks"),
+        [
+            (str(p["k"]), _pct(p["opt_at_k"]), _pct(p["pass_at_k"]), str(p["solved"]), str(p["tasks"]))
+            for p in report.passk
+        ],
+    )
+    return [*out, ""]
+
+
+def _figures(figures: list[tuple[str, str]]) -> list[str]:
+    if not figures:
+        return []
+    out = ["## Figures", ""]
+    for title, rel in figures:
+        out += [f"![{title}]({rel})", ""]
+    return out
+
+
+def _tasks(report: Report) -> list[str]:
+    out = ["## Tasks", ""]
     out += _table(
         ("task", "group", "status", "human", "agent", "agent/human", "message"),
         [
@@ -78,50 +97,64 @@ def render_markdown(report: Report, figures: list[tuple[str, str]] | None = None
             for t in report.tasks
         ],
     )
-    out.append("")
-    if report.soft:
-        out += ["## Soft metrics", ""]
-        rows = []
-        for key, soft in sorted(report.soft.items()):
-            judgement = soft.get("judgement") or {}
-            rows.append(
-                (
-                    key,
-                    _pct(soft.get("files_jaccard")),
-                    _pct(soft.get("line_precision")),
-                    _pct(soft.get("line_recall")),
-                    str(judgement.get("bottleneck", "-")),
-                    str(judgement.get("approach", "-")),
-                    _pct(judgement.get("speedup_likelihood")),
-                    str(soft.get("missing") or ""),
-                )
-            )
-        out += _table(
+    return [*out, ""]
+
+
+SOFT_HEADER = (
+    "task",
+    "files Jaccard",
+    "line precision",
+    "line recall",
+    "bottleneck",
+    "approach",
+    "likely faster",
+    "missing",
+)
+
+
+def _soft(report: Report) -> list[str]:
+    if not report.soft:
+        return []
+    rows = []
+    for key, soft in sorted(report.soft.items()):
+        judgement = soft.get("judgement") or {}
+        rows.append(
             (
-                "task",
-                "files Jaccard",
-                "line precision",
-                "line recall",
-                "bottleneck",
-                "approach",
-                "likely faster",
-                "missing",
-            ),
-            rows,
+                key,
+                _pct(soft.get("files_jaccard")),
+                _pct(soft.get("line_precision")),
+                _pct(soft.get("line_recall")),
+                str(judgement.get("bottleneck", "-")),
+                str(judgement.get("approach", "-")),
+                _pct(judgement.get("speedup_likelihood")),
+                str(soft.get("missing") or ""),
+            )
         )
-        out.append("")
-    if report.published:
-        out += ["## Published agents (ISO-Bench runs)", "", PUBLISHED_NOTE, ""]
-        out += _table(PUBLISHED_HEADER, [published_cells(AgentRow(**row)) for row in report.published])
-        out.append("")
-    if report.published_figures.get("lines"):
-        out += ["## ISO-Bench's published figures (its measurements and rules, recomputed)", "", "```"]
-        out += [*report.published_figures["lines"], "```", ""]
+    return ["## Soft metrics", "", *_table(SOFT_HEADER, rows), ""]
+
+
+def _published(report: Report) -> list[str]:
+    if not report.published:
+        return []
+    out = ["## Published agents (ISO-Bench runs)", "", PUBLISHED_NOTE, ""]
+    out += _table(PUBLISHED_HEADER, [published_cells(AgentRow(**row)) for row in report.published])
+    return [*out, ""]
+
+
+def _published_figures(report: Report) -> list[str]:
+    if not report.published_figures.get("lines"):
+        return []
+    out = ["## ISO-Bench's published figures (its measurements and rules, recomputed)", "", "```"]
+    return [*out, *report.published_figures["lines"], "```", ""]
+
+
+def _notes(report: Report) -> list[str]:
+    out: list[str] = []
     if report.duplicates:
         out += ["## Duplicates (counted once)", ""] + [f"- {d}" for d in report.duplicates] + [""]
     if report.problems:
         out += ["## Problems reading results", ""] + [f"- {p}" for p in report.problems] + [""]
-    return "\n".join(out)
+    return out
 
 
 def write_markdown(report: Report, path: Path, plots: bool = True) -> Path:
