@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .jsonrows import json_lines
 from .lazy import TaskRef
 from .models import RecordRef, Task
 from .shapes import RecordError, task_from_record
@@ -89,42 +90,29 @@ def load_refs(source: str, base_dir: Path | None = None) -> RefResult:
         return RefResult(loaded.source, [TaskRef.of(t, loaded.source) for t in loaded.tasks], loaded.errors)
     result = RefResult(source=str(path))
     name = str(path.resolve())
-    offset = 0
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            start, offset = offset, offset + len(line)
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-                result.errors.append(f"{path}:{number}: malformed JSON ({detail})")
-                continue
-            try:
-                result.refs.append(TaskRef.identify(raw, name, number, start))
-            except RecordError as exc:
-                result.errors.append(str(exc).replace(name, str(path), 1))
+    for line in json_lines(path):
+        if line.error is not None:
+            result.errors.append(f"{path}:{line.number}: malformed JSON ({line.problem()})")
+            continue
+        try:
+            result.refs.append(TaskRef.identify(line.value, name, line.number, line.offset))
+        except RecordError as exc:
+            result.errors.append(str(exc).replace(name, str(path), 1))
     return result
 
 
 def _jsonl(path: Path) -> LoadResult:
     result = LoadResult(source=str(path))
     source = str(path.resolve())
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                result.errors.append(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})")
-                continue
-            try:
-                result.tasks.append(task_from_record(raw, where, RecordRef(source=source, line=number)))
-            except RecordError as exc:
-                result.errors.append(str(exc))
+    for line in json_lines(path):
+        where = f"{path}:{line.number}"
+        if line.error is not None:
+            result.errors.append(f"{where}: malformed JSON ({line.problem()})")
+            continue
+        try:
+            result.tasks.append(task_from_record(line.value, where, RecordRef(source=source, line=line.number)))
+        except RecordError as exc:
+            result.errors.append(str(exc))
     return result
 
 

@@ -5,8 +5,8 @@ replaces pytest's loop. Collection and selection (``-k``, ``-m``, ``--lf``, shar
 already happened. Items that are not tasks (and resumed tasks) run here as usual. Each
 task becomes an agent-phase Ray task (CPU, at most ``--isobench-agent-concurrency`` at
 once) and then a measurement-phase Ray task (the suite's GPUs, CPUs and memory; Ray
-never gives a GPU to two at once); as each comes back its record is written here, once,
-and its reports go through pytest's hooks. A task no node can hold is skipped at once; a
+never gives a GPU to two at once); as each comes back the session writes its record (the
+one writer, as for any task) and its reports go through pytest's hooks. A task no node can hold is skipped at once; a
 task whose node died is retried by Ray (bounded) and its attempts are in the record.
 Ctrl-C, ``-x`` or the end of the run cancel what is left and sweep every node.
 """

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..dataset.jsonrows import json_lines
+
 __all__ = ["ITEM_FILES", "PublishedError", "PublishedItem", "find_items", "normalise_repo"]
 
 ITEM_FILES = ("run_summary.json", "journal.json", "prediction.jsonl", "model_patch.diff")
@@ -102,16 +104,12 @@ def _read_json(path: Path) -> Any:
 
 
 def _first_prediction(path: Path) -> dict[str, Any] | None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PublishedError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise PublishedError(f"{path}:{number}: expected a JSON object with instance_id and model_patch")
-        return row
+    for line in json_lines(path):
+        if line.error is not None:
+            raise PublishedError(f"{path}:{line.number}: not valid JSON ({line.error})")
+        if not isinstance(line.value, dict):
+            raise PublishedError(f"{path}:{line.number}: expected a JSON object with instance_id and model_patch")
+        return line.value
     return None
 
 
