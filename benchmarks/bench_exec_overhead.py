@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_isobench.sandbox.base import SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.protocol import SandboxSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -22,8 +22,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from pytest_isobench.demo.repository import demo_repo
-from pytest_isobench.sandbox.base import SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.protocol import SandboxSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,12 +26,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Agent": "pytest_isobench.agents.base",
-    "AgentContext": "pytest_isobench.agents.base",
-    "AgentRun": "pytest_isobench.agents.base",
-    "ExecResult": "pytest_isobench.sandbox.base",
-    "Sandbox": "pytest_isobench.sandbox.base",
-    "SandboxSpec": "pytest_isobench.sandbox.base",
+    "Agent": "pytest_isobench.agents.agent",
+    "AgentContext": "pytest_isobench.agents.agent",
+    "AgentRun": "pytest_isobench.agents.agent",
+    "ExecResult": "pytest_isobench.sandbox.protocol",
+    "Sandbox": "pytest_isobench.sandbox.protocol",
+    "SandboxSpec": "pytest_isobench.sandbox.protocol",
     "MetricSpec": "pytest_isobench.dataset.models",
     "PerfTest": "pytest_isobench.dataset.models",
     "Task": "pytest_isobench.dataset.models",
@@ -41,10 +41,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .agents.base import Agent, AgentContext, AgentRun
+    from .agents.agent import Agent, AgentContext, AgentRun
     from .dataset.loaders import load_source
     from .dataset.models import MetricSpec, PerfTest, Task
-    from .sandbox.base import ExecResult, Sandbox, SandboxSpec
+    from .sandbox.protocol import ExecResult, Sandbox, SandboxSpec
     from .suite import Suite, load_suite
 
 

@@ -33,10 +33,10 @@ from .report.validity import invalid_tasks, without_invalid
 from .results.merge import merge_dirs
 from .results.record import TaskRecord
 from .results.runstate import clean_runs
-from .sandbox.base import SandboxError
 from .sandbox.cache_usage import clean_worktrees, describe
 from .sandbox.docker_sandbox import engine_client
 from .sandbox.housekeeping import doctor_engine, sweep
+from .sandbox.protocol import SandboxError
 from .suite import SuiteError, load_suite
 
 

@@ -19,7 +19,7 @@ from .dataset import RecordError, Task
 from .executors import inprocess
 from .keys import RECORD_KEY, SESSION_KEY
 from .results.record import TaskRecord
-from .sandbox.base import Sandbox
+from .sandbox.protocol import Sandbox
 from .session import IsobenchSession
 from .settings import Settings
 from .taskrun import AgentFailed, PatchOutcome, Prepared, TaskFailed, TaskRun, TaskSkipped

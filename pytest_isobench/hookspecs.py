@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .agents.base import Agent
+    from .agents.agent import Agent
     from .dataset.models import Task
-    from .sandbox.base import Sandbox, SandboxSpec
+    from .sandbox.protocol import Sandbox, SandboxSpec
 
 
 def pytest_isobench_agents() -> dict[str, type[Agent]]:  # type: ignore[empty-body]

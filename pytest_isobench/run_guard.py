@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .sandbox import signals
-from .sandbox.base import SandboxError
 from .sandbox.docker_sandbox import engine_client
+from .sandbox.protocol import SandboxError
 from .sandbox.run_sweep import Swept, sweep_docker, sweep_worktrees
 
 if TYPE_CHECKING:

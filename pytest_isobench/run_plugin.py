@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from . import fixtures
-from .agents.base import Agent
+from .agents.agent import Agent
 from .agents.registry import all_agents, known_agents, unknown_agent_message
 from .collect.items import DatasetCollector, SuiteFile, TaskItem
 from .collect.predictions_map import collection_lines
@@ -28,7 +28,7 @@ from .process import process_of
 from .provenance.plugin import GpuProvenance
 from .run_config import build_settings, ensure_results_dir, ray_options
 from .run_guard import RunGuard
-from .sandbox.base import Sandbox, SandboxSpec
+from .sandbox.protocol import Sandbox, SandboxSpec
 from .session import IsobenchSession
 from .xdist_hooks import XdistHooks
 

@@ -1,12 +1,13 @@
 """``IsobenchSession``: the one run state, built in ``pytest_configure``, under one stash key.
 
-It holds the parsed :class:`~pytest_isobench.settings.Settings` (validated here, so a bad
-combination is a ``pytest.UsageError`` before any container starts), the run id shared by
-the controller and its xdist workers, the backend and its engine client, the sandboxes
-still open, and the records of finished tasks. Registered as a plugin, it reports: the
-header, each task's record (written as the task finishes, replayed on resume), the
-terminal summary with ``summary.json`` and ``benchmark.json``, and cleanup at the end.
-It runs no task (``executors`` do).
+It holds the :class:`~pytest_isobench.settings.Settings` (read and validated by
+``run_config``), which pytest process this is (``process``), the run id shared by the
+controller and its xdist workers, the backend and its engine client, the sandboxes still
+open, and the records of finished tasks. Registered as a plugin, it reports: the header,
+each task's record, the terminal summary with ``summary.json`` and ``benchmark.json``, and
+cleanup at the end. It is the one writer of records (:meth:`IsobenchSession.write`):
+whatever ran a task (this process, an xdist worker, a Ray node), a lost task, a resumed
+one. It runs no task (``executors`` do).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from .collect.fallback import fallback_record, known_task
 from .collect.items import TaskItem
-from .executors.base import Executor
+from .executors.protocol import Executor
 from .keys import RECORD_ATTR, RECORD_KEY
 from .process import Process, process_of
 from .report.terminal import summary_lines
@@ -29,11 +30,11 @@ from .results import runstate
 from .results.benchmark_json import write_benchmark_json
 from .results.record import TaskRecord
 from .results.store import ResultsWriteError, atomic_write, read_records, write_failure, write_record
-from .sandbox.base import Sandbox, SandboxError, SandboxSpec
 from .sandbox.factory import BuiltinSandboxes, resolve_backend
+from .sandbox.protocol import Sandbox, SandboxError, SandboxSpec
 from .sandbox.signals import shielded
 from .settings import Settings
-from .taskrun.record import with_status
+from .taskrun.build_record import with_status
 
 __all__ = ["IsobenchSession", "Settings"]
 

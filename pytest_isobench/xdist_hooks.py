@@ -12,7 +12,7 @@ import pytest
 from .collect.fallback import fallback_record
 from .collect.items import TaskItem
 from .results import runstate
-from .taskrun.record import lost_record
+from .taskrun.build_record import lost_record
 
 if TYPE_CHECKING:
     from .session import IsobenchSession

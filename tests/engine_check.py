@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_isobench.sandbox.base import LABEL_RUN
 from pytest_isobench.sandbox.docker_sandbox import engine_client
+from pytest_isobench.sandbox.protocol import LABEL_RUN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

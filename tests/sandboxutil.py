@@ -7,9 +7,9 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import LABEL_RUN, Sandbox, SandboxSpec
 
 VARIANTS = ("baseline", "human", "agent")
 

@@ -1,11 +1,12 @@
 """ARCHITECTURE.md's layer table, enforced: no module imports a layer above its own.
 
 The table is the source of truth and this test reads it: each row's backticked names are
-paths inside the package (``session.py``, ``agents/``; names in parentheses only list what
-a package holds); a module belongs to the row with the longest path that holds it. Every module must be in the table, and every import of ours
-(``import``/``from ... import`` at any depth, relative or absolute) must point to the same
-layer or one further down. Imports under ``if TYPE_CHECKING:`` do not run and are not
-counted. The scan is static (``ast``), so it is fast and needs no interpreter per module.
+paths inside the package (``session.py``, ``agents/``; names in parentheses only list
+what a package holds); a module belongs to the row with the longest path that holds it.
+Every module must be in the table, and every import of ours (``import``/``from ...
+import`` at any depth, relative or absolute) must point to the same layer or one further
+down. Imports under ``if TYPE_CHECKING:`` do not run and are not counted. The scan is
+static (``ast``), so it is fast and needs no interpreter per module.
 """
 
 from __future__ import annotations

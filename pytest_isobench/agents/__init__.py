@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
+from .agent import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 
 __all__ = ["Agent", "AgentContext", "AgentError", "AgentRun", "AgentUnavailable"]

@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .base import Agent, AgentContext, AgentRun, AgentUnavailable
+from .agent import Agent, AgentContext, AgentRun, AgentUnavailable
 from .predictions import PredictionTable, load_predictions
 
 

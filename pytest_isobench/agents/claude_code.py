@@ -10,8 +10,8 @@ from . import usage as usage_reports
 from .cli_agent import PROMPT_NAME, CliAgent, base_url_of
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult, Sandbox
-    from .base import AgentContext
+    from ..sandbox.protocol import ExecResult, Sandbox
+    from .agent import AgentContext
 
 
 # The tools of Claude Code 2.1 an optimising agent needs (MultiEdit, LS and TodoWrite are gone).

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..sandbox.local import LocalSandbox
 from . import usage as usage_reports
-from .base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
+from .agent import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 from .endpoint import check_endpoint
 from .home import make_home, remove_home, write_private
 from .run_logs import run_logs
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult, Sandbox
+    from ..sandbox.protocol import ExecResult, Sandbox
 
 PROMPT_NAME = "prompt.md"
 PROBE_TIMEOUT_S = 60.0

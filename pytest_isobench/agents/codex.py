@@ -14,8 +14,8 @@ from .cli_agent import PROMPT_NAME, CliAgent, base_url_of, is_local
 from .home import write_private
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult, Sandbox
-    from .base import AgentContext
+    from ..sandbox.protocol import ExecResult, Sandbox
+    from .agent import AgentContext
 
 
 CODEX_VERSION = "0.171.0"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 
-from .base import Agent
+from .agent import Agent
 from .cli_agent import CliAgent
 from .registry import all_agents
 

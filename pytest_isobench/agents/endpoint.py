@@ -11,7 +11,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from .base import AgentError
+from .agent import AgentError
 
 PREFLIGHT_TIMEOUT_S = 5.0
 

@@ -13,10 +13,10 @@ import base64
 import shlex
 from typing import TYPE_CHECKING
 
-from .base import AgentError
+from .agent import AgentError
 
 if TYPE_CHECKING:
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 HOME_TIMEOUT_S = 60.0
 

@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..sandbox.base import PatchError
 from ..sandbox.patching import check_paths
-from .base import Agent, AgentContext, AgentRun, AgentUnavailable
+from ..sandbox.protocol import PatchError
+from .agent import Agent, AgentContext, AgentRun, AgentUnavailable
 from .endpoint import check_endpoint
 
 if TYPE_CHECKING:
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 DEFAULT_MODEL = "gpt-4o"
 CHECK_FILE = "_isobench_openai.diff"

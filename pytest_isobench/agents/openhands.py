@@ -10,8 +10,8 @@ from . import usage as usage_reports
 from .cli_agent import PROMPT_NAME, CliAgent, base_url_of
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult, Sandbox
-    from .base import AgentContext
+    from ..sandbox.protocol import ExecResult, Sandbox
+    from .agent import AgentContext
 
 
 OPENHANDS_VERSION = "0.59.0"

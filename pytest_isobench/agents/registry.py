@@ -12,7 +12,7 @@ import warnings
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from .base import Agent
+from .agent import Agent
 from .builtin import BUILTIN
 from .claude_code import ClaudeCodeAgent
 from .codex import CodexAgent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult
+    from ..sandbox.protocol import ExecResult
 
 LOG_TAIL_CHARS = 32_000
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .base import Agent, AgentContext, AgentError, AgentRun
+from .agent import Agent, AgentContext, AgentError, AgentRun
 from .prompt import PROMPT_VERSION
 
 # Bumped when what a cached run holds changes (or older caches could hold failed runs).

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ..dataset.models import PerfTest
     from ..measure.protocol import Measurement, ProtocolResult
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 HARNESS_PREFIX = "_isobench_"
 STARTUP_FILES = ("sitecustomize.py", "usercustomize.py")

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import usage as usage_reports
-from .base import AgentUnavailable
+from .agent import AgentUnavailable
 from .cli_agent import PROMPT_NAME, CliAgent
 from .home import write_private
 
 if TYPE_CHECKING:
-    from ..sandbox.base import ExecResult, Sandbox
-    from .base import AgentContext
+    from ..sandbox.protocol import ExecResult, Sandbox
+    from .agent import AgentContext
 
 
 TRAE_CONFIG_NAME = "trae_config.yaml"

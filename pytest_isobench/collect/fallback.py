@@ -15,7 +15,7 @@ import pytest
 
 from ..keys import SUITE_KEY
 from ..results.record import Status, TaskRecord
-from ..taskrun.record import bare_record
+from ..taskrun.build_record import bare_record
 from .items import task_of
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Where a :class:`~pytest_isobench.taskrun.TaskRun` runs.
 
-:mod:`.base` says what an executor is; :mod:`.inprocess` is the default (also under
+:mod:`.protocol` says what an executor is; :mod:`.inprocess` is the default (also under
 pytest-xdist): the task runs in the pytest item's own process. Another plugin may put its
 executor on ``IsobenchSession.executor``. The Ray executor (``--isobench-ray``, the
 ``ray_*`` modules) replaces pytest's run loop instead: it ships each selected task item's

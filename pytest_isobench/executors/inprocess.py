@@ -20,9 +20,9 @@ from ..measure.verdict import Verdict
 from ..perf.noise import NoiseWarning
 from ..process import process_of
 from ..results.record import TaskRecord
-from ..sandbox.base import SandboxError
 from ..sandbox.cpus import available_cpus, worker_cpuset
 from ..sandbox.gpus import visible_gpus, worker_share
+from ..sandbox.protocol import SandboxError
 from ..taskrun import TaskInput, TaskRun
 
 if TYPE_CHECKING:

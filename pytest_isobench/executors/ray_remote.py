@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..sandbox.base import LABEL_RUN
+from ..sandbox.protocol import LABEL_RUN
 from .work import Finished, Handover, Placement, Work, node_cache_dir
 
 

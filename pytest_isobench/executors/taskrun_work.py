@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..agents.base import Agent
+from ..agents.agent import Agent
 from ..agents.registry import known_agents
 from ..collect.items import task_of
 from ..keys import SUITE_KEY, TESTGEN_KEY
 from ..results.record import TaskRecord
-from ..sandbox.base import Sandbox, SandboxSpec
 from ..sandbox.factory import BuiltinSandboxes, resolve_backend
+from ..sandbox.protocol import Sandbox, SandboxSpec
 from ..taskrun import TaskInput, TaskRun
 from .work import Finished, Handover, Placement, Work
 

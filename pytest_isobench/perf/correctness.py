@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 
 class CorrectnessSpec(BaseModel):

@@ -26,7 +26,7 @@ from .perftest import command_for, json_line
 
 if TYPE_CHECKING:
     from ..dataset.models import PerfTest
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 Status = Literal["stored", "same", "differs", "error-code", "crashed", "unchecked"]
 MAX_REFERENCE_BYTES = 64 * 1024 * 1024

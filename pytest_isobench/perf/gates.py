@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..dataset.models import UnitTests
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 UNIT_PREFIX = "_isobench_unit_"
 _SAFE = re.compile(r"[^A-Za-z0-9_]")

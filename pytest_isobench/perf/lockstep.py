@@ -44,7 +44,7 @@ from .perftest import MIN_TIME_ENV, command_for, draw_pad, json_line, padded, to
 
 if TYPE_CHECKING:
     from ..dataset.models import MetricSpec, PerfTest
-    from ..sandbox.base import ExecResult, Sandbox
+    from ..sandbox.protocol import ExecResult, Sandbox
 
 LOCKSTEP_ENV = "ISOBENCH_LOCKSTEP"
 MAX_LOOPS = 1_000_000

@@ -27,7 +27,7 @@ from ..measure.protocol import Measurement
 
 if TYPE_CHECKING:
     from ..dataset.models import MetricSpec, PerfTest
-    from ..sandbox.base import ExecResult, Sandbox
+    from ..sandbox.protocol import ExecResult, Sandbox
 
 SCRIPT_PREFIX = "_isobench_perf_"
 MIN_TIME_ENV = "ISOBENCH_MIN_TIME_S"

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..sandbox.base import Sandbox, SandboxError
+from ..sandbox.protocol import Sandbox, SandboxError
 from .imported import ImportMismatch, check, sync_patch
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """``TaskRecord``: the typed result of one task, as written, read back and reported.
 
 One pydantic model for every consumer: the task run builds it (in
-:mod:`pytest_isobench.taskrun.record`, the one place its fields are filled), the store
+:mod:`pytest_isobench.taskrun.build_record`, the one place its fields are filled), the store
 writes and reads it, resume replays it, and ``benchmark.json``, the terminal summary and
 the reports read its attributes. Unknown fields are kept (``extra="allow"``) so that a
 ``pytest_isobench_record`` hook's additions and newer records survive a round trip.

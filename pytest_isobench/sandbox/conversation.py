@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from .base import ExecResult
 from .bounded import BoundedBuffer
+from .protocol import ExecResult
 
 __all__ = ["END", "Conversation", "Conversing", "LineConversation"]
 

@@ -22,7 +22,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from pytest_isobench.sandbox import gpus, patching
-from pytest_isobench.sandbox.base import (
+from pytest_isobench.sandbox.bounded import BoundedBuffer
+from pytest_isobench.sandbox.docker_conversation import DockerConversation
+from pytest_isobench.sandbox.patching import check_relpath
+from pytest_isobench.sandbox.protocol import (
     LABEL,
     LABEL_RUN,
     LABEL_TASK,
@@ -32,9 +35,6 @@ from pytest_isobench.sandbox.base import (
     SandboxError,
     SandboxSpec,
 )
-from pytest_isobench.sandbox.bounded import BoundedBuffer
-from pytest_isobench.sandbox.docker_conversation import DockerConversation
-from pytest_isobench.sandbox.patching import check_relpath
 from pytest_isobench.sandbox.run_sweep import wait_for_engine
 
 if TYPE_CHECKING:

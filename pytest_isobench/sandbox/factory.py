@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import Sandbox, SandboxError, SandboxSpec
 from .docker_sandbox import DockerSandbox, engine_client
 from .local import LocalSandbox
+from .protocol import Sandbox, SandboxError, SandboxSpec
 
 BUILTIN_BACKENDS = ("local", "docker")
 

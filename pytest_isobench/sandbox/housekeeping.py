@@ -13,8 +13,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pytest_isobench.sandbox.base import LABEL, LABEL_RUN, SandboxError
 from pytest_isobench.sandbox.docker_sandbox import engine_client
+from pytest_isobench.sandbox.protocol import LABEL, LABEL_RUN, SandboxError
 
 if TYPE_CHECKING:
     import docker

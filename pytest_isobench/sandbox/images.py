@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import SandboxError
+from .protocol import SandboxError
 
 if TYPE_CHECKING:
     from ..suite import Suite
-    from .base import Variant
+    from .protocol import Variant
 
 FIELDS = "commit, short, parent, parent12"
 

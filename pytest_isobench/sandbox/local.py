@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import IO
 
 from . import patching
-from .base import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .bounded import BoundedBuffer
 from .conversation import LineConversation
 from .cpus import available_cpus, format_cpuset, parse_cpuset
+from .protocol import ExecResult, PatchResult, SandboxError, SandboxSpec
 from .signals import shielded
 
 # Variables a perf test may legitimately need (the GPU ones for CUDA perf tests); everything

@@ -22,10 +22,10 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from .base import PatchError, PatchResult, SandboxError
+from .protocol import PatchError, PatchResult, SandboxError
 
 if TYPE_CHECKING:
-    from .base import ExecResult, Sandbox
+    from .protocol import ExecResult, Sandbox
 
 METHOD_GIT_APPLY = "git apply"
 METHOD_3WAY = "git apply --3way"

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..atomic import file_lock
 from ..demo.projects import PROJECTS
 from ..demo.repository import demo_repo
-from .base import SandboxError
+from .protocol import SandboxError
 
 DEMO = "isobench:demo"
 log = logging.getLogger("isobench")

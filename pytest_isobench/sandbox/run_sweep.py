@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import LABEL_RUN, SandboxError
+from .protocol import LABEL_RUN, SandboxError
 
 if TYPE_CHECKING:
     import docker

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from pytest_isobench.dataset.models import Direction, MetricSpec
-    from pytest_isobench.sandbox.base import Sandbox
+    from pytest_isobench.sandbox.protocol import Sandbox
 
 
 @dataclass(frozen=True)

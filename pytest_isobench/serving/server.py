@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
-    from pytest_isobench.sandbox.base import Sandbox
+    from pytest_isobench.sandbox.protocol import Sandbox
 
 LOG_PATH = "/tmp/isobench-server.log"
 LOG_LINES = 40

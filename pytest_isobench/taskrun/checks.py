@@ -24,7 +24,7 @@ from typing import Any
 
 from ..dataset.models import PerfTest
 from ..perf import equivalence, gates, perftest
-from ..sandbox.base import Sandbox
+from ..sandbox.protocol import Sandbox
 from .model import AgentFailed, TaskInput, TaskProblem, TaskSkipped
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")

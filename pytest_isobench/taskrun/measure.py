@@ -26,7 +26,7 @@ from ..perf import lockstep, noise, perftest
 from ..perf.correctness import check as check_correctness
 from ..provenance import gpu
 from ..provenance.checks import check_variants
-from ..sandbox.base import Sandbox, Variant
+from ..sandbox.protocol import Sandbox, Variant
 from ..serving import modes
 from ..serving.runner import ServingSpec, measure_variants
 from ..serving.secrets import token_from, variant_envs

@@ -8,20 +8,25 @@ into a record's status. No pytest, no sandbox backend, no statistics here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..agents.base import AgentRun
+    from ..agents.agent import AgentRun
     from ..dataset.models import PerfTest, Task
     from ..measure.protocol import ProtocolResult
     from ..measure.stats import Direction
     from ..measure.verdict import Verdict
-    from ..sandbox.base import PatchResult
+    from ..sandbox.protocol import PatchResult
     from ..settings import Settings
     from ..suite import Suite
     from ..testgen import CachedTest
+
+#: A ``pytest_isobench_verdict`` implementation as a plain callable: (task, results, default) -> a
+#: replacement verdict, or None to keep the default.
+VerdictHook = Callable[["Task", list[Any], "Verdict"], "Verdict | None"]
 
 
 class TaskSkipped(Exception):

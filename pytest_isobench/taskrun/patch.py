@@ -13,12 +13,12 @@ from __future__ import annotations
 from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Any
 
-from ..agents.base import Agent, AgentContext, AgentUnavailable
+from ..agents.agent import Agent, AgentContext, AgentUnavailable
 from ..agents.prompt import task_prompt
 from ..agents.runner import failure_of, run_agent
 from ..agents.tampering import patch_failure
 from ..provenance.checks import sync_agent
-from ..sandbox.base import PatchError, Sandbox
+from ..sandbox.protocol import PatchError, Sandbox
 from .model import AgentFailed, PatchOutcome, Prepared, TaskInput, TaskProblem, TaskSkipped
 from .sandboxes import SandboxFactory, opened, spec_for
 

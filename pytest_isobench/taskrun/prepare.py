@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..dataset.models import PerfTest
 from ..perf import asvsuite
-from ..sandbox.base import SandboxError
 from ..sandbox.gpus import visible_gpus
+from ..sandbox.protocol import SandboxError
 from ..sandbox.repo import RepoCache
 from ..serving.modes import classify, serving_plan
 from ..serving.secrets import SecretError, check_models

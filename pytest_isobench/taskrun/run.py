@@ -14,17 +14,27 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from ..agents.base import Agent
+from ..agents.agent import Agent
 from ..measure.verdict import Verdict
+from ..measure.verdict import judge as judge_results
 from ..provenance.checks import VariantsImportError
 from ..results.outcome import status_of
 from ..results.record import TaskRecord, VerdictRecord
-from .judge import VerdictHook, judge
-from .measure import measure
-from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskProblem, TaskSkipped
+from .build_record import build_record
+from .measure import measure, success_rule
+from .model import (
+    AgentFailed,
+    Measured,
+    PatchOutcome,
+    Prepared,
+    TaskFailed,
+    TaskInput,
+    TaskProblem,
+    TaskSkipped,
+    VerdictHook,
+)
 from .patch import produce_patch
 from .prepare import prepare
-from .record import build_record
 from .sandboxes import SandboxFactory
 
 
@@ -50,7 +60,17 @@ class TaskRun:
         return measure(self.input, prepared, patch, self.sandboxes)
 
     def judge(self, measured: Measured, patch: PatchOutcome | None) -> Verdict:
-        return judge(self.input, measured, patch, self.verdict_hook)
+        """The measure layer's verdict under the suite's success rule, or the verdict hook's
+        replacement when it gives one (a ``pytest_isobench_verdict`` implementation, handed in
+        as a plain callable)."""
+        results = [r for _, r in measured.results]
+        rule = success_rule(self.input.suite, self.input.settings)
+        verdict = judge_results(results, rule, has_agent=patch is not None, direction=measured.direction)
+        if self.verdict_hook is not None:
+            replaced = self.verdict_hook(self.input.task, results, verdict)
+            if replaced is not None:
+                verdict = replaced
+        return verdict
 
     def agent_phase(self) -> PatchOutcome | TaskRecord:
         """``prepare`` and ``produce_patch`` only, for an executor that runs the agent apart from the

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..sandbox.base import Limits, Sandbox, SandboxSpec, Variant
 from ..sandbox.images import variant_image
+from ..sandbox.protocol import Limits, Sandbox, SandboxSpec, Variant
 from ..sandbox.signals import shielded
 
 if TYPE_CHECKING:

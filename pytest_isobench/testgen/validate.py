@@ -26,7 +26,7 @@ from . import cache
 
 if TYPE_CHECKING:
     from ..dataset.models import PerfTest
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_isobench.agents.base import Agent, AgentContext, AgentRun
+from pytest_isobench.agents.agent import Agent, AgentContext, AgentRun
 from pytest_isobench.agents.openai_agent import OpenAIAgent
 from pytest_isobench.agents.runner import cache_path, run_agent
 from pytest_isobench.dataset.models import Task

@@ -16,13 +16,13 @@ import pytest
 from fake_openai import FakeOpenAI
 from gitutil import git
 
-from pytest_isobench.agents.base import AgentContext, AgentError, AgentUnavailable
+from pytest_isobench.agents.agent import AgentContext, AgentError, AgentUnavailable
 from pytest_isobench.agents.openai_agent import OpenAIAgent, extract_diff, looks_like_diff, parse_files
 from pytest_isobench.agents.runner import run_agent
 from pytest_isobench.dataset.models import Task
-from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

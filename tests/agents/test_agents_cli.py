@@ -31,7 +31,7 @@ from gitutil import git, one_commit_repo
 
 from pytest_isobench.agents import registry
 from pytest_isobench.agents import usage as usage_reports
-from pytest_isobench.agents.base import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
+from pytest_isobench.agents.agent import Agent, AgentContext, AgentError, AgentRun, AgentUnavailable
 from pytest_isobench.agents.builtin import BUILTIN
 from pytest_isobench.agents.claude_code import CLAUDE_TOOLS, CLAUDE_VERSION, ClaudeCodeAgent
 from pytest_isobench.agents.cli_agent import CliAgent
@@ -43,9 +43,9 @@ from pytest_isobench.agents.registry import CLI_AGENTS
 from pytest_isobench.agents.runner import cache_path, run_agent
 from pytest_isobench.agents.trae import TraeAgent
 from pytest_isobench.dataset.models import Task
-from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

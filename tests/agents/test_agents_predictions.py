@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_isobench.agents.base import AgentContext, AgentUnavailable
+from pytest_isobench.agents.agent import AgentContext, AgentUnavailable
 from pytest_isobench.agents.builtin import PredictionsAgent
 from pytest_isobench.agents.predictions import load_predictions
 from pytest_isobench.dataset.models import Task

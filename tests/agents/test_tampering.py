@@ -21,8 +21,8 @@ from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement
 from pytest_isobench.report.tables import task_row
 from pytest_isobench.report.terminal import summary_lines
-from pytest_isobench.sandbox.base import SandboxSpec
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import SandboxSpec
 
 TASK = "866ff223"  # demo-unique-seen-set
 QUICK = ("--isobench-max-time=4", "--isobench-min-rounds=3")

@@ -27,7 +27,7 @@ import pytest
 from demo_project import DEMO_IDS, copy_demo, demo_args, read_records
 from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
 
-from pytest_isobench.sandbox.base import LABEL_RUN, LABEL_TASK
+from pytest_isobench.sandbox.protocol import LABEL_RUN, LABEL_TASK
 
 pytestmark = pytest.mark.slow
 

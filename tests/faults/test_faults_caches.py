@@ -17,7 +17,7 @@ from fake_openai import FakeOpenAI
 from faultkit import make_project
 from gitutil import git
 
-from pytest_isobench.agents.base import Agent, AgentContext, AgentRun
+from pytest_isobench.agents.agent import Agent, AgentContext, AgentRun
 from pytest_isobench.agents.runner import CHECKSUM_KEY, cache_path, run_agent
 from pytest_isobench.dataset.models import Task
 from pytest_isobench.sandbox.repo import RepoCache

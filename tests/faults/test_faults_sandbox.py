@@ -20,10 +20,10 @@ from sandboxutil import sleeping
 
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.perf import perftest
-from pytest_isobench.sandbox.base import LABEL_RUN, Limits, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.bounded import HEAD_BYTES, TAIL_BYTES, BoundedBuffer
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import LABEL_RUN, Limits, Sandbox, SandboxSpec
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-faults-{uuid.uuid4().hex[:8]}"

@@ -15,10 +15,10 @@ from gitutil import one_commit_repo
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest
-from pytest_isobench.sandbox.base import LABEL_RUN, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
-from pytest_isobench.taskrun.record import perf_test_record
+from pytest_isobench.sandbox.protocol import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.taskrun.build_record import perf_test_record
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-env-pad-{uuid.uuid4().hex[:8]}"

@@ -19,7 +19,7 @@ import pytest
 from gitutil import one_commit_repo
 from report_records import make_record, write_dir
 
-from pytest_isobench.agents.base import AgentContext
+from pytest_isobench.agents.agent import AgentContext
 from pytest_isobench.agents.builtin import HumanAgent
 from pytest_isobench.cli import main
 from pytest_isobench.dataset.shapes import RecordError, task_from_record

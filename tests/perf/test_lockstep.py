@@ -25,9 +25,9 @@ from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest
-from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
 from pytest_isobench.sandbox.conversation import Conversing
-from pytest_isobench.taskrun.record import perf_test_record
+from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
+from pytest_isobench.taskrun.build_record import perf_test_record
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-lockstep-{uuid.uuid4().hex[:8]}"

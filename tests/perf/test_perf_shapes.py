@@ -28,7 +28,7 @@ from pytest_isobench.dataset.scriptkind import classify
 from pytest_isobench.dataset.shapes import RecordError, task_from_record
 from pytest_isobench.measure.protocol import Measurement
 from pytest_isobench.perf import equivalence, gates, lockstep, perftest
-from pytest_isobench.sandbox.base import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
 from pytest_isobench.settings import Settings
 from pytest_isobench.suite import Suite
 from pytest_isobench.taskrun.model import TaskInput, TaskSkipped

@@ -21,8 +21,8 @@ import pytest
 
 from pytest_isobench.measure.protocol import ProtocolSettings
 from pytest_isobench.measure.verdict import judge
-from pytest_isobench.sandbox.base import LABEL, LABEL_RUN, SandboxSpec, Variant
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
+from pytest_isobench.sandbox.protocol import LABEL, LABEL_RUN, SandboxSpec, Variant
 from pytest_isobench.serving import modes, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants
 from pytest_isobench.serving.server import ModelServer, ServerError

@@ -28,14 +28,14 @@ from pytest_isobench.dataset.models import MetricSpec
 from pytest_isobench.measure.protocol import ProtocolSettings
 from pytest_isobench.perf.perftest import parse_report
 from pytest_isobench.sandbox import docker_sandbox, gpus, local
-from pytest_isobench.sandbox.base import ExecResult
+from pytest_isobench.sandbox.protocol import ExecResult
 from pytest_isobench.serving import metrics, modes, secrets, standin
 from pytest_isobench.serving.runner import ServingSession, ServingSpec, measure_variants, run_client
 from pytest_isobench.serving.server import ModelServer, ServerError
 from pytest_isobench.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
-    from pytest_isobench.sandbox.base import Sandbox
+    from pytest_isobench.sandbox.protocol import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 

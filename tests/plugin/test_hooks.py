@@ -34,7 +34,7 @@ CONFTEST = """
 import dataclasses
 from pathlib import Path
 
-from pytest_isobench.agents.base import Agent, AgentRun
+from pytest_isobench.agents.agent import Agent, AgentRun
 from pytest_isobench.agents.builtin import human_diff
 from pytest_isobench.sandbox.local import LocalSandbox
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_isobench.agents.base import AgentContext
+from pytest_isobench.agents.agent import AgentContext
 from pytest_isobench.agents.builtin import PredictionsAgent
 from pytest_isobench.agents.predictions import load_predictions
 from pytest_isobench.cli import main

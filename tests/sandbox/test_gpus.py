@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_isobench.sandbox import gpus
-from pytest_isobench.sandbox.base import LABEL, LABEL_VARIANT, Limits, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import LABEL, LABEL_VARIANT, Limits, SandboxSpec
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -21,10 +21,10 @@ import pytest
 from engine_check import engine_left_clean
 from gitutil import git
 
-from pytest_isobench.sandbox.base import PatchError, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
 from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.sandbox.patching import METHOD_3WAY, METHOD_GIT_APPLY, METHOD_PATCH
+from pytest_isobench.sandbox.protocol import PatchError, Sandbox, SandboxSpec
 
 IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-patching-{uuid.uuid4().hex[:8]}"

@@ -20,7 +20,9 @@ from engine_check import engine_left_clean
 from gitutil import git
 
 from pytest_isobench.sandbox import housekeeping
-from pytest_isobench.sandbox.base import (
+from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
+from pytest_isobench.sandbox.patching import METHOD_3WAY, METHOD_GIT_APPLY, METHOD_PATCH, patch_files
+from pytest_isobench.sandbox.protocol import (
     LABEL,
     LABEL_RUN,
     LABEL_TASK,
@@ -31,8 +33,6 @@ from pytest_isobench.sandbox.base import (
     SandboxSpec,
     Variant,
 )
-from pytest_isobench.sandbox.docker_sandbox import DockerSandbox
-from pytest_isobench.sandbox.patching import METHOD_3WAY, METHOD_GIT_APPLY, METHOD_PATCH, patch_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pytest_isobench.provenance.imported import PackageCheck, problems
-from pytest_isobench.sandbox.base import SandboxError
 from pytest_isobench.sandbox.images import render, variant_image
+from pytest_isobench.sandbox.protocol import SandboxError
 from pytest_isobench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from pytest_isobench.perf.correctness import CorrectnessSpec, compare, parse_score
-from pytest_isobench.sandbox.base import SandboxError
 from pytest_isobench.sandbox.images import render as _image
+from pytest_isobench.sandbox.protocol import SandboxError
 
 SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
 FAST = "def total(n):\n    return n * (n - 1) // 2\n"

@@ -16,13 +16,13 @@ from typing import Any, ClassVar
 import pytest
 from demo_project import ROOT
 
-from pytest_isobench.agents.base import Agent, AgentContext, AgentRun
+from pytest_isobench.agents.agent import Agent, AgentContext, AgentRun
 from pytest_isobench.agents.builtin import NoopAgent, human_diff
 from pytest_isobench.dataset import load_refs
 from pytest_isobench.results.record import TaskRecord
 from pytest_isobench.results.store import read_records, write_record
-from pytest_isobench.sandbox.base import PatchResult, Sandbox, SandboxSpec
 from pytest_isobench.sandbox.factory import BuiltinSandboxes
+from pytest_isobench.sandbox.protocol import PatchResult, Sandbox, SandboxSpec
 from pytest_isobench.settings import Settings
 from pytest_isobench.suite import load_suite
 from pytest_isobench.taskrun import TaskInput, TaskRun

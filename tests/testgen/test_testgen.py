@@ -20,8 +20,8 @@ from fake_openai import FakeOpenAI
 from pytest_isobench.dataset.models import PerfTest, Task
 from pytest_isobench.demo import demo_repo
 from pytest_isobench.redact import public_endpoint
-from pytest_isobench.sandbox.base import SandboxSpec, Variant
 from pytest_isobench.sandbox.local import LocalSandbox
+from pytest_isobench.sandbox.protocol import SandboxSpec, Variant
 from pytest_isobench.testgen import cache
 from pytest_isobench.testgen.generate import Generator, GenJob, generate_missing, static_problem
 from pytest_isobench.testgen.prompt import PROMPT_VERSION, render_prompt, repo_context

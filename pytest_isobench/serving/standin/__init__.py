@@ -14,7 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_isobench.sandbox.base import Sandbox
+    from pytest_isobench.sandbox.protocol import Sandbox
 
 SERVER_FILE = "_isobench_vllm_standin.py"
 CLIENT_FILE = "_isobench_benchmark_serving_standin.py"

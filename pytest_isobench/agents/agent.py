@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..dataset.models import Task
-    from ..sandbox.base import Sandbox
+    from ..sandbox.protocol import Sandbox
 
 
 class AgentUnavailable(Exception):
