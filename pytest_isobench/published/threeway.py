@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..dataset.jsonrows import json_lines
 from .rules import classify_failure, compare
 
 __all__ = ["THREEWAY_SCHEMA", "ThreeWayRecord", "ThreeWayScan", "folder_identity", "scan_threeway"]
@@ -259,14 +260,11 @@ def _export_rows(path: Path) -> Iterator[dict[str, Any]]:
         rows = data if isinstance(data, list) else data.get("results", []) if isinstance(data, dict) else []
         yield from (r for r in rows if isinstance(r, dict))
         return
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"line {number}: {exc.msg}") from None
-            if isinstance(row, dict):
-                yield row
+    for line in json_lines(path):
+        if line.error is not None:
+            raise ValueError(f"line {line.number}: {line.error}")
+        if isinstance(line.value, dict):
+            yield line.value
 
 
 def _inside(path: Path, folder: Path) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
+from ..dataset.jsonrows import json_lines
 from .claims import Claim, find_claims
 from .threeway import THREEWAY_SCHEMA, ThreeWayScan, scan_threeway
 
@@ -45,16 +46,11 @@ def _rows(path: Path, into: StoredThreeWay) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            into.problems.append(f"{path}:{number}: corrupt line ({exc.msg})")
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
+    for line in json_lines(path):
+        if line.error is not None:
+            into.problems.append(f"{path}:{line.number}: corrupt line ({line.error})")
+        elif isinstance(line.value, dict):
+            rows.append(line.value)
     return rows
 
 
