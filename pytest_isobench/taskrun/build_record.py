@@ -164,37 +164,11 @@ def build_record(
     )
     updates: dict[str, Any] = {}
     if prepared is not None:
-        cpuset = run.cpuset or run.suite.resources.cpuset
-        if cpuset is not None:
-            updates["machine"] = record.machine.model_copy(update={"cpuset": cpuset})
-        updates.update(
-            backend=run.backend,
-            base_commit=prepared.checkout.base,
-            head_commit=prepared.checkout.head,
-            setup_s=round(measured.setup_s if measured is not None else prepared.setup_s, 3),
-        )
+        updates.update(_prepared_fields(run, record, prepared, measured))
     if patch is not None:
-        updates.update(
-            agent_run=AgentRunRecord.model_validate(patch.run.as_dict()) if patch.run else None,
-            patch=patch.patch,
-            patch_method=patch.applied.method if patch.applied else None,
-            agent_failure=patch.failure,
-            agent_rebuilt=patch.rebuilt,
-            agent_logs=patch.run.logs[-20000:] if patch.run else "",
-            prompt_version=PROMPT_VERSION,
-            human_patch=_human_patch(prepared, run.task) if prepared is not None else None,
-        )
+        updates.update(_patch_fields(run, prepared, patch))
     if measured is not None:
-        shapes = {t.name: t.kind for t in measured.perf_tests}
-        updates.update(
-            perf_tests=[perf_test_record(name, result, shapes.get(name)) for name, result in measured.results],
-            serving=measured.serving,
-            direction=measured.direction,
-            human_correct=measured.human_correct,
-            noise=NoiseRecord.model_validate(measured.noise) if measured.noise is not None else None,
-            gpu=measured.gpu,
-            imported=measured.imported or None,
-        )
+        updates.update(_measured_fields(measured))
         correctness = measured.correctness if correctness is None else correctness
         checks = measured.checks if checks is None else checks
     if checks:
@@ -204,22 +178,69 @@ def build_record(
     if correctness is not None:
         updates["correctness"] = CorrectnessRecord.model_validate(correctness)
     if verdict is not None:
-        judged = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
-        # each benchmark's own rule, beside ours (never instead of it)
-        beside = field_rules(values_of(measured.results)) if measured is not None else {}
-        if measured is None and patch is not None and judged.category in ("failed", "tampering"):
-            beside = failed_agent()
-        if beside:
-            judged = VerdictRecord.model_validate({**judged.model_dump(), "field_rules": beside})
-        updates["verdict"] = judged
-        updates["review"] = tampering.review_reason(
-            judged.agent.point if judged.agent else None,
-            judged.human.point if judged.human else None,
-            run.settings.review_factor or tampering.REVIEW_FACTOR,
-        )
+        updates.update(_verdict_fields(run, verdict, measured, patch))
     # Through JSON once, so the record in memory is exactly what a reader of the file gets
     # (tuples become lists, floats and nested models as they will be read back).
     return TaskRecord.from_json(record.model_copy(update=updates).to_json())
+
+
+def _prepared_fields(
+    run: TaskInput, record: TaskRecord, prepared: Prepared, measured: Measured | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    cpuset = run.cpuset or run.suite.resources.cpuset
+    if cpuset is not None:
+        fields["machine"] = record.machine.model_copy(update={"cpuset": cpuset})
+    return fields | {
+        "backend": run.backend,
+        "base_commit": prepared.checkout.base,
+        "head_commit": prepared.checkout.head,
+        "setup_s": round(measured.setup_s if measured is not None else prepared.setup_s, 3),
+    }
+
+
+def _patch_fields(run: TaskInput, prepared: Prepared | None, patch: PatchOutcome) -> dict[str, Any]:
+    return {
+        "agent_run": AgentRunRecord.model_validate(patch.run.as_dict()) if patch.run else None,
+        "patch": patch.patch,
+        "patch_method": patch.applied.method if patch.applied else None,
+        "agent_failure": patch.failure,
+        "agent_rebuilt": patch.rebuilt,
+        "agent_logs": patch.run.logs[-20000:] if patch.run else "",
+        "prompt_version": PROMPT_VERSION,
+        "human_patch": _human_patch(prepared, run.task) if prepared is not None else None,
+    }
+
+
+def _measured_fields(measured: Measured) -> dict[str, Any]:
+    shapes = {t.name: t.kind for t in measured.perf_tests}
+    return {
+        "perf_tests": [perf_test_record(name, result, shapes.get(name)) for name, result in measured.results],
+        "serving": measured.serving,
+        "direction": measured.direction,
+        "human_correct": measured.human_correct,
+        "noise": NoiseRecord.model_validate(measured.noise) if measured.noise is not None else None,
+        "gpu": measured.gpu,
+        "imported": measured.imported or None,
+    }
+
+
+def _verdict_fields(
+    run: TaskInput, verdict: Verdict | VerdictRecord, measured: Measured | None, patch: PatchOutcome | None
+) -> dict[str, Any]:
+    judged = verdict if isinstance(verdict, VerdictRecord) else verdict_record(verdict)
+    # each benchmark's own rule, beside ours (never instead of it)
+    beside = field_rules(values_of(measured.results)) if measured is not None else {}
+    if measured is None and patch is not None and judged.category in ("failed", "tampering"):
+        beside = failed_agent()
+    if beside:
+        judged = VerdictRecord.model_validate({**judged.model_dump(), "field_rules": beside})
+    review = tampering.review_reason(
+        judged.agent.point if judged.agent else None,
+        judged.human.point if judged.human else None,
+        run.settings.review_factor or tampering.REVIEW_FACTOR,
+    )
+    return {"verdict": judged, "review": review}
 
 
 def verdict_record(verdict: Verdict) -> VerdictRecord:
