@@ -27,5 +27,6 @@ def test_a_plain_run_is_a_single_process(pytester: pytest.Pytester) -> None:
 
 
 def test_under_xdist_a_controller_and_numbered_workers_that_know_the_run_id(pytester: pytest.Pytester) -> None:
-    roles = _roles(pytester, "-n", "2", "-p", "no:cacheprovider")
+    # an --isobench-* flag asks for ISO-Bench work: the plugin proper hands the run id to the workers
+    roles = _roles(pytester, "-n", "2", "--isobench-backend=local", "-p", "no:cacheprovider")
     assert roles == ["controller 0 1 True False", "worker 0 2 True True", "worker 1 2 True True"]
