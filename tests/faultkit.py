@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,6 +103,14 @@ def make_project(
     return Project(path, suite_path, sorted(f"{name}-{sha[:8]}" for sha in shas[1:]))
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test interrupts: SIGINT at its default, so that the
+    child's Python turns it into KeyboardInterrupt even when this test process was started
+    where SIGINT is ignored (a background job of a non-interactive shell, as some CI runners
+    start their command: the ignored disposition is inherited and Python keeps it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(
     project: Project, cache: Path, results: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -114,6 +123,7 @@ def start(
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
         start_new_session=True,
+        preexec_fn=interruptible,
     )
 
 

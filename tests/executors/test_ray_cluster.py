@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from demo_project import DEMO_IDS, copy_demo, demo_args, read_records
+from faultkit import interruptible
 from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
 
 from pytest_isobench.sandbox.protocol import LABEL_RUN, LABEL_TASK
@@ -212,7 +213,9 @@ def test_ctrl_c_cancels_every_remote_task(pytester: pytest.Pytester, cluster: An
     argv = [sys.executable, "-m", "pytest", "tasks/syn.yaml", "-p", "no:cacheprovider"]
     argv += [f"--isobench-ray={cluster.address}", f"--isobench-results={tmp_path / 'r'}"]
     argv += [f"--isobench-cache-dir={pytester.path / 'cache'}"]
-    proc = subprocess.Popen(argv, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        argv, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=interruptible
+    )
     try:
         deadline = time.monotonic() + 120
         while len(list(marks.glob("*.started"))) < 2:

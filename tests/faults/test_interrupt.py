@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from demo_project import assert_no_worktree, copy_demo
+from faultkit import interruptible
 
 LONG = ("--isobench-max-time=300", "--isobench-min-rounds=150", "-k", "ac9bebc0")
 
@@ -24,7 +25,7 @@ def _start(path: Path, cache: Path, *args: str) -> subprocess.Popen[bytes]:
     copy_demo(path)
     argv = [sys.executable, "-m", "pytest", "tasks/demo.yaml", "-p", "no:cacheprovider"]
     argv += [f"--isobench-cache-dir={cache}", f"--isobench-results={path / 'results'}", *LONG, *args]
-    return subprocess.Popen(argv, cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(argv, cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=interruptible)
 
 
 def _wait_for(proc: subprocess.Popen[bytes], condition: Callable[[], bool], what: str, limit_s: float = 90) -> None:

@@ -36,7 +36,11 @@ from pytest_isobench.taskrun.prepare import timed_tests
 from pytest_isobench.testgen.validate import validate_in_sandboxes
 
 IMAGE = "isobench-demo:bookworm"
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
+ROOT = Path(__file__).resolve().parents[2]
+# The shared data beside the checkout where there is one; the project's copy of it otherwise.
+SAMPLE = ROOT.parent / "shared" / "datasets" / "vllm-canonical-sample.jsonl"
+if not SAMPLE.is_file():
+    SAMPLE = ROOT / "data" / "vllm-canonical-sample.jsonl"
 RUN_ID = f"test-shapes-{uuid.uuid4().hex[:8]}"
 
 SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
