@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from gitutil import one_commit_repo
+from sandboxutil import variant_boxes
 
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest
-from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
-from pytest_isobench.sandbox.local import LocalSandbox
-from pytest_isobench.sandbox.protocol import LABEL_RUN, Sandbox, SandboxSpec
+from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
 from pytest_isobench.taskrun.build_record import perf_test_record
 
 IMAGE = "isobench-demo:bookworm"
@@ -51,28 +50,19 @@ print(json.dumps({"time_s": t, "loops": 1, "digest": "same"}))
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def boxes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
     repo = one_commit_repo(tmp_path / "repo")
-    made: dict[str, Sandbox] = {}
-    client = None
-    try:
-        for variant in ("baseline", "human"):
-            spec = SandboxSpec(
-                task_id="env-pad", variant=variant, repo_dir=repo[0], commit=repo[1], image=IMAGE, run_id=RUN_ID
-            )
-            if request.param == "local":
-                box: Sandbox = LocalSandbox(spec, tmp_path / "worktrees")
-            else:
-                client = client or engine_client()
-                box = DockerSandbox(spec, client)
-            box.start()
-            made[variant] = box
+
+    def spec_of(variant: str) -> SandboxSpec:
+        return SandboxSpec(
+            task_id="env-pad",
+            variant=variant,  # type: ignore[arg-type]
+            repo_dir=repo[0],
+            commit=repo[1],
+            image=IMAGE,
+            run_id=RUN_ID,
+        )
+
+    with variant_boxes(request.param, spec_of, tmp_path / "worktrees", ("baseline", "human")) as made:
         yield made
-    finally:
-        for box in made.values():
-            box.close()
-        if client is not None:
-            left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
-            client.close()
-            assert left == [], [c.name for c in left]
 
 
 def _saw(value: float | None) -> int:
