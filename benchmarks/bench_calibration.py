@@ -25,8 +25,8 @@ Simulates perf-test runs on a fake clock and feeds them through the project's ow
   cannot cancel since it belongs to one variant. Default estimator only.
 
 For the first five models and each estimator (the default paired Hodges-Lehmann, and the
-old unpaired Hodges-Lehmann through the same protocol), and for ``fast-states`` and each
-round design, it prints:
+old unpaired Hodges-Lehmann through the same protocol), and for the pass-by-pass models
+and each round design, it prints:
 
 - A/A, three variants (human and agent are the baseline): the false-alarm rate of every
   category (human "significant", agent "beats", agent "worse": nominal alpha/2 = 2.5%
@@ -50,7 +50,6 @@ dependent rounds), for the table before.
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import multiprocessing
 import statistics
@@ -61,14 +60,17 @@ from typing import Any
 
 import numpy as np
 
+from pytest_isobench.measure.allocation import RoundCost, allocate
 from pytest_isobench.measure.paired import paired_speedup
 from pytest_isobench.measure.passes import combine_cycles
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.measure.rule import SuccessRule
 from pytest_isobench.measure.verdict import decided, judge
-from pytest_isobench.perf.lockstep import CYCLES_S, DEFAULT_CYCLES, MIN_CYCLES
+from pytest_isobench.perf.lockstep import CYCLES_S, DEFAULT_CYCLES, MIN_CYCLES, cycle_orders
 
-MODELS = ("iid-3%", "iid-8%", "heavy-tails", "two-speed", "drift", "fast-states")
+MODELS = ("iid-3%", "iid-8%", "heavy-tails", "two-speed", "drift", "fast-states", "process-modes")
+PASS_MODELS = ("fast-states", "process-modes")
+"""Models simulated pass by pass, whose columns are round designs (:data:`DESIGNS`)."""
 PERSISTENT = {
     "ar0.3-2%": (0.3, 0.02),
     "ar0.5-2%": (0.5, 0.02),
@@ -82,8 +84,15 @@ PERSISTENT = {
 lockstep cannot cancel; on top, 3% iid noise per run."""
 ALL_MODELS = MODELS + tuple(PERSISTENT)
 ESTIMATORS = {"paired HL (default)": "paired-hodges-lehmann", "unpaired HL (old)": "hodges-lehmann"}
-DESIGNS = {"lockstep (default)": "lockstep", "one after another": "processes"}
-"""Round designs compared under ``fast-states`` (both with the default estimator)."""
+DESIGNS = {"lockstep (default)": "lockstep", "lockstep, 20 cycles": "lockstep-fixed", "one after another": "processes"}
+"""Round designs compared under the pass-by-pass models (all with the default estimator):
+lockstep with its cycles chosen from the rounds so far (``measure/allocation.py``), lockstep
+with the suite's most cycles every round (before issue 23's item 5), one process after
+another."""
+SLOW_PROCESS_SHARE = 0.25
+SLOW_PROCESS_FACTOR = 1.22
+"""``process-modes``: the share of processes that run this much slower for their whole
+life (what ``demo-c7a161c8`` does in Docker: a quarter of its processes 20-25% slow)."""
 PASSES = DEFAULT_CYCLES  # the suite's perf.passes default, as the demo suite runs
 PASS_S = 0.01
 STATE_FACTOR = 1.8
@@ -166,8 +175,9 @@ class FastStates:
         return STATE_FACTOR if self.slow else 1.0
 
 
-def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: float) -> Outcome:
-    """One task on the ``fast-states`` machine, pass by pass, through run_protocol + judge."""
+def simulate_passes(model: str, design: str, scales: dict[str, float], seed: int, truth: float) -> Outcome:
+    """One task on the ``fast-states`` machine (``process-modes``: with processes that run
+    slow for their life), pass by pass, through run_protocol + judge."""
     rng = np.random.default_rng(seed)
     states = FastStates(rng)
     state = {"now": 0.0}
@@ -175,7 +185,10 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
     process: dict[str, float] = {}
 
     def start(variant: str) -> None:
-        process[variant] = float(math.exp(rng.normal(0.0, 0.015)))
+        if model == "process-modes":
+            process[variant] = SLOW_PROCESS_FACTOR if rng.random() < SLOW_PROCESS_SHARE else 1.0
+        else:
+            process[variant] = float(math.exp(rng.normal(0.0, 0.015)))
         state["now"] += RUN_OVERHEAD_S
 
     def one_pass(variant: str) -> float:
@@ -195,14 +208,17 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
         value = min(times)
         return Measurement(value, state["now"] - began, "same")
 
+    costs: list[RoundCost] = []
+
     def run_together(order: list[str]) -> list[Measurement]:
         began = state["now"]
         for v in order:
             start(v)
-        orders = list(itertools.permutations(order))
+        orders = cycle_orders(order)
         passes: dict[str, list[float]] = {v: [] for v in order}
         cycles_from = state["now"]
-        for i in range(PASSES):
+        planned = PASSES if design == "lockstep-fixed" else allocate(costs, len(order), PASSES, len(order)).cycles
+        for i in range(planned):
             if i >= MIN_CYCLES and state["now"] - cycles_from >= CYCLES_S:
                 break
             for v in orders[i % len(orders)]:
@@ -210,6 +226,7 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
                 state["now"] += 0.0002  # the request and the answer
         values = combine_cycles(passes)
         wall = state["now"] - began
+        costs.append(RoundCost(passes, state["now"] - cycles_from, wall))
         return [Measurement(values[v], wall, "same", passes=tuple(passes[v])) for v in order]
 
     rule = SuccessRule()
@@ -220,7 +237,7 @@ def simulate_passes(design: str, scales: dict[str, float], seed: int, truth: flo
         settings,
         clock=lambda: state["now"],
         decided=lambda partial: decided(partial, rule),
-        run_together=run_together if design == "lockstep" else None,
+        run_together=None if design == "processes" else run_together,
     )
     return _outcome(result, rule, "agent" in scales, truth)
 
@@ -267,8 +284,8 @@ def simulate(model: str, estimator: str, scales: dict[str, float], seed: int, tr
     """One task through run_protocol + judge. ``truth`` is the true human speedup
     (A/A three-variant runs check the agent/human ratio, whose truth is 1.0). Under
     ``fast-states`` ``estimator`` names the round design (see :data:`DESIGNS`)."""
-    if model == "fast-states":
-        return simulate_passes(estimator, scales, seed, truth)
+    if model in PASS_MODELS:
+        return simulate_passes(model, estimator, scales, seed, truth)
     run_one, clock = fake_runs(model, scales, seed)
 
     rule = SuccessRule(estimator=estimator)  # type: ignore[arg-type]
@@ -323,7 +340,7 @@ def columns(model: str) -> dict[str, str]:
     """The compared columns of a model: estimators, or under ``fast-states`` round designs."""
     if model in PERSISTENT:
         return {name: est for name, est in ESTIMATORS.items() if est == "paired-hodges-lehmann"}
-    return DESIGNS if model == "fast-states" else ESTIMATORS
+    return DESIGNS if model in PASS_MODELS else ESTIMATORS
 
 
 def _cell(args: tuple[str, str, str, float, int, int]) -> list[Outcome]:
@@ -466,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--models: expected names from {', '.join(ALL_MODELS)}, got {', '.join(unknown)}")
     ASSUME_INDEPENDENT = args.assume_independent  # read by the forked workers
     old = args.old_runs or max(1, args.runs // 2)
-    runs = {name: args.runs if est in ("paired-hodges-lehmann", "lockstep") else old
+    runs = {name: args.runs if est in ("paired-hodges-lehmann", "lockstep", "lockstep-fixed") else old
             for name, est in {**ESTIMATORS, **DESIGNS}.items()}  # fmt: skip
     cells, elapsed = run_cells(models, runs, args.jobs)
     rule = "rounds assumed independent" if args.assume_independent else "rounds checked for dependence"
@@ -474,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = sum(print_model(model, cells) for model in models)
     print(f"\ndefault estimator: {bad} figure(s) outside the nominal level (flagged '!')")
     if args.fixed_n_runs:
-        fixed_n_comparison([m for m in models if m in MODELS and m != "fast-states"], args.fixed_n_runs)
+        fixed_n_comparison([m for m in models if m in MODELS and m not in PASS_MODELS], args.fixed_n_runs)
     return 0
 
 

@@ -10,7 +10,7 @@ anything or import pytest or docker.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_isobench.measure.dependence import INTERIM_FACTOR, NO_DEPENDENCE, Dependence, dependence, widened
 from pytest_isobench.measure.paired import log_ratios
@@ -167,6 +167,9 @@ class ProtocolResult:
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     looks: tuple[int, ...] = ()
+    allocation: dict[str, Any] = field(default_factory=dict)
+    """How the lockstep rounds' cycles were chosen, as of the last round
+    (:mod:`~pytest_isobench.measure.allocation`; empty: not chosen)."""
 
     @property
     def baseline(self) -> str:

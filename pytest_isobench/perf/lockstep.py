@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..measure.allocation import Allocation, RoundCost, allocate
 from ..measure.passes import combine_cycles
 from ..measure.protocol import Measurement
 from ..sandbox.conversation import Conversation, Conversing
@@ -55,6 +56,20 @@ CYCLES_S = 2.0
 passes a round would otherwise take so long that the budget leaves too few rounds for
 the paired interval (about 3 s a round, with the processes' start, gives ten in 30 s)."""
 MIN_CYCLES = 5
+
+
+def cycle_orders(names: list[str]) -> list[tuple[str, ...]]:
+    """Every order of ``names``, starting with ``names``, grouped in runs of ``len(names)``
+    cyclic shifts: any such run is a Latin square (every variant once in every place), so
+    a round of a multiple of ``len(names)`` cycles favours no variant's place."""
+    if not names:
+        return []
+    first, rest = names[0], names[1:]
+    orders: list[tuple[str, ...]] = []
+    for tail in itertools.permutations(rest):
+        base = (first, *tail)
+        orders.extend(base[k:] + base[:k] for k in range(len(base)))
+    return orders
 
 
 def usable(sandboxes: Mapping[str, Sandbox], test: PerfTest, metric: MetricSpec | None) -> bool:
@@ -85,6 +100,14 @@ class Lockstep:
     """The most loops per pass each variant has chosen so far (asked for from then on)."""
     loops_for: float | None = None
     """The minimum time the remembered loops were chosen for (a new one forgets them)."""
+    allocate: bool = True
+    """Choose each round's cycles from the rounds so far (``measure/allocation.py``): fewer
+    when what differs between processes outweighs the passes' noise; false: ``cycles``
+    every round."""
+    costs: list[RoundCost] = field(default_factory=list)
+    """The rounds so far, as the allocation reads them."""
+    allocation: Allocation | None = None
+    """What the latest round's cycles were chosen from."""
 
     def round(
         self, order: list[str], run_one: Callable[[str], Measurement], min_time_s: float | None
@@ -145,12 +168,18 @@ class Lockstep:
                 done[v] = m
             if talks:
                 self.supported = True
-            passes = self._cycles(order, talks, done)
+            cycles_began = time.perf_counter()
+            passes = self._cycles(order, talks, done, self._planned(len(talks)))
+            cycles_s = time.perf_counter() - cycles_began
             self._remember(passes, min_time_s)
             for v, talk in talks.items():
                 if v not in done:
                     done[v] = self._finished(v, talk, loops[v], time.perf_counter() - began[v])
             self._combine(done, passes)
+            complete = {v: p for v, p in passes.items() if done[v].error is None}
+            if len(complete) >= 2:
+                round_s = time.perf_counter() - min(began.values())
+                self.costs.append(RoundCost(complete, cycles_s, round_s))
             return [dataclasses.replace(done[v], env_pad=pads[v]) for v in order]
         finally:
             for talk in talks.values():
@@ -158,13 +187,21 @@ class Lockstep:
 
     # -- steps ---------------------------------------------------------------------------
 
+    def _planned(self, variants: int) -> int:
+        """This round's cycles: ``cycles``, or what the allocation chooses from the rounds
+        so far (at least one cycle per place in a cycle, so that every variant takes each)."""
+        if not self.allocate:
+            return self.cycles
+        self.allocation = allocate(self.costs, variants, self.cycles, step=variants)
+        return self.allocation.cycles
+
     def _cycles(
-        self, order: list[str], talks: dict[str, Conversation], done: dict[str, Measurement]
+        self, order: list[str], talks: dict[str, Conversation], done: dict[str, Measurement], cycles: int
     ) -> dict[str, list[float]]:
         passes: dict[str, list[float]] = {v: [] for v in talks}
-        orders = list(itertools.permutations([v for v in order if v in talks]))
+        orders = cycle_orders([v for v in order if v in talks])
         began = time.perf_counter()
-        for i in range(self.cycles):
+        for i in range(cycles):
             if i >= MIN_CYCLES and time.perf_counter() - began >= self.cycles_s:
                 break  # long passes: enough cycles for one round (more rounds pair better)
             for v in orders[i % len(orders)]:
@@ -175,7 +212,7 @@ class Lockstep:
                 if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
                     passes[v].append(float(t))
                     continue
-                done[v] = self._ended(v, talks[v], answer, f"its output ended before pass {i + 1} of {self.cycles}")
+                done[v] = self._ended(v, talks[v], answer, f"its output ended before pass {i + 1} of {cycles}")
         return passes
 
     def _remember(self, passes: dict[str, list[float]], min_time_s: float | None) -> None:

@@ -109,6 +109,9 @@ class PerfTestRecord(_Open):
     order: list[list[str]] = Field(default_factory=list)
     lockstep: bool = False  # the variants' passes alternated within each round (ISOBENCH_LOCKSTEP)
     randomised: list[str] = Field(default_factory=list)  # what was re-drawn for every process
+    # how the lockstep rounds' cycles were chosen (measure/allocation.py): the last choice,
+    # the within- and between-process variances and the costs it was chosen from
+    allocation: dict[str, Any] | None = None
     variants: dict[str, VariantRecord] = Field(default_factory=dict)
 
 

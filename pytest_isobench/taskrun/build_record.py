@@ -81,6 +81,7 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
         order=[[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         lockstep=any(s.m.passes for s in kept),
         randomised=list(RANDOMISED) if any(s.m.env_pad is not None for s in kept) else [],
+        allocation=dict(result.allocation) or None,
         variants=variants,
     )
 

@@ -188,6 +188,8 @@ def time_variants(
         guard.finish(result)
         if steps is not None:
             result.warnings.extend(steps.notes)
+            if steps.allocation is not None:
+                result.allocation.update(steps.allocation.as_dict())
         if test.name in notes:
             result.warnings.append(notes[test.name])
         measured.results.append((test.name, result))
