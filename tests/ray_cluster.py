@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pytest_isobench.sandbox.cpus import parse_cpuset
+
 OBJECT_STORE = 80 * 1024**2
 GPU_NODES = 2
 GPUS_PER_NODE = 2
@@ -89,4 +91,21 @@ def measurement_overlaps(recs: list[dict[str, Any]]) -> list[str]:
         for b, node_b, gpus_b, start_b, end_b in spans[i + 1 :]:
             if node_a == node_b and gpus_a & gpus_b and start_a < end_b and start_b < end_a:
                 clashes.append(f"{a} and {b} shared GPU(s) {sorted(gpus_a & gpus_b)} on node {node_a[:8]}")
+    return clashes
+
+
+def core_overlaps(recs: list[dict[str, Any]]) -> list[str]:
+    """Pairs of measurements that ran on the same core of the same node at the same time."""
+    spans = []
+    for rec in recs:
+        for run in rec.get("ray", {}).get("runs", []):
+            if run["phase"] == "measure" and run.get("cpuset"):
+                spans.append(
+                    (rec["item_id"], run["node_id"], set(parse_cpuset(run["cpuset"])), run["start"], run["end"])
+                )
+    clashes = []
+    for i, (a, node_a, cores_a, start_a, end_a) in enumerate(spans):
+        for b, node_b, cores_b, start_b, end_b in spans[i + 1 :]:
+            if node_a == node_b and cores_a & cores_b and start_a < end_b and start_b < end_a:
+                clashes.append(f"{a} and {b} shared core(s) {sorted(cores_a & cores_b)} on node {node_a[:8]}")
     return clashes

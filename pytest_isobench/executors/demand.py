@@ -17,11 +17,14 @@ _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 @dataclass(frozen=True)
 class Demand:
-    """Resources of one Ray task: whole GPUs, CPUs, memory in bytes (0: none asked)."""
+    """Resources of one Ray task: whole GPUs, CPUs, memory in bytes (0: none asked), and
+    the cpuset its cores are chosen by (None: not pinned; else as many of the node's cores
+    as it names, held for the measurement alone)."""
 
     gpus: int = 0
     cpus: float = 1.0
     memory: int = 0
+    cpuset: str | None = None
 
     def describe(self) -> str:
         parts = [f"{self.gpus} GPU(s)"] if self.gpus else []

@@ -5,7 +5,8 @@ replaces pytest's loop. Collection and selection (``-k``, ``-m``, ``--lf``, shar
 already happened. Items that are not tasks (and resumed tasks) run here as usual. Each
 task becomes an agent-phase Ray task (CPU, at most ``--isobench-agent-concurrency`` at
 once) and then a measurement-phase Ray task (the suite's GPUs, CPUs and memory; Ray
-never gives a GPU to two at once); as each comes back the session writes its record (the
+never gives a GPU to two at once, and the node pins it to cores no other measurement
+holds); as each comes back the session writes its record (the
 one writer, as for any task) and its reports go through pytest's hooks. A task no node can hold is skipped at once; a
 task whose node died is retried by Ray (bounded) and its attempts are in the record.
 Ctrl-C, ``-x`` or the end of the run cancel what is left and sweep every node.
@@ -184,7 +185,14 @@ class RayExecutor:
         if demand.memory:
             options["memory"] = demand.memory
         ref = rr.phase_task.options(**options).remote(
-            self.work, phase, run.item.nodeid, run.payload, handover, str(self.settings.cache_dir), self.tracker
+            self.work,
+            phase,
+            run.item.nodeid,
+            run.payload,
+            handover,
+            str(self.settings.cache_dir),
+            self.tracker,
+            demand.cpuset if phase == "measure" else None,  # the node pins it to cores of its own
         )
         self.pending[ref] = (run.item.nodeid, phase)
         run.submitted[phase] = time.time()

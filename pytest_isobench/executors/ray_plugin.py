@@ -28,7 +28,8 @@ WORK_KEY = pytest.StashKey[Work]()
 
 
 def demand_of(item: pytest.Item) -> Demand:
-    """The measurement's resources: the task's or suite's GPUs, the suite's cpuset size and memory."""
+    """The measurement's resources: the task's or suite's GPUs, the suite's cpuset (its size in
+    CPUs, and the cores to pin to) and memory."""
     suite = item.stash[SUITE_KEY]
     task = task_of(item)
     required = task.gpus if task.gpus is not None else suite.gpus_required
@@ -37,6 +38,7 @@ def demand_of(item: pytest.Item) -> Demand:
         gpus=gpu_count(required, resources.gpus),
         cpus=float(cpuset_size(resources.cpuset)),
         memory=parse_memory(resources.memory),
+        cpuset=resources.cpuset,
     )
 
 

@@ -5,7 +5,10 @@ this module costs nothing. A phase reports its start
 to the tracker (an actor on the controller's node) before working, so the controller
 knows what is running where and how often a task was retried after its node died. The
 sweep removes what a killed attempt left on a node: this run's labelled containers on
-the node's Docker engine and this run's worktrees in the node's cache.
+the node's Docker engine and this run's worktrees in the node's cache. A measurement
+whose suite names a cpuset holds whole cores of its node for its whole run
+(:mod:`.cores`): its start is taken once it holds them, so measurements whose spans
+overlap on one node ran on disjoint cores.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..sandbox.cpus import available_cpus
 from ..sandbox.protocol import LABEL_RUN
+from .cores import HeldCores, hold_cores
 from .work import Finished, Handover, Placement, Work, node_cache_dir
 
 
@@ -37,6 +42,9 @@ class RunInfo:
     start: float
     end: float
     pid: int = 0  # the Ray worker process: a pid seen before on the node means a reused worker
+    cpuset: str | None = None  # the node's cores it held alone from start to end
+    cores_waited_s: float = 0.0  # how long it waited for them (the node's cores were all held)
+    cores_note: str | None = None  # why it holds fewer cores than its cpuset names
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +55,9 @@ class RunInfo:
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "pid": self.pid,
+            "cpuset": self.cpuset,
+            "cores_waited_s": self.cores_waited_s,
+            "cores_note": self.cores_note,
         }
 
 
@@ -77,9 +88,20 @@ class Tracker:
 
 
 def run_phase(
-    work: Work, phase: str, key: str, payload: Any, handover: Handover | None, cache_root: str, tracker: Any
+    work: Work,
+    phase: str,
+    key: str,
+    payload: Any,
+    handover: Handover | None,
+    cache_root: str,
+    tracker: Any,
+    cpuset: str | None = None,
 ) -> PhaseResult:
-    """One phase on this node; an exception of the work is an error result, never a Ray retry."""
+    """One phase on this node; an exception of the work is an error result, never a Ray retry.
+
+    ``cpuset``: the suite's, for a measurement; it then runs on as many of the node's cores,
+    held alone (waiting while the node has too few free).
+    """
     import ray
 
     node_id = ray.get_runtime_context().get_node_id()
@@ -87,18 +109,43 @@ def run_phase(
     placement = Placement(node_id=node_id, gpu_ids=gpu_ids, cache_dir=node_cache_dir(Path(cache_root), node_id))
     # Synchronous, so the controller has seen this start before it can see the result.
     ray.get(tracker.started.remote(key, phase, node_id, time.time()))
-    start = time.time()
-    value: Finished | Handover
+    with contextlib.ExitStack() as stack:
+        held: HeldCores | None = None
+        if cpuset is not None and phase == "measure":
+            held = stack.enter_context(hold_cores(placement.cache_dir / "cores", cpuset, available_cpus()))
+            placement = Placement(node_id, gpu_ids, placement.cache_dir, held.cpuset)
+        start = time.time()
+        value = _phase(work, phase, payload, handover, placement)
+        end = time.time()
+    info = RunInfo(
+        phase,
+        node_id,
+        socket.gethostname(),
+        gpu_ids,
+        start,
+        end,
+        os.getpid(),
+        placement.cpuset,
+        held.waited_s if held is not None else 0.0,
+        held.note if held is not None else None,
+    )
+    return PhaseResult(value, info)
+
+
+def _phase(
+    work: Work, phase: str, payload: Any, handover: Handover | None, placement: Placement
+) -> Finished | Handover:
     try:
-        value = work.agent(payload, placement) if phase == "agent" else work.measure(payload, handover, placement)
+        if phase == "agent":
+            return work.agent(payload, placement)
+        finished = work.measure(payload, handover, placement)
     except Exception as exc:
-        value = Finished(
+        return Finished(
             "error",
             f"{phase} phase on {socket.gethostname()} raised {type(exc).__name__}: {exc}\n"
             + traceback.format_exc()[-4000:],
         )
-    info = RunInfo(phase, node_id, socket.gethostname(), gpu_ids, start, time.time(), os.getpid())
-    return PhaseResult(value, info)
+    return finished
 
 
 def sweep_node(run_id: str, cache_root: str) -> list[str]:

@@ -60,6 +60,7 @@ def measure(job: dict[str, Any], handover: Handover | None, placement: Placement
         "verdict": verdict,
         "patch": handover.patch if handover else None,
         "gpu_ids": list(placement.gpu_ids),
+        "machine": {"cpuset": placement.cpuset},
         "perf_tests": [
             {"name": "synthetic", "variants": {"baseline": {"values": values}, "human": {"values": values}}}
         ],

@@ -3,7 +3,8 @@
 On the controller, :func:`payload` takes the item's plain values (task, suite, settings,
 agent class). On a node, each phase rebuilds the ``TaskRun`` for that node: its own cache
 directory, its own backend (``auto`` resolved against the node's Docker engine) and, for
-the measurement, the GPU ids Ray assigned as the sandboxes' device request. The agent
+the measurement, the GPU ids Ray assigned as the sandboxes' device request and the
+node's cores it holds as their cpuset. The agent
 phase ends with the patch (text, handed to the measurement) or, when the task ended
 there, its record; the measurement runs the remaining stages on fresh variants.
 """
@@ -85,6 +86,7 @@ def _task_run(job: Payload, placement: Placement) -> tuple[TaskRun, BuiltinSandb
         settings=settings,
         backend=backend,
         gpus=",".join(placement.gpu_ids) or None,
+        cpuset=placement.cpuset,  # the node's cores this measurement holds alone (recorded as machine.cpuset)
         gpus_scheduled=True,  # Ray placed the measurement where its GPUs are (the agent needs none)
     )
     run = TaskRun(input=node_input, sandboxes=NodeSandboxes(builtin, placement.gpu_ids), agent=job.agent)

@@ -37,11 +37,13 @@ class Handover:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a phase runs: the Ray node, the GPU ids Ray assigned, that node's own cache directory."""
+    """Where a phase runs: the Ray node, the GPU ids Ray assigned, that node's own cache
+    directory, and the node's cores it holds alone (None: not pinned)."""
 
     node_id: str
     gpu_ids: tuple[str, ...]
     cache_dir: Path
+    cpuset: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from demo_project import DEMO_IDS, copy_demo, demo_args, read_records
 from faultkit import interruptible
-from ray_cluster import OBJECT_STORE, local_cluster, measurement_overlaps, records, synthetic_suite
+from ray_cluster import OBJECT_STORE, core_overlaps, local_cluster, measurement_overlaps, records, synthetic_suite
 
 from pytest_isobench.sandbox.protocol import LABEL_RUN, LABEL_TASK
 
@@ -78,7 +78,9 @@ def test_outcomes_records_junit_gpus_and_last_failed(pytester: pytest.Pytester, 
         assert [r["phase"] for r in runs] == ["measure"], rec["item_id"]
         assert len(runs[0]["gpu_ids"]) == 1, runs
         assert rec["ray"]["attempts"] == {"measure": 1}
+        assert rec["machine"]["cpuset"] == runs[0]["cpuset"] is not None, "cores of its node, held alone"
     assert measurement_overlaps(list(recs.values())) == []
+    assert core_overlaps(list(recs.values())) == []
     # 8 tasks of ~1 s on 4 GPUs: measurements ran side by side.
     spans = [r["ray"]["runs"][0] for r in recs.values()]
     assert max(s["start"] for s in spans) < min(s["end"] for s in spans) + 3.0
