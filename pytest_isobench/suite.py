@@ -58,6 +58,12 @@ class PerfDefaults(BaseModel):
         description="judge a perf test that reports no figure on its process's wall time (whole-process "
         "benchmarks; the record warns); false: such a test is not timed",
     )
+    refresh_every: int = Field(
+        default=0,
+        ge=0,
+        description="a fresh sandbox for each variant every this many of its rounds (the same checkout, patch "
+        "and setup; its cache state and filesystem layout re-drawn); 0: one sandbox per variant for the task",
+    )
 
 
 class Resources(BaseModel):

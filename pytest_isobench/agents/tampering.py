@@ -129,6 +129,18 @@ class CheckoutGuard:
         self.sandboxes = dict(sandboxes)
         self.before = {name: checkout_state(sandbox) for name, sandbox in self.sandboxes.items()}
         self.checked: set[str] = set()
+        self.found: dict[str, str] = {}  # a change in a sandbox since replaced (``perf.refresh_every``)
+
+    def retire(self, name: str) -> None:
+        """The variant's sandbox is about to be replaced: a change it carries is kept for ``finish``."""
+        why = self.changed(name)
+        if why is not None:
+            self.found.setdefault(name, why)
+
+    def adopt(self, name: str, sandbox: Sandbox) -> None:
+        """The variant's fresh sandbox (same files, new times): its state now is the one to keep."""
+        self.sandboxes[name] = sandbox
+        self.before[name] = checkout_state(sandbox)
 
     def changed(self, name: str) -> str | None:
         paths = changed_paths(self.before[name], checkout_state(self.sandboxes[name]))
@@ -146,7 +158,7 @@ class CheckoutGuard:
     def finish(self, result: ProtocolResult) -> None:
         for name in self.sandboxes:
             if name not in result.failures:
-                why = self.changed(name)
+                why = self.found.get(name) or self.changed(name)
                 if why is not None:
                     result.failures[name] = why
 

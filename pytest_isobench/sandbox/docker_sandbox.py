@@ -141,6 +141,11 @@ class DockerSandbox:
         return WORKDIR
 
     @property
+    def identity(self) -> str:
+        """The container's id (short), once started; its name before."""
+        return str(self._container.short_id) if self._container is not None else str(self.name)
+
+    @property
     def container(self) -> Container:
         """The running container (``SandboxError`` before ``start`` or after ``close``)."""
         if self._container is None:

@@ -147,13 +147,18 @@ class LocalSandbox:
 
     def __init__(self, spec: SandboxSpec, root: Path) -> None:
         self.spec = spec
-        self.path = root / spec.run_id / spec.task_id / spec.variant
+        leaf = spec.variant if not spec.generation else f"{spec.variant}.{spec.generation}"
+        self.path = root / spec.run_id / spec.task_id / leaf
         self.start_s = 0.0
         self._started = False
         self._pin = pinned(spec.limits.cpuset)  # once: every exec runs on these cores
 
     @property
     def workdir(self) -> str:
+        return str(self.path)
+
+    @property
+    def identity(self) -> str:
         return str(self.path)
 
     def _git(self, *args: str, cwd: Path | None = None, check: bool = True) -> ExecResult:

@@ -80,6 +80,9 @@ class SandboxSpec:
     # False: the setup commands run offline (network back on after them). The local backend
     # cannot switch the network and runs them as they are.
     network_during_setup: bool = True
+    # 0 for a variant's first sandbox, n for its n-th fresh one (``perf.refresh_every``): a
+    # backend puts a refreshed one somewhere new (the local backend: another directory).
+    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,3 +131,9 @@ class Sandbox(Protocol):
     def close(self) -> None:
         """Remove everything this sandbox created. Safe to call twice and after a failed start."""
         ...
+
+
+def identity(sandbox: Sandbox) -> str:
+    """What tells this sandbox from another of the same variant: the built-in backends' ``identity``
+    (a container's id, a worktree's directory), else its working directory."""
+    return str(getattr(sandbox, "identity", None) or sandbox.workdir)

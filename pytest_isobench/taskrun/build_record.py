@@ -54,8 +54,21 @@ def versions() -> dict[str, str]:
     return found
 
 
-def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None) -> PerfTestRecord:
+def refreshed(every: int) -> str:
+    """What ``perf.refresh_every`` re-draws, as the record's ``randomised`` says it."""
+    return f"sandbox (a fresh one for each variant every {every} of its rounds: cache state, file layout)"
+
+
+def perf_test_record(
+    name: str,
+    result: ProtocolResult,
+    shape: str | None = None,
+    sandboxes: dict[str, list[str]] | None = None,
+    refresh_every: int = 0,
+) -> PerfTestRecord:
+    """One perf test's record; ``sandboxes``: each variant's, in order, when they were refreshed."""
     variants: dict[str, VariantRecord] = {}
+    sandboxes = sandboxes or {}
     kept = [s for s in result.samples if s.round >= 0 and s.m.error is None]
     for variant in dict.fromkeys(s.variant for s in result.samples):
         values = result.values(variant)
@@ -67,6 +80,7 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
             loops=[s.m.loops for s in kept if s.variant == variant],
             passes=[list(s.m.passes) for s in kept if s.variant == variant and s.m.passes],
             env_pad=[s.m.env_pad for s in kept if s.variant == variant],
+            sandboxes=list(sandboxes.get(variant, [])),
             stats=summarize(values).as_dict() if values else None,
             error=result.failures.get(variant),
         )
@@ -80,7 +94,10 @@ def perf_test_record(name: str, result: ProtocolResult, shape: str | None = None
         looks=list(result.looks),
         order=[[s.variant for s in result.samples if s.round == r] for r in range(result.rounds)],
         lockstep=any(s.m.passes for s in kept),
-        randomised=list(RANDOMISED) if any(s.m.env_pad is not None for s in kept) else [],
+        randomised=[
+            *(RANDOMISED if any(s.m.env_pad is not None for s in kept) else ()),
+            *([refreshed(refresh_every)] if sandboxes and refresh_every > 0 else []),
+        ],
         allocation=dict(result.allocation) or None,
         variants=variants,
     )
@@ -216,7 +233,10 @@ def _patch_fields(run: TaskInput, prepared: Prepared | None, patch: PatchOutcome
 def _measured_fields(measured: Measured) -> dict[str, Any]:
     shapes = {t.name: t.kind for t in measured.perf_tests}
     return {
-        "perf_tests": [perf_test_record(name, result, shapes.get(name)) for name, result in measured.results],
+        "perf_tests": [
+            perf_test_record(name, result, shapes.get(name), measured.refreshed.get(name), measured.refresh_every)
+            for name, result in measured.results
+        ],
         "serving": measured.serving,
         "direction": measured.direction,
         "human_correct": measured.human_correct,

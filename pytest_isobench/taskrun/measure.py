@@ -34,8 +34,8 @@ from ..suite import PerfDefaults, Suite
 from ..testgen import CachedTest, Generator, GenJob, cache, ensure_valid, repo_context
 from .checks import run_checks
 from .model import AgentFailed, Measured, PatchOutcome, Prepared, TaskFailed, TaskInput, TaskSkipped
-from .patch import apply_human, apply_once
-from .sandboxes import SandboxFactory, opened, spec_for
+from .sandboxes import SandboxFactory
+from .variants import Refresh, Variants
 
 if TYPE_CHECKING:
     from ..settings import Settings  # a plain value handed in with the TaskInput
@@ -141,10 +141,16 @@ def _serving_test(
 
 
 def time_variants(
-    run: TaskInput, sandboxes: Mapping[str, Sandbox], tests: list[PerfTest], notes: Mapping[str, str] | None = None
+    run: TaskInput,
+    sandboxes: Mapping[str, Sandbox],
+    tests: list[PerfTest],
+    notes: Mapping[str, str] | None = None,
+    variants: Variants | None = None,
 ) -> Measured:
     """Time every perf test of the task on the ready variants, interleaved (``notes``: a
-    warning for a test's record, by name)."""
+    warning for a test's record, by name). With ``variants`` (whose ``boxes`` are
+    ``sandboxes``) and the suite's ``perf.refresh_every``, each variant's sandbox is
+    replaced by a fresh one every k of its rounds."""
     notes = notes or {}
     names = list(sandboxes)
     measured = Measured(perf_tests=tests)
@@ -161,13 +167,21 @@ def time_variants(
         metric = test.metric or perf.metric
         direction: Direction = metric.direction if metric is not None else "lower"
         measured.direction = direction
-        for sandbox in sandboxes.values():
-            perftest.prepare(sandbox, test)
+
+        def ready(sandbox: Sandbox, _test: PerfTest = test) -> None:
+            perftest.prepare(sandbox, _test)
             sandbox.set_network(False)
+
+        for sandbox in sandboxes.values():
+            ready(sandbox)
         guard = tampering.CheckoutGuard(sandboxes)  # each run starts from the same files
         pace = perftest.LoopPace(min_time)  # raised when the values tie (a coarse timer)
+        refresh = None
+        if variants is not None and perf.refresh_every > 0:
+            refresh = Refresh(perf.refresh_every, variants, guard, ready)
+            measured.refreshed[test.name], measured.refresh_every = refresh.seen, perf.refresh_every
 
-        run_one, together, steps = _runners(sandboxes, test, metric, perf, guard, pace)
+        run_one, together, steps = _runners(sandboxes, test, metric, perf, guard, pace, refresh)
 
         def is_decided(partial: ProtocolResult, _direction: Direction = direction) -> bool:
             return decided(partial, rule, _direction)
@@ -203,10 +217,12 @@ def _runners(
     perf: PerfDefaults,
     guard: tampering.CheckoutGuard,
     pace: perftest.LoopPace,
+    refresh: Refresh | None = None,
 ) -> tuple[Callable[[str], Measurement], Callable[[list[str]], list[Measurement]] | None, lockstep.Lockstep | None]:
     """How the protocol runs ``test``: one variant at a time, and (when the suite and the
     sandboxes allow) every variant of a round at once in lockstep. Each measurement is seen
-    once by the loop pace and the checkout guard."""
+    once by the loop pace and the checkout guard; with ``refresh``, each variant's run is
+    counted first (and its sandbox replaced when its turn comes)."""
 
     def raw(name: str) -> Measurement:
         return perftest.run_once(
@@ -218,6 +234,8 @@ def _runners(
         return guard.after_run(name, m)
 
     def run_one(name: str) -> Measurement:
+        if refresh is not None:
+            refresh.before_run(name)
         return checked(name, raw(name))
 
     if not (perf.lockstep and lockstep.usable(sandboxes, test, metric)):
@@ -228,6 +246,9 @@ def _runners(
     )
 
     def together(order: list[str]) -> list[Measurement]:
+        if refresh is not None:
+            for name in order:
+                refresh.before_run(name)
         ran = steps.round(order, raw, pace.min_time_s)
         return [checked(name, m) for name, m in zip(order, ran, strict=True)]
 
@@ -252,13 +273,10 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
     checkout = prepared.checkout
     variants: list[Variant] = ["baseline", "human", "agent"] if patch is not None else ["baseline", "human"]
     with contextlib.ExitStack() as stack:
-        ready: dict[str, Sandbox] = {}
+        boxes = Variants(run, checkout, sandboxes, patch, stack)
         for name in variants:
-            ready[name] = stack.enter_context(opened(sandboxes, spec_for(run, name, checkout)))
-            if name == "human" and run.task.human_patch:
-                apply_human(ready[name], run.task.human_patch, run.task.rebuild_commands, run.suite.timeouts.setup_s)
-            if name == "agent" and patch is not None:
-                apply_once(ready[name], patch, run.suite, run.task.rebuild_commands)
+            boxes.open(name)
+        ready = boxes.boxes
         tests = list(prepared.perf_tests)
         if prepared.generated is not None:
             tests = [validated_test(run, prepared, prepared.generated, ready)]
@@ -283,7 +301,7 @@ def measure(run: TaskInput, prepared: Prepared, patch: PatchOutcome | None, sand
         setup_s = prepared.setup_s + time.perf_counter() - begin
         devices = gpu.device_ids(run.gpus)
         gpu_start, noise_start = gpu.snapshot(devices), noise.snapshot()
-        measured = time_variants(run, ready, tests, prepared.notes)
+        measured = time_variants(run, ready, tests, prepared.notes, boxes)
         measured.checks = checks or None
         measured.noise = noise_report(run, measured, noise_start)
         uses_gpu = run.gpus is not None or run.suite.gpus_required > 0

@@ -134,6 +134,9 @@ class Measured:
     gpu: dict[str, Any] | None = None  # GPU provenance around the timing (provenance.gpu)
     imported: dict[str, Any] | None = None  # what each variant imports (suite ``package``)
     checks: dict[str, Any] | None = None  # unit-test gates and equivalence (perf.gates, perf.equivalence)
+    # perf.refresh_every: by test name, each variant's sandboxes in the order it ran in them
+    refreshed: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    refresh_every: int = 0
 
 
 @dataclass
