@@ -78,7 +78,9 @@ def test_outcomes_records_junit_gpus_and_last_failed(pytester: pytest.Pytester, 
         assert [r["phase"] for r in runs] == ["measure"], rec["item_id"]
         assert len(runs[0]["gpu_ids"]) == 1, runs
         assert rec["ray"]["attempts"] == {"measure": 1}
-        assert rec["machine"]["cpuset"] == runs[0]["cpuset"] is not None, "cores of its node, held alone"
+        assert runs[0]["cpuset"] is not None, "the measurement held no cores of its node"
+        if rec["status"] != "error":  # an error's record is built on the controller: no machine of the node
+            assert rec["machine"]["cpuset"] == runs[0]["cpuset"], "the record names the cores it held"
     assert measurement_overlaps(list(recs.values())) == []
     assert core_overlaps(list(recs.values())) == []
     # 8 tasks of ~1 s on 4 GPUs: measurements ran side by side.
