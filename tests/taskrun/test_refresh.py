@@ -81,6 +81,7 @@ def test_each_variant_gets_a_fresh_sandbox_every_k_of_its_rounds(
     assert refreshed(EVERY) in test.randomised, test.randomised
     assert set(test.variants) == {"baseline", "human", "agent"}
     for variant, data in test.variants.items():
+        print(f"{backend} {variant}: {len(data.warmup)} warm-up + {test.rounds} rounds, sandboxes {data.sandboxes}")
         runs = len(data.warmup) + test.rounds  # each of its runs, warm-ups included
         assert runs > EVERY, f"too few rounds to see a refresh: {runs}"
         assert len(data.sandboxes) == math.ceil(runs / EVERY), (variant, runs, data.sandboxes)
