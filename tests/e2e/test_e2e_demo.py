@@ -111,7 +111,6 @@ def test_local_without_agent_every_human_speedup_is_significant(
     assert "demo-ac9bebc0[baseline-" in compare.stdout
 
 
-@pytest.mark.serial
 @pytest.mark.slow
 def test_local_agent_human_is_never_beats_or_worse(pytester: pytest.Pytester, demo_cache: Path, tmp_path: Path) -> None:
     """A/A: the agent's code is the human's, so it is "similar" or, when the budget cannot
@@ -123,6 +122,11 @@ def test_local_agent_human_is_never_beats_or_worse(pytester: pytest.Pytester, de
     often the demo's A/A comes out "similar" is a figure for benchmarks/bench_aa_docker.py,
     not a test (it depends on how busy the machine is). Run as scripts/demo.sh runs its
     A/A, with ``--isobench-pass=similar,inconclusive``: both pass, a wrong category fails.
+
+    Not serial: a false alarm is what it looks for, and the other tests running beside it
+    are the busy machine the harness must not raise one on (the rounds interleave the
+    variants, so the load falls on them alike); it only widens the intervals, and an
+    honest "inconclusive" passes.
     """
     results = tmp_path / "results"
     copy_demo(pytester.path)

@@ -59,8 +59,7 @@ def test_doctor_suite_is_the_demo_suite(tmp_path: Path) -> None:
     assert ours == theirs
 
 
-@pytest.mark.serial
-@pytest.mark.slow
+@pytest.mark.slow  # not serial: it reads the printed report's lines, never a figure
 def test_doctor_noise_runs_an_aa_and_prints_the_noise_floor(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest_isobench.cli", "doctor", "--noise", "--backend=local", "--max-time=2"],
