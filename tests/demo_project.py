@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,13 @@ def assert_no_worktree(cache: Path) -> None:
         check=True,
     ).stdout
     assert listing.count("worktree ") == 1, listing
+
+
+def junit_properties(path: Path) -> dict[str, dict[str, str]]:
+    """The properties of each test case of a junitxml file, by test case name."""
+    tree = ET.parse(path)
+    found: dict[str, dict[str, str]] = {}
+    for case in tree.iter("testcase"):
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        found[case.get("name", "")] = props
+    return found
