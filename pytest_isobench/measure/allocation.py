@@ -130,8 +130,11 @@ def _estimate(rounds: Sequence[RoundCost]) -> tuple[float, float] | None:
 def allocate(rounds: Sequence[RoundCost], least: int, most: int, step: int = 1) -> Allocation:
     """The cycles for the next round, between ``least`` and ``most``, a multiple of
     ``step`` (the variants' count: every variant then takes every place in a cycle equally
-    often) unless that would pass ``most``. ``most`` until :data:`FROM_ROUNDS` complete
-    rounds (every variant with at least two passes) are seen."""
+    often) unless that would pass ``most``. Until :data:`FROM_ROUNDS` complete rounds
+    (every variant with at least two passes) are seen, the geometric middle of the bounds
+    (9 of 3-20 for three variants): the variance per second of budget depends on the
+    cycles' ratio to the best, so before anything is known the middle in ratio risks least
+    (starting at the most, ``demo-c7a161c8`` spent 12 of its 30 s on its first 7 rounds)."""
     least = min(least, most)
     usable = [rc for rc in rounds if rc.cycles >= 2 and len(rc.passes) >= 2 and rc.round_s > rc.cycles_s > 0]
     # Rounds whose variants differ from the latest's (one failed) are not comparable.
@@ -139,15 +142,20 @@ def allocate(rounds: Sequence[RoundCost], least: int, most: int, step: int = 1) 
         names = set(usable[-1].passes)
         usable = [rc for rc in usable if set(rc.passes) == names]
     if len(usable) < FROM_ROUNDS:
-        return Allocation(most, rounds=len(usable))
+        return Allocation(_stepped(math.sqrt(least * most), least, most, step), rounds=len(usable))
     parts = _estimate(usable)
     if parts is None:
-        return Allocation(most, rounds=len(usable))
+        return Allocation(_stepped(math.sqrt(least * most), least, most, step), rounds=len(usable))
     within, between = parts
     start = statistics.median(rc.round_s - rc.cycles_s for rc in usable)
     cycle = statistics.median(rc.cycles_s / rc.cycles for rc in usable)
     best = float(most) if between <= 0 or cycle <= 0 else math.sqrt(start / cycle * within / between)
+    return Allocation(_stepped(best, least, most, step), within, between, start, cycle, len(usable))
+
+
+def _stepped(best: float, least: int, most: int, step: int) -> int:
+    """``best`` rounded, within ``[least, most]``, up to a multiple of ``step`` below ``most``."""
     cycles = max(least, min(most, round(best)))
     if step > 1 and cycles < most:
         cycles = min(most, max(least, step * math.ceil(cycles / step)))
-    return Allocation(cycles, within, between, start, cycle, len(usable))
+    return cycles

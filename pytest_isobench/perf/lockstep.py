@@ -172,9 +172,13 @@ class Lockstep:
             passes = self._cycles(order, talks, done, self._planned(len(talks)))
             cycles_s = time.perf_counter() - cycles_began
             self._remember(passes, min_time_s)
-            for v, talk in talks.items():
-                if v not in done:
-                    done[v] = self._finished(v, talk, loops[v], time.perf_counter() - began[v])
+            # Every process is asked for its report before any is waited for: their ends
+            # (a last result, the exit, the engine's word that it exited) overlap.
+            ending = {v: time.perf_counter() - began[v] for v in talks if v not in done}
+            for v in ending:
+                talks[v].send("end")
+            for v, wall in ending.items():
+                done[v] = self._finished(v, talks[v], loops[v], wall)
             self._combine(done, passes)
             complete = {v: p for v, p in passes.items() if done[v].error is None}
             if len(complete) >= 2:
@@ -269,8 +273,8 @@ class Lockstep:
         return m
 
     def _finished(self, variant: str, talk: Conversation, loops: int, wall: float) -> Measurement:
-        """A variant that answered every pass, asked for its report (its value comes from the cycles)."""
-        talk.send("end")
+        """A variant that answered every pass and was asked for its report (its value comes
+        from the cycles)."""
         _, m = self._outcome(variant, talk)
         return m if m.error is not None else dataclasses.replace(m, wall_s=wall, loops=loops)
 

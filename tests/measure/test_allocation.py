@@ -64,10 +64,12 @@ def test_between_the_two_the_square_root_rule() -> None:
     assert a.cycles in (9, 12), a.as_dict()
 
 
-def test_too_few_rounds_change_nothing() -> None:
+def test_before_enough_rounds_the_middle_of_the_bounds() -> None:
+    """Nothing known yet: the geometric middle (sqrt(3 * 20) = 7.7, up to a multiple of 3)."""
     rounds = _rounds(FROM_ROUNDS - 1, 20, within=0.005, between=0.10)
     a = allocate(rounds, least=3, most=20, step=3)
-    assert a.cycles == 20 and a.between is None and a.rounds == FROM_ROUNDS - 1
+    assert a.cycles == 9 and a.between is None and a.rounds == FROM_ROUNDS - 1
+    assert allocate([], least=2, most=2, step=2).cycles == 2
 
 
 def test_the_bounds_hold() -> None:
@@ -86,6 +88,6 @@ def test_rounds_of_other_variants_or_without_passes_are_left_out() -> None:
     empty = RoundCost({"baseline": [], "human": [], "agent": []}, 0.0, 0.5)
     a = allocate([*rounds, odd, empty], least=3, most=20, step=3)
     # The latest usable round has two variants: only rounds of those two count, too few.
-    assert a.cycles == 20 and a.rounds == 1
+    assert a.cycles == 9 and a.rounds == 1
     b = allocate([*rounds, empty], least=3, most=20, step=3)
     assert b.cycles == 3 and b.rounds == 20
