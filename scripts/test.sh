@@ -9,10 +9,8 @@
 # cores, at most 8: most tests wait on git, Docker or a pytest subprocess rather than
 # compute; --dist loadscope keeps a module's tests on one worker, so a module-scoped fixture
 # (a demo run, a Ray cluster, a private engine, built images) is built once, not once per
-# worker; --no-loadscope-reorder hands the modules out as tests/conftest.py orders them,
-# those holding slow tests first, so that no long module starts last), then the tests
-# marked serial run alone: their assertions read timings that other tests running beside
-# them would blur. Other arguments go to both runs.
+# worker), then the tests marked serial run alone: their assertions read timings that
+# other tests running beside them would blur. Other arguments go to both runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 select=""
@@ -27,7 +25,7 @@ scripts/setup-venv.sh
 .venv/bin/mypy
 both() { if [ -n "$select" ]; then echo "($select) and $1"; else echo "$1"; fi; }
 parallel=0
-.venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --no-loadscope-reorder --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
+.venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
 serial=0
 .venv/bin/pytest tests -p no:cacheprovider -q --durations=20 -m "$(both serial)" "$@" || serial=$?
 # 5 is "no test selected": fine for one part (-k may pick tests of one part only), not both

@@ -35,18 +35,6 @@ def docker_problem() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules holding a test marked slow first, each module's tests kept together and in order.
-
-    scripts/test.sh runs ``-n N --dist loadscope --no-loadscope-reorder``: xdist hands the
-    modules to its workers in this order. Its own reordering (most tests first) would start
-    the long end to end modules, which hold few tests each, last, and one worker would
-    still be running them long after the others had finished.
-    """
-    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_modules)  # stable: the rest keeps its order
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is None:
         return
