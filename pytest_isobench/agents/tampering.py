@@ -91,25 +91,39 @@ def patch_failure(patch: str, tests: list[PerfTest]) -> str | None:
     return "the patch changes files of the timing harness: " + "; ".join(paths)
 
 
-# Path, size and modification time of every file that is not committed-and-clean.
+# Path, size and modification time of every file that is not committed-and-clean, then an
+# end mark. git's own failure is not masked (exit 3), and a read without the mark (an output
+# cut short, a process killed under memory pressure) is no state: read as empty, it would
+# make every untracked file look new after the next run, and a variant would be blamed for
+# what the machine did (seen once under a loaded test suite).
+_END = "#isobench-state-end"
 _STATE = (
-    "git status --porcelain=v1 -z --untracked-files=all --ignored=traditional"
-    " | tr '\\0' '\\n' | cut -c4- | grep -v -e '\\.pyc$' -e '__pycache__/' | tr '\\n' '\\0'"
-    " | xargs -0 -r stat -c '%n\t%s\t%.9Y' -- 2>/dev/null; true"
+    'f="$(mktemp)" || exit 3; '
+    'git status --porcelain=v1 -z --untracked-files=all --ignored=traditional > "$f" || { rm -f "$f"; exit 3; }; '
+    "tr '\\0' '\\n' < \"$f\" | cut -c4- | grep -v -e '\\.pyc$' -e '__pycache__/' | tr '\\n' '\\0'"
+    " | xargs -0 -r stat -c '%n\t%s\t%.9Y' -- 2>/dev/null; "
+    f'rm -f "$f"; echo "{_END}"'
 )
+STATE_TRIES = 2
 
 
 def checkout_state(sandbox: Sandbox) -> dict[str, str]:
-    """``path -> "size mtime"`` for every file of the checkout that differs from its commit."""
-    result = sandbox.exec(_STATE, STATE_TIMEOUT_S)
-    if not result.ok:
-        raise RuntimeError(f"could not read the state of the checkout: {result.tail()}")
-    state: dict[str, str] = {}
-    for line in result.stdout.splitlines():
-        path, _, rest = line.partition("\t")
-        if path:
-            state[path] = rest
-    return state
+    """``path -> "size mtime"`` for every file of the checkout that differs from its commit.
+    Raises ``RuntimeError`` (an infrastructure error, never a variant's) when no complete
+    state could be read in :data:`STATE_TRIES` tries."""
+    tail = ""
+    for _ in range(STATE_TRIES):
+        result = sandbox.exec(_STATE, STATE_TIMEOUT_S)
+        lines = result.stdout.splitlines()
+        if result.ok and lines and lines[-1] == _END:
+            state: dict[str, str] = {}
+            for line in lines[:-1]:
+                path, _, rest = line.partition("\t")
+                if path:
+                    state[path] = rest
+            return state
+        tail = result.tail() or f"exit {result.exit_code}, no end mark"
+    raise RuntimeError(f"could not read the state of the checkout: {tail}")
 
 
 def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:

@@ -9,6 +9,7 @@ variant ("the run changed the checkout").
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from pytest_isobench.measure.protocol import Measurement
 from pytest_isobench.report.tables import task_row
 from pytest_isobench.report.terminal import summary_lines
 from pytest_isobench.sandbox.local import LocalSandbox
-from pytest_isobench.sandbox.protocol import SandboxSpec
+from pytest_isobench.sandbox.protocol import ExecResult, SandboxSpec
 
 TASK = "866ff223"  # demo-unique-seen-set
 QUICK = ("--isobench-max-time=4", "--isobench-min-rounds=3")
@@ -89,6 +90,42 @@ def test_checkout_state_sees_new_rewritten_and_removed_files_not_bytecode(tmp_pa
         assert tampering.changed_paths(before, tampering.checkout_state(sandbox)) == ["cache/results.json"]
         sandbox.exec("rm cache/results.json && sleep 0.01 && printf 'x = 3\\n' > m.py", 30)
         assert tampering.changed_paths(before, tampering.checkout_state(sandbox)) == ["m.py"]
+    finally:
+        sandbox.close()
+
+
+def test_a_state_that_cannot_be_read_whole_is_an_infrastructure_error(tmp_path: Path) -> None:
+    """git failing (here: not a repository any more) or an output cut short is no state:
+    read as empty, it would make the perf test look new after the next run and blame the
+    variant. Raised after a retry; a cut read followed by a whole one is the whole one."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "m.py").write_text("x = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    spec = SandboxSpec(task_id="state", variant="human", repo_dir=repo, commit=git(repo, "rev-parse", "HEAD").strip())
+    sandbox = LocalSandbox(spec, tmp_path / "worktrees")
+    sandbox.start()
+    try:
+        sandbox.write_file("_isobench_perf_x.py", "print(1)\n")
+        real_exec = sandbox.exec
+        calls: list[str] = []
+
+        def cut_once(command: str, timeout_s: float) -> ExecResult:
+            result = real_exec(command, timeout_s)
+            calls.append(command)
+            if len(calls) == 1:  # the first read loses its tail, as a killed pipeline would
+                return dataclasses.replace(result, stdout="")
+            return result
+
+        sandbox.exec = cut_once  # type: ignore[method-assign]
+        assert set(tampering.checkout_state(sandbox)) == {"_isobench_perf_x.py"}
+        assert len(calls) == 2
+        sandbox.exec = real_exec  # type: ignore[method-assign]
+        sandbox.exec("rm -rf .git", 30)  # git status now fails: not masked
+        with pytest.raises(RuntimeError, match="could not read the state of the checkout"):
+            tampering.checkout_state(sandbox)
     finally:
         sandbox.close()
 
