@@ -6,8 +6,9 @@ without repositories or sandboxes: the tests and ``benchmarks/bench_ray.py`` put
 follows the task's instance id (``...fail...`` fails, ``...error...`` raises, otherwise it
 passes); ``ISOBENCH_SYNTHETIC_SLEEP`` (seconds per phase) and ``ISOBENCH_SYNTHETIC_VALUES``
 (samples per record) are read on the controller and travel in the payload; with
-``ISOBENCH_SYNTHETIC_MARKS`` (a folder) a measurement leaves ``<item>.started`` and, once it
-has waited, ``<item>.done`` there.
+``ISOBENCH_SYNTHETIC_MARKS`` (a folder) a measurement leaves ``<item>.started`` (holding its
+process id) and, once it has waited, ``<item>.done`` there; interrupted while it waits (Ray's
+cancel), it leaves ``<item>.cancelled`` instead.
 """
 
 from __future__ import annotations
@@ -40,11 +41,19 @@ def agent(job: dict[str, Any], placement: Placement) -> Finished | Handover:
 
 
 def measure(job: dict[str, Any], handover: Handover | None, placement: Placement) -> Finished:
-    if job["marks"]:
-        Path(job["marks"], f"{job['item_id']}.started").touch()
-    time.sleep(job["sleep_s"])
-    if job["marks"]:  # a cancelled measurement never gets here
-        Path(job["marks"], f"{job['item_id']}.done").touch()
+    marks = Path(job["marks"]) if job["marks"] else None
+    if marks is not None:
+        (marks / f"{job['item_id']}.started").write_text(str(os.getpid()))
+    try:
+        end = time.monotonic() + job["sleep_s"]
+        while time.monotonic() < end:  # short steps: Ray's cancel interrupts between them, not inside one
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+    except KeyboardInterrupt:  # Ray's cancel; a forced one kills the process instead
+        if marks is not None:
+            (marks / f"{job['item_id']}.cancelled").touch()
+        raise
+    if marks is not None:  # a cancelled measurement never gets here
+        (marks / f"{job['item_id']}.done").touch()
     if "error" in job["instance_id"]:
         raise RuntimeError(f"synthetic infrastructure failure in {job['item_id']}")
     passed = "fail" not in job["instance_id"]
