@@ -214,6 +214,8 @@ def test_ctrl_c_cancels_every_remote_task(pytester: pytest.Pytester, cluster: An
 
     A measurement waits 60 s in short steps, far longer than the run takes to stop: one that
     was not cancelled is still waiting (its process alive, no mark) when the run has ended.
+    What only the harness's cancel shows is its line: Ray also kills a driver's tasks when the
+    driver exits, so the marks and processes alone would not tell a missing cancel apart.
     """
     synthetic_suite(pytester.path, [f"syn-{i:02d}" for i in range(8)], gpus=1)
     marks = tmp_path / "marks"
