@@ -78,8 +78,11 @@ def engine_client(timeout: float = 5) -> docker.DockerClient:
     ``timeout`` bounds the ping; later calls get docker's usual 60 s per request (long
     ``exec`` streams are not bounded by it). Raises ``SandboxError`` with the cause.
     """
-    import docker
-    from docker.constants import DEFAULT_TIMEOUT_SECONDS
+    try:
+        import docker
+        from docker.constants import DEFAULT_TIMEOUT_SECONDS
+    except ImportError as exc:  # a broken install: the engine cannot be reached from here
+        raise SandboxError(f"the Docker SDK cannot be imported ({exc}): pip install docker") from exc
 
     try:
         client = docker.from_env(timeout=timeout)
