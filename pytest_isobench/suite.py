@@ -64,6 +64,13 @@ class PerfDefaults(BaseModel):
         description="a fresh sandbox for each variant every this many of its rounds (the same checkout, patch "
         "and setup; its cache state and filesystem layout re-drawn); 0: one sandbox per variant for the task",
     )
+    own_stack: bool = Field(
+        default=True,
+        description="time the passes of a test timed through the harness's timing code (the demo's, "
+        "setup-experiment, workload and asv drivers) in a thread of their own, their stack at an offset drawn "
+        "per lockstep round and shared by its variants (ISOBENCH_STACK_OFFSET); false: in the test's main "
+        "thread (a test that installs signal handlers or sets thread-local state before timing)",
+    )
 
 
 class Resources(BaseModel):

@@ -11,6 +11,7 @@ be driven in tests by a fake ``run_one`` and a fake clock.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -302,7 +303,7 @@ def _checked(m: Measurement, direction: Direction) -> Measurement:
             error = f"the perf test reported {v!r}: expected a finite positive value"
     if error is None:
         return m
-    return Measurement(None, m.wall_s, m.digest, error=error, warning=m.warning, passes=m.passes, env_pad=m.env_pad)
+    return dataclasses.replace(m, value=None, error=error, loops=None)
 
 
 def _converged(partial: ProtocolResult, active: list[str], confidence: float) -> bool:

@@ -66,7 +66,9 @@ class Measurement:
     the repetitions of the timed region behind ``value`` when the perf test reports them
     (``value`` is then per loop); ``passes`` the per-loop times of its passes when the
     round ran in lockstep (``value`` is then derived from the passes of every variant);
-    ``env_pad`` the length of the environment padding its process ran with.
+    ``env_pad`` the length of the environment padding its process ran with;
+    ``stack_offset`` the offset of its passes' stack (``ISOBENCH_STACK_OFFSET``), when
+    the harness asked for one.
     """
 
     value: float | None
@@ -77,6 +79,7 @@ class Measurement:
     loops: int | None = None
     passes: tuple[float, ...] | None = None
     env_pad: int | None = None
+    stack_offset: int | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from ..measure.allocation import Allocation, RoundCost, allocate
 from ..measure.passes import combine_cycles
 from ..measure.protocol import Measurement
 from ..sandbox.conversation import Conversation, Conversing
-from .perftest import MIN_TIME_ENV, command_for, draw_pad, json_line, padded, to_measurement
+from .perftest import MIN_TIME_ENV, command_for, draw_offset, draw_pad, json_line, padded, to_measurement
 
 if TYPE_CHECKING:
     from ..dataset.models import MetricSpec, PerfTest
@@ -100,6 +100,8 @@ class Lockstep:
     """The most loops per pass each variant has chosen so far (asked for from then on)."""
     loops_for: float | None = None
     """The minimum time the remembered loops were chosen for (a new one forgets them)."""
+    own_stack: bool = False
+    """Time the passes on a stack at an offset drawn once per round (``perftest.STACK_MAX``)."""
     allocate: bool = True
     """Choose each round's cycles from the rounds so far (``measure/allocation.py``): fewer
     when what differs between processes outweighs the passes' noise; false: ``cycles``
@@ -129,12 +131,13 @@ class Lockstep:
         loops: dict[str, int] = {}
         began: dict[str, float] = {}
         pads = {v: draw_pad() for v in order}
+        offset = draw_offset() if self.own_stack else None  # one for the round: the same for its variants
 
         def start(v: str) -> None:
             box = self.sandboxes[v]
             assert isinstance(box, Conversing)
             began[v] = time.perf_counter()
-            talks[v] = box.converse(command, life, padded(env, pads[v]))
+            talks[v] = box.converse(command, life, padded(env, pads[v], offset))
 
         try:
             if self.supported:
@@ -184,7 +187,7 @@ class Lockstep:
             if len(complete) >= 2:
                 round_s = time.perf_counter() - min(began.values())
                 self.costs.append(RoundCost(complete, cycles_s, round_s))
-            return [dataclasses.replace(done[v], env_pad=pads[v]) for v in order]
+            return [dataclasses.replace(done[v], env_pad=pads[v], stack_offset=offset) for v in order]
         finally:
             for talk in talks.values():
                 talk.kill()

@@ -41,6 +41,18 @@ ASPLOS 2009). Drawn again for every process, a layout that happens to be slow st
 no variant over rounds (what the rounds' independence needs); 4 KiB covers a page."""
 RANDOMISED = (f"environment size ({PAD_ENV}: 0-{PAD_MAX - 1} bytes, drawn for every process)",)
 """What the harness re-draws for each perf-test process, as the record says it."""
+STACK_ENV = "ISOBENCH_STACK_OFFSET"
+STACK_MAX = 4096
+"""With ``perf.own_stack`` (the default), a perf test timed through ``perf/timing.py`` runs
+its passes in a thread whose stack begins ``ISOBENCH_STACK_OFFSET`` bytes lower (a multiple
+of 16 in ``[0, STACK_MAX)``): the stack's position against the test's data, which address-
+space randomisation otherwise draws for each process and which can move a test's time by
+20% or more, is then one value per lockstep round, the same for all its variants (their
+ratio is rid of it) and drawn again for the next round (the mean is over positions)."""
+RANDOMISED_STACK = (
+    f"stack position of the timed passes ({STACK_ENV}: 0-{STACK_MAX - 16} bytes in steps of 16, "
+    "one per lockstep round, the same for its variants; per process when not in lockstep)",
+)
 _pad_rng = random.Random()
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -116,11 +128,17 @@ def driver_source(name: str = "driver.py") -> str:
     goes into a checkout: ``perf/timing.py``'s code in place of its import of it, so that it
     stands alone there (both files are text for the sandbox)."""
     driver = (_HERE / name).read_text(encoding="utf-8")
-    timing = (_HERE / "timing.py").read_text(encoding="utf-8")
-    code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
     if not _TIMING_IMPORT.search(driver):
         raise RuntimeError(f"perf/{name} no longer imports perf/timing.py")
-    return _TIMING_IMPORT.sub(lambda _m: code + "\n", driver, count=1)
+    return with_timing(driver)
+
+
+def with_timing(text: str) -> str:
+    """``text`` (a script) with ``perf/timing.py``'s code in place of its first
+    ``from pytest_isobench.perf.timing import ...`` line."""
+    timing = (_HERE / "timing.py").read_text(encoding="utf-8")
+    code = timing[timing.index("from __future__ import annotations") :].split("\n", 1)[1].strip("\n")
+    return _TIMING_IMPORT.sub(lambda _m: code + "\n", text, count=1)
 
 
 def json_line(line: str) -> dict[str, Any] | None:
@@ -230,14 +248,17 @@ def run_once(
     metric: MetricSpec | None = None,
     min_time_s: float | None = None,
     process_time: bool = True,
+    own_stack: bool = False,
 ) -> Measurement:
     """Run ``test`` once in ``sandbox`` and turn the output into a measurement; with
-    ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take."""
+    ``min_time_s`` the test is told (``ISOBENCH_MIN_TIME_S``) how long one value should take;
+    with ``own_stack``, to time its passes on a stack at an offset drawn for this process."""
     env = {} if min_time_s is None else {MIN_TIME_ENV: f"{min_time_s:g}"}
     pad = draw_pad()
-    result = sandbox.exec(command_for(test, python), timeout_s, env=padded(env, pad))
+    offset = draw_offset() if own_stack else None
+    result = sandbox.exec(command_for(test, python), timeout_s, env=padded(env, pad, offset))
     m = to_measurement(result, test.metric or metric, sandbox.spec.limits.memory, process_time)
-    return dataclasses.replace(m, env_pad=pad)
+    return dataclasses.replace(m, env_pad=pad, stack_offset=offset)
 
 
 def draw_pad() -> int:
@@ -245,9 +266,14 @@ def draw_pad() -> int:
     return _pad_rng.randrange(PAD_MAX)
 
 
-def padded(env: dict[str, str], pad: int) -> dict[str, str]:
-    """``env`` with the padding variable of ``pad`` bytes."""
-    return {**env, PAD_ENV: "x" * pad}
+def draw_offset() -> int:
+    """A fresh stack offset (see :data:`STACK_MAX`)."""
+    return _pad_rng.randrange(STACK_MAX // 16) * 16
+
+
+def padded(env: dict[str, str], pad: int, offset: int | None = None) -> dict[str, str]:
+    """``env`` with the padding variable of ``pad`` bytes (and the stack offset, if any)."""
+    return {**env, PAD_ENV: "x" * pad, **({STACK_ENV: str(offset)} if offset is not None else {})}
 
 
 DEFAULT_MIN_TIME_S = 0.1

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,6 +29,15 @@ from collections.abc import Callable
 # passes alternate within milliseconds; "end" (or the end of input) asks for the usual report.
 PASSES = 10
 MAX_LOOPS = 1_000_000
+# With ISOBENCH_STACK_OFFSET=N (the harness draws one N per lockstep round, the same for
+# every variant of it), the passes run in a thread of their own whose stack begins N bytes
+# lower than its start. A main thread's stack starts at a random point within a page
+# (address-space randomisation), and where a test's stack falls against its data can move
+# its time by 20% or more from process to process; a thread's stack starts page-aligned, so
+# N alone sets that position: the same for the variants of one round (their ratio is rid of
+# it), re-drawn between rounds (the mean is over positions, not one that happens to suit
+# one variant). Unset: the passes run in the calling thread.
+STACK_ENV = "ISOBENCH_STACK_OFFSET"
 
 
 def min_time_s() -> float:
@@ -66,8 +76,60 @@ def answer(**fields: object) -> None:
     print(json.dumps({"isobench": fields.pop("isobench"), **fields}), flush=True)
 
 
+def stack_offset() -> int | None:
+    """The offset the harness asked for (bytes, a multiple of 16), or None."""
+    raw = os.environ.get(STACK_ENV, "")
+    return int(raw) // 16 * 16 if raw.isdigit() else None
+
+
+def on_own_stack(body: Callable[[], object], offset: int | None) -> object:
+    """``body()`` in a thread of its own, its stack ``offset`` bytes below where it begins
+    (a C call taking a structure of that size by value moves it; without ``ctypes``, no
+    offset); ``offset`` None: in this thread. What ``body`` returns or raises comes back."""
+    if offset is None:
+        return body()
+    outcome: list[object] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(body())
+        except BaseException as exc:  # raised again in the calling thread
+            failure.append(exc)
+
+    start = _below(run, offset) if offset >= 16 else run
+    thread = threading.Thread(target=start, name="isobench-passes", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _below(run: Callable[[], None], offset: int) -> Callable[[], object]:
+    """``run`` called through C with about ``offset`` bytes of its stack taken (``run``
+    itself without ``ctypes``). The structure is half that: ctypes' call copies it onto
+    the stack twice (its arguments, then libffi's)."""
+    try:
+        import ctypes
+    except ImportError:  # a Python built without ctypes: no offset
+        return run
+
+    class Pad(ctypes.Structure):
+        _fields_ = [("bytes", ctypes.c_char * max(8, offset // 2))]
+
+    call = ctypes.CFUNCTYPE(None, Pad)(lambda _pad: run())
+    return lambda: call(Pad())
+
+
 def measure(region: Callable[[], object]) -> tuple[float, int]:
-    """``(seconds per loop of the fastest pass, loops per pass)``."""
+    """``(seconds per loop of the fastest pass, loops per pass)``; with ISOBENCH_STACK_OFFSET,
+    the calibration and the passes run on a stack of their own (see :data:`STACK_ENV`)."""
+    result = on_own_stack(lambda: _measure(region), stack_offset())
+    return result  # type: ignore[return-value]
+
+
+def _measure(region: Callable[[], object]) -> tuple[float, int]:
     if os.environ.get("ISOBENCH_LOCKSTEP") != "1":
         loops, elapsed = calibrate(region)
         passes = [elapsed] + [timed(region, loops) for _ in range(PASSES - 1)]
@@ -95,6 +157,11 @@ def measure_passes(one_pass: Callable[[], float]) -> tuple[float, int]:
     """``(seconds of the fastest pass, 1)`` for a pass that times itself (``one_pass``
     returns its own seconds, its untimed setup run first): the same protocol as
     :func:`measure`, one loop per pass always, since a setup must come between repeats."""
+    result = on_own_stack(lambda: _measure_passes(one_pass), stack_offset())
+    return result  # type: ignore[return-value]
+
+
+def _measure_passes(one_pass: Callable[[], float]) -> tuple[float, int]:
     if os.environ.get("ISOBENCH_LOCKSTEP") != "1":
         one_pass()  # warm-up, as calibrate's
         return min(one_pass() for _ in range(PASSES)), 1

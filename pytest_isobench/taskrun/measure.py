@@ -226,7 +226,14 @@ def _runners(
 
     def raw(name: str) -> Measurement:
         return perftest.run_once(
-            sandboxes[name], test, perf.python, perf.timeout_s, metric, pace.min_time_s, perf.process_time
+            sandboxes[name],
+            test,
+            perf.python,
+            perf.timeout_s,
+            metric,
+            pace.min_time_s,
+            perf.process_time,
+            own_stack=perf.own_stack,
         )
 
     def checked(name: str, m: Measurement) -> Measurement:
@@ -242,7 +249,14 @@ def _runners(
         return run_one, None, None
     # Every variant's process at once, their passes alternating (see lockstep.py).
     steps = lockstep.Lockstep(
-        sandboxes, test, perf.python, perf.timeout_s, metric, cycles=perf.passes, process_time=perf.process_time
+        sandboxes,
+        test,
+        perf.python,
+        perf.timeout_s,
+        metric,
+        cycles=perf.passes,
+        process_time=perf.process_time,
+        own_stack=perf.own_stack,
     )
 
     def together(order: list[str]) -> list[Measurement]:
