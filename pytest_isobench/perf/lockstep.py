@@ -130,8 +130,12 @@ class Lockstep:
         done: dict[str, Measurement] = {}
         loops: dict[str, int] = {}
         began: dict[str, float] = {}
-        pads = {v: draw_pad() for v in order}
-        offset = draw_offset() if self.own_stack else None  # one for the round: the same for its variants
+        # One layout for the round, the same for its variants (the padding's size moves
+        # where the heap's objects fall, the offset where the passes' stack does): their
+        # ratio is rid of it, and the next round draws another.
+        pad = draw_pad()
+        pads = dict.fromkeys(order, pad)
+        offset = draw_offset() if self.own_stack else None
 
         def start(v: str) -> None:
             box = self.sandboxes[v]

@@ -33,13 +33,18 @@ SCRIPT_PREFIX = "_isobench_perf_"
 MIN_TIME_ENV = "ISOBENCH_MIN_TIME_S"
 PAD_ENV = "ISOBENCH_ENV_PAD"
 PAD_MAX = 4096
-"""Every perf-test process gets ``ISOBENCH_ENV_PAD`` of a fresh random length in
-``[0, PAD_MAX)``: the environment's size moves the initial stack, and with it the
-alignment of everything the process puts there, by several percent of its time
-(Mytkowicz et al., "Producing wrong data without doing anything obviously wrong",
-ASPLOS 2009). Drawn again for every process, a layout that happens to be slow stays with
-no variant over rounds (what the rounds' independence needs); 4 KiB covers a page."""
-RANDOMISED = (f"environment size ({PAD_ENV}: 0-{PAD_MAX - 1} bytes, drawn for every process)",)
+"""Every perf-test process gets ``ISOBENCH_ENV_PAD`` of a random length in ``[0, PAD_MAX)``:
+the environment's size moves the initial stack and where the heap's first objects fall, and
+with them the alignment of everything the process puts there, by several percent of its
+time (Mytkowicz et al., "Producing wrong data without doing anything obviously wrong",
+ASPLOS 2009). Drawn again for every lockstep round (the same for the variants of the round,
+whose processes then lie out alike) or, one process at a time, for every process, a layout
+that happens to be slow stays with no variant over rounds (what the rounds' independence
+needs); 4 KiB covers a page."""
+RANDOMISED = (
+    f"environment size ({PAD_ENV}: 0-{PAD_MAX - 1} bytes, one per lockstep round, the same for its variants; "
+    "per process when not in lockstep)",
+)
 """What the harness re-draws for each perf-test process, as the record says it."""
 STACK_ENV = "ISOBENCH_STACK_OFFSET"
 STACK_MAX = 4096

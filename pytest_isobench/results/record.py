@@ -90,7 +90,8 @@ class VariantRecord(_Open):
     loops: list[int | None] = Field(default_factory=list)  # loops per value (ISOBENCH_MIN_TIME_S)
     # Lockstep rounds: each kept round's passes (seconds per loop), from which its value came.
     passes: list[list[float]] = Field(default_factory=list)
-    # Each kept round's environment padding (bytes), re-drawn for every process.
+    # Each kept round's environment padding (bytes): per lockstep round (the same for its
+    # variants), per process otherwise.
     env_pad: list[int | None] = Field(default_factory=list)
     # Each kept round's stack offset of the timed passes (perf.own_stack), one per lockstep round.
     stack_offset: list[int | None] = Field(default_factory=list)
@@ -112,7 +113,7 @@ class PerfTestRecord(_Open):
     looks: list[int] = Field(default_factory=list)  # the rounds at which the sequential stop looked
     order: list[list[str]] = Field(default_factory=list)
     lockstep: bool = False  # the variants' passes alternated within each round (ISOBENCH_LOCKSTEP)
-    randomised: list[str] = Field(default_factory=list)  # what was re-drawn for every process
+    randomised: list[str] = Field(default_factory=list)  # what was re-drawn for every round or process
     # how the lockstep rounds' cycles were chosen (measure/allocation.py): the last choice,
     # the within- and between-process variances and the costs it was chosen from
     allocation: dict[str, Any] | None = None
