@@ -13,7 +13,7 @@
 # other tests running beside them would blur. Other arguments go to both runs.
 #
 # Nothing may hang CI: a test fails after 600 s (pytest-timeout, pyproject.toml) and each
-# part is stopped as Ctrl-C stops it (SIGTERM, then SIGKILL 60 s later) when it runs too
+# part is stopped as Ctrl-C stops it (SIGTERM to pytest, SIGKILL 60 s later) when it runs too
 # long: the parallel part after ISOBENCH_TEST_PART_TIMEOUT seconds (default 2400; it takes
 # about 12 minutes), the serial part after half that (it takes about 4).
 set -euo pipefail
@@ -31,9 +31,9 @@ scripts/setup-venv.sh
 cap="${ISOBENCH_TEST_PART_TIMEOUT:-2400}"
 both() { if [ -n "$select" ]; then echo "($select) and $1"; else echo "$1"; fi; }
 parallel=0
-timeout -k 60 "$cap" .venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
+timeout --foreground -k 60 "$cap" .venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
 serial=0
-timeout -k 60 "$((cap / 2))" .venv/bin/pytest tests -p no:cacheprovider -q --durations=20 -m "$(both serial)" "$@" || serial=$?
+timeout --foreground -k 60 "$((cap / 2))" .venv/bin/pytest tests -p no:cacheprovider -q --durations=20 -m "$(both serial)" "$@" || serial=$?
 # 5 is "no test selected": fine for one part (-k may pick tests of one part only), not both
 if [ "$parallel" -eq 5 ] && [ "$serial" -eq 5 ]; then exit 5; fi
 for code in "$parallel" "$serial"; do
