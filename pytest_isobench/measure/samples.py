@@ -68,7 +68,7 @@ class Measurement:
     round ran in lockstep (``value`` is then derived from the passes of every variant);
     ``env_pad`` the length of the environment padding its process ran with;
     ``stack_offset`` the offset of its passes' stack (``ISOBENCH_STACK_OFFSET``), when
-    the harness asked for one.
+    the harness asked for one; ``hash_seed`` the ``PYTHONHASHSEED`` the harness gave it.
     """
 
     value: float | None
@@ -80,6 +80,7 @@ class Measurement:
     passes: tuple[float, ...] | None = None
     env_pad: int | None = None
     stack_offset: int | None = None
+    hash_seed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,16 @@ from ..measure.allocation import Allocation, RoundCost, allocate
 from ..measure.passes import combine_cycles
 from ..measure.protocol import Measurement
 from ..sandbox.conversation import Conversation, Conversing
-from .perftest import MIN_TIME_ENV, command_for, draw_offset, draw_pad, json_line, padded, to_measurement
+from .perftest import (
+    MIN_TIME_ENV,
+    command_for,
+    draw_hash_seed,
+    draw_offset,
+    draw_pad,
+    json_line,
+    padded,
+    to_measurement,
+)
 
 if TYPE_CHECKING:
     from ..dataset.models import MetricSpec, PerfTest
@@ -131,17 +140,18 @@ class Lockstep:
         loops: dict[str, int] = {}
         began: dict[str, float] = {}
         # One layout for the round, the same for its variants (the padding's size moves
-        # where the heap's objects fall, the offset where the passes' stack does): their
-        # ratio is rid of it, and the next round draws another.
+        # where the heap's objects fall, the hash seed where a set's entries do, the offset
+        # where the passes' stack lies): their ratio is rid of it, the next round draws another.
         pad = draw_pad()
         pads = dict.fromkeys(order, pad)
         offset = draw_offset() if self.own_stack else None
+        seed = draw_hash_seed()
 
         def start(v: str) -> None:
             box = self.sandboxes[v]
             assert isinstance(box, Conversing)
             began[v] = time.perf_counter()
-            talks[v] = box.converse(command, life, padded(env, pads[v], offset))
+            talks[v] = box.converse(command, life, padded(env, pads[v], offset, seed))
 
         try:
             if self.supported:
@@ -191,7 +201,7 @@ class Lockstep:
             if len(complete) >= 2:
                 round_s = time.perf_counter() - min(began.values())
                 self.costs.append(RoundCost(complete, cycles_s, round_s))
-            return [dataclasses.replace(done[v], env_pad=pads[v], stack_offset=offset) for v in order]
+            return [dataclasses.replace(done[v], env_pad=pads[v], stack_offset=offset, hash_seed=seed) for v in order]
         finally:
             for talk in talks.values():
                 talk.kill()

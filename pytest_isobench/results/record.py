@@ -95,6 +95,8 @@ class VariantRecord(_Open):
     env_pad: list[int | None] = Field(default_factory=list)
     # Each kept round's stack offset of the timed passes (perf.own_stack), one per lockstep round.
     stack_offset: list[int | None] = Field(default_factory=list)
+    # Each kept round's PYTHONHASHSEED, one per lockstep round (None: Python drew its own).
+    hash_seed: list[int | None] = Field(default_factory=list)
     # perf.refresh_every: the sandboxes it ran in, in order (a container's id, a worktree's directory)
     sandboxes: list[str] = Field(default_factory=list)
     stats: dict[str, Any] | None = None  # pytest-benchmark's stats object

@@ -19,7 +19,7 @@ from ..agents.builtin import human_diff
 from ..agents.prompt import PROMPT_VERSION
 from ..measure.field_rules import failed_agent, field_rules, values_of
 from ..measure.stats import summarize
-from ..perf.perftest import RANDOMISED, RANDOMISED_STACK
+from ..perf.perftest import RANDOMISED, RANDOMISED_HASH, RANDOMISED_STACK
 from ..results.record import (
     AgentRunRecord,
     CorrectnessRecord,
@@ -81,6 +81,7 @@ def perf_test_record(
             passes=[list(s.m.passes) for s in kept if s.variant == variant and s.m.passes],
             env_pad=[s.m.env_pad for s in kept if s.variant == variant],
             stack_offset=[s.m.stack_offset for s in kept if s.variant == variant],
+            hash_seed=[s.m.hash_seed for s in kept if s.variant == variant],
             sandboxes=list(sandboxes.get(variant, [])),
             stats=summarize(values).as_dict() if values else None,
             error=result.failures.get(variant),
@@ -98,6 +99,7 @@ def perf_test_record(
         randomised=[
             *(RANDOMISED if any(s.m.env_pad is not None for s in kept) else ()),
             *(RANDOMISED_STACK if any(s.m.stack_offset is not None for s in kept) else ()),
+            *(RANDOMISED_HASH if any(s.m.hash_seed is not None for s in kept) else ()),
             *([refreshed(refresh_every)] if sandboxes and refresh_every > 0 else []),
         ],
         allocation=dict(result.allocation) or None,

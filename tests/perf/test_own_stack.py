@@ -5,9 +5,11 @@ randomisation); where it falls against the test's data moved the demo's
 ``average-length-builtin`` test by about 20% from process to process. ``perf/timing.py``
 runs the passes in a thread whose stack starts page-aligned, moved down by the offset the
 harness drew (``ISOBENCH_STACK_OFFSET``): one per lockstep round, the same for every
-variant of it. Checked here: the thread, what comes back from it, that the offset really
-moves the stack (read from ``/proc/self/task/TID/syscall`` while the thread sleeps), and
-that the harness shares one offset per round, re-draws it between rounds and records it.
+variant of it, as are the environment's padding and the hash seed (``PYTHONHASHSEED``).
+Checked here: the thread, what comes back from it, that the offset really moves the stack
+(read from ``/proc/self/task/TID/syscall`` while the thread sleeps), and that the harness
+shares one offset and one hash seed per round, re-draws them between rounds and records
+them.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ SAYS_ITS_OFFSET = (
     "    while time.perf_counter() < end: pass\n"
     "import time\n"
     "per_loop, loops = measure(region)\n"
-    "print(json.dumps({'time_s': per_loop, 'loops': loops, 'digest': 'same'}))\n"
+    "print(json.dumps({'time_s': per_loop, 'loops': loops, 'digest': str(hash('isobench'))}))\n"
 )
 
 
@@ -165,18 +167,36 @@ def test_lockstep_gives_every_variant_of_a_round_one_offset_and_redraws_it(boxes
     )
     assert steps.supported is True
     by_round: dict[int, set[int | None]] = {}
+    hashing: dict[int, set[tuple[int | None, str | None]]] = {}
     for s in result.samples:
         assert s.m.error is None, s.m.error
         by_round.setdefault(s.round, set()).add(s.m.stack_offset)
+        hashing.setdefault(s.round, set()).add((s.m.hash_seed, s.m.digest))
         # What the process saw: its passes took (offset + 1) microseconds or more.
         assert s.m.passes and min(s.m.passes) >= ((s.m.stack_offset or 0) + 1) / 1e6
     offsets = [next(iter(v)) for k, v in sorted(by_round.items()) if k >= 0]
     assert all(len(v) == 1 for v in by_round.values()), by_round  # one offset per round
     assert all(o is not None and 0 <= o < perftest.STACK_MAX and o % 16 == 0 for o in offsets)
     assert len(set(offsets)) >= 3, offsets  # 5 draws out of 256: repeats are rare
+    # One hash seed per round too: the processes of a round hash alike (the digest is a
+    # string's hash), those of different rounds do not.
+    assert all(len(v) == 1 for v in hashing.values()), hashing
+    seeds = [next(iter(v)) for k, v in sorted(hashing.items()) if k >= 0]
+    assert all(seed is not None for seed, _ in seeds) and len({d for _, d in seeds}) >= 3, seeds
     record = perf_test_record("offset", result)
     assert record.variants["agent"].stack_offset == offsets
+    assert record.variants["agent"].hash_seed == [seed for seed, _ in seeds]
     assert any(perftest.STACK_ENV in r for r in record.randomised), record.randomised
+    assert any(perftest.HASH_ENV in r for r in record.randomised), record.randomised
+
+
+def test_a_hash_seed_set_by_the_user_stands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    assert perftest.draw_hash_seed() is None
+    assert perftest.HASH_ENV not in perftest.padded({}, 3, 16, perftest.draw_hash_seed())
+    monkeypatch.delenv("PYTHONHASHSEED")
+    seed = perftest.draw_hash_seed()
+    assert seed is not None and perftest.padded({}, 3, 16, seed)[perftest.HASH_ENV] == str(seed)
 
 
 def test_without_own_stack_no_offset_is_given(boxes: dict[str, Sandbox]) -> None:
