@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +37,131 @@ def local_cluster(gpu_nodes: int = GPU_NODES, gpus_per_node: int = GPUS_PER_NODE
     """Head (no CPU, no GPU: it holds only the run's tracker) and ``gpu_nodes`` nodes with declared GPUs.
 
     Every phase runs on a node that can be removed (removing the head ends the cluster), and
-    fewer Ray workers boot at once on a small machine.
+    fewer Ray workers boot at once on a small machine. The cluster belongs to a process of
+    its own (:class:`ClusterHost`), not to the test's: Ray's node objects install a SIGTERM
+    handler that exits the process and talk to the cluster from C++, and twice in a suite
+    run an xdist worker that held a cluster died while it started (the worker gone without
+    a word, the rest of its tests left to a scheduler that then waited for ever). Now a
+    cluster that dies fails its tests; the worker lives on.
     """
+    host = ClusterHost(gpu_nodes, gpus_per_node, cpus)
+    try:
+        yield host
+    finally:
+        host.shutdown()
+
+
+@dataclass(frozen=True)
+class HostedNode:
+    """A worker node of a hosted cluster, as the tests name it."""
+
+    node_id: str
+
+
+class ClusterHost:
+    """``ray.cluster_utils.Cluster`` in a process of its own, driven over a pipe: its
+    address, its worker nodes, removing and adding one, shutting it down."""
+
+    def __init__(self, gpu_nodes: int, gpus_per_node: int, cpus: int, start_limit_s: float = 300) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, theirs = ctx.Pipe()
+        self._proc = ctx.Process(target=_host, args=(theirs, gpu_nodes, gpus_per_node, cpus), daemon=True)
+        self._proc.start()
+        theirs.close()
+        self.address: str = self._answer(start_limit_s, "start")
+
+    def _answer(self, limit_s: float, what: str) -> Any:
+        if not self._conn.poll(limit_s):
+            raise RuntimeError(f"the Ray cluster's host gave no answer to {what} within {limit_s:.0f} s")
+        try:
+            ok, value = self._conn.recv()
+        except EOFError:
+            raise RuntimeError(f"the Ray cluster's host died during {what} (exit {self._proc.exitcode})") from None
+        if not ok:
+            raise RuntimeError(f"the Ray cluster's host failed {what}: {value}")
+        return value
+
+    def _call(self, *message: Any, limit_s: float = 240) -> Any:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, OSError):
+            raise RuntimeError(f"the Ray cluster's host is gone (exit {self._proc.exitcode})") from None
+        return self._answer(limit_s, str(message[0]))
+
+    @property
+    def worker_nodes(self) -> list[HostedNode]:
+        return [HostedNode(node_id) for node_id in self._call("workers")]
+
+    def remove_node(self, node: HostedNode, allow_graceful: bool = False) -> None:
+        self._call("remove", node.node_id, allow_graceful)
+
+    def add_node(self, **args: Any) -> None:
+        self._call("add", args)
+
+    def shutdown(self) -> None:
+        try:
+            if self._proc.is_alive():
+                self._call("shutdown", limit_s=120)
+        except RuntimeError:
+            pass  # gone already, or stuck: killed below
+        finally:
+            self._proc.join(30)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(10)
+            self._conn.close()
+
+
+def _host(conn: Any, gpu_nodes: int, gpus_per_node: int, cpus: int) -> None:
+    """The cluster's own process: starts it, answers ``(ok, value)`` to each request."""
+    import traceback
+
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 0, "num_gpus": 0, "object_store_memory": OBJECT_STORE, "include_dashboard": False},
-    )
+    try:
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                "num_cpus": 0,
+                "num_gpus": 0,
+                "object_store_memory": OBJECT_STORE,
+                "include_dashboard": False,
+            },
+        )
+    except Exception:
+        conn.send((False, traceback.format_exc()))
+        return
     try:
         for _ in range(gpu_nodes):
             cluster.add_node(num_cpus=cpus, num_gpus=gpus_per_node, object_store_memory=OBJECT_STORE)
         cluster.wait_for_nodes()
-        yield cluster
+        conn.send((True, cluster.address))
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                return  # the test's process is gone
+            op = message[0]
+            if op == "shutdown":
+                conn.send((True, None))
+                return
+            try:
+                value: Any = None
+                if op == "workers":
+                    value = [n.node_id for n in cluster.worker_nodes]
+                elif op == "remove":
+                    node = next(n for n in cluster.worker_nodes if n.node_id == message[1])
+                    cluster.remove_node(node, allow_graceful=message[2])
+                elif op == "add":
+                    cluster.add_node(**message[1])
+                    cluster.wait_for_nodes()
+                else:
+                    raise ValueError(f"unknown request {op!r}")
+                conn.send((True, value))
+            except Exception:
+                conn.send((False, traceback.format_exc()))
+    except Exception:
+        conn.send((False, traceback.format_exc()))
     finally:
         cluster.shutdown()
 
