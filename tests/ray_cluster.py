@@ -38,11 +38,11 @@ def local_cluster(gpu_nodes: int = GPU_NODES, gpus_per_node: int = GPUS_PER_NODE
 
     Every phase runs on a node that can be removed (removing the head ends the cluster), and
     fewer Ray workers boot at once on a small machine. The cluster belongs to a process of
-    its own (:class:`ClusterHost`), not to the test's: Ray's node objects install a SIGTERM
-    handler that exits the process and talk to the cluster from C++, and twice in a suite
-    run an xdist worker that held a cluster died while it started (the worker gone without
-    a word, the rest of its tests left to a scheduler that then waited for ever). Now a
-    cluster that dies fails its tests; the worker lives on.
+    its own (:class:`ClusterHost`), and so does every Ray call the tests make (the host reads
+    the run's tracker): the test's process stays out of Ray. In suite runs, an xdist worker
+    that started a cluster died twice as it started, and once at a test's ``ray.init``
+    (gone without a word, the rest of its tests left to a scheduler that then waited for
+    ever). Now a cluster or a driver that dies fails its tests; the worker lives on.
     """
     host = ClusterHost(gpu_nodes, gpus_per_node, cpus)
     try:
@@ -98,6 +98,13 @@ class ClusterHost:
     def add_node(self, **args: Any) -> None:
         self._call("add", args)
 
+    def starts(self) -> tuple[str, list[tuple[str, str, str, float]]] | None:
+        """The run's id and its tracker's phase starts ``(task key, phase, node id, time)``,
+        read by the host (a Ray driver of its own: this process stays out of Ray), or
+        None before the run's tracker exists."""
+        found = self._call("starts")
+        return None if found is None else (found[0], [tuple(s) for s in found[1]])
+
     def shutdown(self) -> None:
         try:
             if self._proc.is_alive():
@@ -149,8 +156,11 @@ def _host(conn: Any, gpu_nodes: int, gpus_per_node: int, cpus: int) -> None:
                 value: Any = None
                 if op == "workers":
                     value = [n.node_id for n in cluster.worker_nodes]
+                elif op == "starts":
+                    value = _tracker_starts(cluster.address)
                 elif op == "remove":
                     node = next(n for n in cluster.worker_nodes if n.node_id == message[1])
+                    _disconnect()  # the host's driver may hang on the node that goes
                     cluster.remove_node(node, allow_graceful=message[2])
                 elif op == "add":
                     cluster.add_node(**message[1])
@@ -163,7 +173,27 @@ def _host(conn: Any, gpu_nodes: int, gpus_per_node: int, cpus: int) -> None:
     except Exception:
         conn.send((False, traceback.format_exc()))
     finally:
+        _disconnect()
         cluster.shutdown()
+
+
+def _tracker_starts(address: str) -> tuple[str, list[tuple[str, str, str, float]]] | None:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, namespace="isobench", log_to_driver=False)
+    trackers = [str(a) for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]
+    if not trackers:
+        return None
+    starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
+    return trackers[0].removeprefix("isobench-tracker-"), [tuple(s) for s in starts]
+
+
+def _disconnect() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 def synthetic_suite(path: Path, ids: list[str], gpus: int = 1, name: str = "syn") -> Path:

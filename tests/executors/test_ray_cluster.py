@@ -266,8 +266,6 @@ def _alive(pid: int) -> bool:
 def test_node_removed_mid_task_is_retried_and_recorded_once(
     pytester: pytest.Pytester, cluster: Any, tmp_path: Path
 ) -> None:
-    import ray
-
     ids = [f"syn-{i:02d}" for i in range(6)]
     synthetic_suite(pytester.path, ids, gpus=1)
     pytester._monkeypatch.setenv("ISOBENCH_SYNTHETIC_SLEEP", "6")
@@ -276,13 +274,11 @@ def test_node_removed_mid_task_is_retried_and_recorded_once(
     argv += [f"--isobench-ray={cluster.address}", f"--isobench-results={results}"]
     argv += [f"--isobench-cache-dir={pytester.path / 'cache'}"]
     proc = subprocess.Popen(argv, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    ray.init(address=cluster.address, namespace="isobench", log_to_driver=False)
     try:
         victim = _node_running_a_measurement(cluster, proc)
         cluster.remove_node(victim, allow_graceful=False)
         out, _ = proc.communicate(timeout=240)
     finally:
-        ray.shutdown()
         if proc.poll() is None:
             proc.kill()
         cluster.add_node(num_cpus=2, num_gpus=2, object_store_memory=OBJECT_STORE)
@@ -312,7 +308,6 @@ def test_node_removed_mid_measurement_in_docker_leaves_no_container(
     says a measurement started on it and that task's container runs on the engine.
     """
     import docker
-    import ray
 
     copy_demo(pytester.path)
     results = tmp_path / "r"
@@ -322,14 +317,12 @@ def test_node_removed_mid_measurement_in_docker_leaves_no_container(
         [sys.executable, "-m", "pytest", *args], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     client = docker.from_env()
-    ray.init(address=cluster.address, namespace="isobench", log_to_driver=False)
     try:
         victim, run_id, doomed = _node_with_a_running_container(cluster, proc, client)
         cluster.remove_node(victim, allow_graceful=False)
         out, _ = proc.communicate(timeout=400)
         left = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
     finally:
-        ray.shutdown()
         client.close()
         if proc.poll() is None:
             proc.kill()
@@ -352,16 +345,13 @@ def _node_with_a_running_container(
     cluster: Any, proc: subprocess.Popen[bytes], client: Any
 ) -> tuple[Any, str, list[str]]:
     """A worker node on which a measurement started and that task's container is running; the run id."""
-    import ray
-
     deadline = time.monotonic() + 180
     workers = {n.node_id: n for n in cluster.worker_nodes}
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-        trackers = [str(a) for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]
-        if trackers:
-            run_id = trackers[0].removeprefix("isobench-tracker-")
-            starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
+        found = cluster.starts()
+        if found is not None:
+            run_id, starts = found
             on_worker = {key.split("::")[-1]: node for key, phase, node, _t in starts if phase == "measure"}
             for task, node in on_worker.items():
                 if node not in workers:
@@ -376,15 +366,13 @@ def _node_with_a_running_container(
 
 
 def _node_running_a_measurement(cluster: Any, proc: subprocess.Popen[bytes]) -> Any:
-    import ray
-
     deadline = time.monotonic() + 90
     workers = {n.node_id: n for n in cluster.worker_nodes}
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-        trackers = [a for a in ray.util.list_named_actors() if str(a).startswith("isobench-tracker-")]
-        if trackers:
-            starts = ray.get(ray.get_actor(trackers[0]).starts.remote())
+        found = cluster.starts()
+        if found is not None:
+            _run_id, starts = found
             running = [node for _key, phase, node, _t in starts if phase == "measure" and node in workers]
             if running:
                 return workers[running[0]]
