@@ -15,7 +15,10 @@
 # Nothing may hang CI: a test fails after 600 s (pytest-timeout, pyproject.toml) and each
 # part is stopped as Ctrl-C stops it (SIGTERM to pytest, SIGKILL 60 s later) when it runs too
 # long: the parallel part after ISOBENCH_TEST_PART_TIMEOUT seconds (default 2400; it takes
-# about 12 minutes), the serial part after half that (it takes about 4).
+# about 12 minutes), the serial part after half that (it takes about 4). A worker that dies
+# stops the parallel part at once, naming its test (--max-worker-restart=0): with
+# --dist loadscope, pytest-xdist hands a dead worker's module, the test that killed it
+# included, to a new worker, and has been seen waiting for ever after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 select=""
@@ -31,7 +34,7 @@ scripts/setup-venv.sh
 cap="${ISOBENCH_TEST_PART_TIMEOUT:-2400}"
 both() { if [ -n "$select" ]; then echo "($select) and $1"; else echo "$1"; fi; }
 parallel=0
-timeout --foreground -k 60 "$cap" .venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
+timeout --foreground -k 60 "$cap" .venv/bin/pytest tests -p no:cacheprovider -q -n "$workers" --dist loadscope --max-worker-restart=0 --durations=20 -m "$(both "not serial")" "$@" || parallel=$?
 serial=0
 timeout --foreground -k 60 "$((cap / 2))" .venv/bin/pytest tests -p no:cacheprovider -q --durations=20 -m "$(both serial)" "$@" || serial=$?
 # 5 is "no test selected": fine for one part (-k may pick tests of one part only), not both
