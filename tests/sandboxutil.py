@@ -7,11 +7,14 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from gitutil import one_commit_repo
+
 from pytest_isobench.sandbox.docker_sandbox import DockerSandbox, engine_client
 from pytest_isobench.sandbox.local import LocalSandbox
 from pytest_isobench.sandbox.protocol import LABEL_RUN, Sandbox, SandboxSpec
 
 VARIANTS = ("baseline", "human", "agent")
+DEMO_IMAGE = "isobench-demo:bookworm"
 
 
 @contextlib.contextmanager
@@ -53,3 +56,25 @@ def sleeping(sandbox: Sandbox, marker: str) -> bool:
     else:
         found = subprocess.run(["sh", "-c", probe], capture_output=True, text=True, check=False).stdout.strip()
     return int(found or 0) > 0
+
+
+@contextlib.contextmanager
+def one_commit_boxes(
+    backend: str, root: Path, task_id: str, run_id: str, variants: tuple[str, ...], image: str = DEMO_IMAGE
+) -> Iterator[dict[str, Sandbox]]:
+    """:func:`variant_boxes` over a one-commit repository made under ``root``, every variant at
+    that commit."""
+    repo_dir, commit = one_commit_repo(root / "repo")
+
+    def spec_of(variant: str) -> SandboxSpec:
+        return SandboxSpec(
+            task_id=task_id,
+            variant=variant,  # type: ignore[arg-type]
+            repo_dir=repo_dir,
+            commit=commit,
+            image=image,
+            run_id=run_id,
+        )
+
+    with variant_boxes(backend, spec_of, root / "worktrees", variants) as made:
+        yield made

@@ -10,16 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitutil import one_commit_repo
-from sandboxutil import variant_boxes
+from sandboxutil import one_commit_boxes
 
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest
-from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.protocol import Sandbox
 from pytest_isobench.taskrun.build_record import perf_test_record
 
-IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-env-pad-{uuid.uuid4().hex[:8]}"
 
 # Reports the padding it saw as its time, (length + 1) microseconds, so the test can
@@ -49,19 +47,7 @@ print(json.dumps({"time_s": t, "loops": 1, "digest": "same"}))
 
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def boxes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
-    repo = one_commit_repo(tmp_path / "repo")
-
-    def spec_of(variant: str) -> SandboxSpec:
-        return SandboxSpec(
-            task_id="env-pad",
-            variant=variant,  # type: ignore[arg-type]
-            repo_dir=repo[0],
-            commit=repo[1],
-            image=IMAGE,
-            run_id=RUN_ID,
-        )
-
-    with variant_boxes(request.param, spec_of, tmp_path / "worktrees", ("baseline", "human")) as made:
+    with one_commit_boxes(request.param, tmp_path, "env-pad", RUN_ID, ("baseline", "human")) as made:
         yield made
 
 

@@ -23,16 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitutil import one_commit_repo
-from sandboxutil import variant_boxes
+from sandboxutil import one_commit_boxes
 
 from pytest_isobench.dataset.models import PerfTest
 from pytest_isobench.measure.protocol import Measurement, ProtocolSettings, run_protocol
 from pytest_isobench.perf import lockstep, perftest, timing
-from pytest_isobench.sandbox.protocol import Sandbox, SandboxSpec
+from pytest_isobench.sandbox.protocol import Sandbox
 from pytest_isobench.taskrun.build_record import perf_test_record
 
-IMAGE = "isobench-demo:bookworm"
 RUN_ID = f"test-own-stack-{uuid.uuid4().hex[:8]}"
 
 
@@ -130,19 +128,7 @@ SAYS_ITS_OFFSET = (
 
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def boxes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Sandbox]]:
-    repo = one_commit_repo(tmp_path / "repo")
-
-    def spec_of(variant: str) -> SandboxSpec:
-        return SandboxSpec(
-            task_id="own-stack",
-            variant=variant,  # type: ignore[arg-type]
-            repo_dir=repo[0],
-            commit=repo[1],
-            image=IMAGE,
-            run_id=RUN_ID,
-        )
-
-    with variant_boxes(request.param, spec_of, tmp_path / "worktrees", ("baseline", "human", "agent")) as made:
+    with one_commit_boxes(request.param, tmp_path, "own-stack", RUN_ID, ("baseline", "human", "agent")) as made:
         yield made
 
 
