@@ -143,7 +143,6 @@ class Lockstep:
         # where the heap's objects fall, the hash seed where a set's entries do, the offset
         # where the passes' stack lies): their ratio is rid of it, the next round draws another.
         pad = draw_pad()
-        pads = dict.fromkeys(order, pad)
         offset = draw_offset() if self.own_stack else None
         seed = draw_hash_seed()
 
@@ -151,7 +150,7 @@ class Lockstep:
             box = self.sandboxes[v]
             assert isinstance(box, Conversing)
             began[v] = time.perf_counter()
-            talks[v] = box.converse(command, life, padded(env, pads[v], offset, seed))
+            talks[v] = box.converse(command, life, padded(env, pad, offset, seed))
 
         try:
             if self.supported:
@@ -201,7 +200,7 @@ class Lockstep:
             if len(complete) >= 2:
                 round_s = time.perf_counter() - min(began.values())
                 self.costs.append(RoundCost(complete, cycles_s, round_s))
-            return [dataclasses.replace(done[v], env_pad=pads[v], stack_offset=offset, hash_seed=seed) for v in order]
+            return [dataclasses.replace(done[v], env_pad=pad, stack_offset=offset, hash_seed=seed) for v in order]
         finally:
             for talk in talks.values():
                 talk.kill()
