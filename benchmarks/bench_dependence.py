@@ -7,13 +7,16 @@ For each model and round count it prints:
 
 - how often each detection test calls the rounds dependent at one-sided 5% (its size
   under the independent models, its power under the persistent ones): the lag-1
-  autocorrelation of the ranks (Bartels), of the values, and the Wald-Wolfowitz runs
-  test about the median;
+  autocorrelation of the ranks (Bartels), the sum of the ranks' autocorrelations at lags
+  1-3 (what ``measure.dependence`` tests), the lag-1 autocorrelation of the values, and
+  the Wald-Wolfowitz runs test about the median;
 - the coverage of 1.0 by the 95% paired interval and its median half-width, as today
   (``none``) and widened by each long-run variance estimate: the AR(1) factor from lag 1
-  alone, the ARMA(1, 1) factor from lags 1 and 2 (what ``measure.dependence`` does), and
-  batch means over batches of ``sqrt(n)`` rounds; each scaled by the t quantiles of the
-  effective and the real number of rounds.
+  alone, the ARMA(1, 1) factor from lags 1 and 2 as they are, the same with Marriott
+  and Pope's AR(1) bias taken off (the rule before), the factor ``measure.dependence``
+  uses (lags 1-4, their bias of ``F / n`` solved with ``F``; widened when its test
+  leans that way), and batch means over batches of ``sqrt(n)`` rounds; each scaled by the
+  t quantiles of the effective and the real number of rounds.
 
     python benchmarks/bench_dependence.py [--runs 1000] [--rounds 12,30,60]
 """
@@ -37,19 +40,36 @@ from pytest_isobench.measure.dependence import (
     _null_z,
     _ranks,
     autocorrelation,
+    debiased,
     dependence,
+    order_moments,
+    phi_cap,
     widened,
 )
 from pytest_isobench.measure.paired import log_ratios, paired_speedup
 from pytest_isobench.measure.protocol import ProtocolSettings, run_protocol
 
 MODELS = ("iid-3%", "iid-8%", "heavy-tails", "two-speed", "drift", *PERSISTENT)
-TESTS = ("rank lag-1", "value lag-1", "runs")
-WIDEN = ("none", "ar1 lag-1", "arma lag-1,2", "arma debiased", "batch means")
+TESTS = ("rank lag-1", "rank lags 1-3", "value lag-1", "runs")
+WIDEN = ("none", "ar1 lag-1", "arma lag-1,2", "arma M-P", "arma used", "batch means")
 
 
 def _p_lag1(x: list[float]) -> float:
     return 1 - NormalDist().cdf(_null_z(autocorrelation(x, 1), len(x)))
+
+
+def _p_lags(x: list[float], lags: int = 3) -> float:
+    mean, var = order_moments(x, lags)
+    s = sum(autocorrelation(x, k) for k in range(1, lags + 1))
+    return 1 - NormalDist().cdf((s - mean) / math.sqrt(var)) if var > 0 else 1.0
+
+
+def _arma(r1: float, r2: float, n: int) -> float:
+    """The ARMA(1, 1) factor from lags 1 and 2 (``phi = r2 / r1``, capped)."""
+    if r1 <= 0:
+        return 1.0
+    phi = min(max(r2 / r1, 0.0), phi_cap(n)) if r2 > 0 else 0.0
+    return min(MAX_FACTOR, max(1.0, 1 + 2 * r1 / (1 - phi)))
 
 
 def _p_runs(d: list[float]) -> float:
@@ -70,16 +90,16 @@ def _factor(method: str, d: list[float]) -> float:
     n = len(d)
     r = _ranks(d)
     r1 = autocorrelation(r, 1)
-    if method == "arma debiased":
+    if method == "arma used":
         return dependence(d).factor
     if method == "none" or r1 <= 0:
         return 1.0
     if method == "ar1 lag-1":
         return min(MAX_FACTOR, (1 + r1) / (1 - r1))
     if method == "arma lag-1,2":
-        return dependence(d, bias=False).factor
-    if method == "arma debiased":
-        return dependence(d).factor
+        return _arma(r1, autocorrelation(r, 2), n)
+    if method == "arma M-P":
+        return _arma(debiased(r1, n), debiased(autocorrelation(r, 2), n), n)
     size = max(2, math.isqrt(n))
     means = [statistics.fmean(d[i : i + size]) for i in range(0, n - size + 1, size)]
     if len(means) < 2:
@@ -94,7 +114,8 @@ def _one(args: tuple[str, int, int]) -> tuple[list[bool], list[tuple[bool, float
     result = run_protocol(["baseline", "human"], run_one, settings, clock=clock)
     base, human = result.paired("baseline", "human")
     d = log_ratios(base, human, "lower")
-    rejects = [_p_lag1(_ranks(d)) < 0.05, _p_lag1(d) < 0.05, _p_runs(d) < 0.05]
+    rank = _ranks(d)
+    rejects = [_p_lag1(rank) < 0.05, _p_lags(rank) < 0.05, _p_lag1(d) < 0.05, _p_runs(d) < 0.05]
     plain = paired_speedup(base, human, "lower", 0.95)
     out = []
     for method in WIDEN:

@@ -4,8 +4,10 @@ failure mode it fixes, driven through the real ``run_protocol``, ``decided`` and
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
+import statistics
 from dataclasses import dataclass, field
 
 from pytest_isobench.measure.dependence import (
@@ -14,7 +16,11 @@ from pytest_isobench.measure.dependence import (
     MIN_ROUNDS,
     NO_DEPENDENCE,
     Dependence,
+    autocorrelation,
     dependence,
+    long_run_factor,
+    order_moments,
+    phi_cap,
     widened,
 )
 from pytest_isobench.measure.estimate import Estimate
@@ -45,6 +51,32 @@ def test_persistent_rounds_are_found_and_widened() -> None:
     # The long-run variance factor of an AR(1) at 0.8 is 9: the estimate must see most of it.
     factors = sorted(d.factor for d in found)
     assert factors[len(factors) // 2] > 3.0
+
+
+def test_the_tests_null_moments_are_those_of_every_order_of_the_values() -> None:
+    """``order_moments`` against all 7! = 5040 orders, with ties and without."""
+    for values in ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 1.0, 2.0, 3.0, 3.0, 3.0, 9.0]):
+        for lags in (1, 3):
+            sums = [
+                sum(autocorrelation(order, k) for k in range(1, lags + 1)) for order in itertools.permutations(values)
+            ]
+            mean, var = order_moments(values, lags)
+            assert math.isclose(mean, statistics.fmean(sums), abs_tol=1e-12)
+            assert math.isclose(var, statistics.pvariance(sums), rel_tol=1e-9)
+
+
+def test_the_factor_takes_the_means_bias_back() -> None:
+    """An ARMA(1, 1) whose autocorrelations come out ``F / n`` low (what a mean taken from
+    the same rounds does) gets its ``F`` back; independent rounds (each lag ``-1 / n``)
+    get 1; a persistence past the cap gets the cap's factor, not more."""
+    n, rho1, phi = 100, 0.3, 0.6
+    true = 1 + 2 * rho1 / (1 - phi)
+    observed = [rho1 * phi ** (k - 1) - true / n for k in range(1, 5)]
+    assert math.isclose(long_run_factor(observed, n), true, rel_tol=1e-6)
+    assert long_run_factor([-1 / n] * 4, n) == 1.0
+    # At 49 rounds phi is capped at 1 - 1/7: F = 1 + 14 (r1 + F / 49), so F = 6.6 * 49 / 35.
+    assert phi_cap(49) == 1 - 1 / 7
+    assert math.isclose(long_run_factor([0.4, 0.35, 0.3, 0.28], 49), 6.6 * 49 / 35, rel_tol=1e-6)
 
 
 def test_few_rounds_claim_nothing() -> None:
