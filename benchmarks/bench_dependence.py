@@ -37,7 +37,6 @@ from bench_calibration import PERSISTENT, fake_runs
 from pytest_isobench.measure.dependence import (
     MAX_FACTOR,
     Dependence,
-    _null_z,
     _ranks,
     autocorrelation,
     debiased,
@@ -55,7 +54,7 @@ WIDEN = ("none", "ar1 lag-1", "arma lag-1,2", "arma M-P", "arma used", "batch me
 
 
 def _p_lag1(x: list[float]) -> float:
-    return 1 - NormalDist().cdf(_null_z(autocorrelation(x, 1), len(x)))
+    return _p_lags(x, 1)
 
 
 def _p_lags(x: list[float], lags: int = 3) -> float:
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = [int(x) for x in args.rounds.split(",")]
     models = args.models.split(",")
-    head = f"{'model':12}{'n':>4}" + "".join(f"{t:>13}" for t in TESTS)
+    head = f"{'model':12}{'n':>4}" + "".join(f"{t:>15}" for t in TESTS)
     head += "".join(f"{w:>22}" for w in WIDEN)
     print(f"bench_dependence: {args.runs} runs per cell; detection at one-sided 5%; coverage (half-width) at 95%")
     print(head)
@@ -144,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 res: list[Any] = pool.map(_one, [(model, n, s) for s in range(args.runs)], chunksize=50)
                 line = f"{model:12}{n:>4}"
                 for i in range(len(TESTS)):
-                    line += f"{100 * sum(r[0][i] for r in res) / len(res):>12.1f}%"
+                    line += f"{100 * sum(r[0][i] for r in res) / len(res):>14.1f}%"
                 for j in range(len(WIDEN)):
                     cov = sum(r[1][j][0] for r in res) / len(res)
                     hw = statistics.median(r[1][j][1] for r in res)
