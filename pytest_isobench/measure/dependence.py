@@ -35,9 +35,12 @@ independent the rounds, the more of the persistence the mean absorbs (at persist
 solves ``F`` and the autocorrelations together (the fixed point of ``rho_k = r_k + F /
 n``). Against the previous factor (Marriott and Pope's AR(1) bias for lags 1 and 2), on
 the same protocol runs (2000 a cell): at persistence 0.8, spread 5%, false "significant"
-4.0% -> 3.4%, "beats" 2.5% -> 1.8%, "worse" 2.1% -> 1.7%, coverage 0.918 -> 0.942. With three variants the
-autocorrelations are pooled over the run's pairs (the persistence is the run's: its
-sandboxes, its machine), which halves their variance.
+4.0% -> 3.4%, "beats" 2.5% -> 1.8%, "worse" 2.1% -> 1.7%, coverage 0.918 -> 0.942. On few
+rounds the fixed point amplifies noise (its slope is ``2 / (n (1 - phi))``): independent
+rounds widened at 12-20 rounds get a median factor of 2.4-3.1 (1.5-1.8 before), though
+less often (15-20% of runs against 28-31%). With three variants the autocorrelations are
+pooled over the run's pairs (the persistence is the run's: its sandboxes, its machine),
+which halves their variance.
 
 Pure numbers in and out; no pytest, docker or scipy.
 """
