@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,8 +122,6 @@ class ClusterHost:
 
 def _host(conn: Any, gpu_nodes: int, gpus_per_node: int, cpus: int) -> None:
     """The cluster's own process: starts it, answers ``(ok, value)`` to each request."""
-    import traceback
-
     from ray.cluster_utils import Cluster
 
     try:

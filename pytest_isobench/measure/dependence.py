@@ -76,9 +76,9 @@ the verdict's message says so."""
 WIDEN_BELOW = 0.15
 """The interval is widened when the (pooled) test's p-value is below this, a looser level
 than :data:`DETECT_LEVEL`: the test has little power at the rounds a budget gives, so an
-interval widened only on rejection keeps most of its undercoverage (with lag 1 alone at persistence 0.8,
-spread 2%, one run in five is not widened even at 0.15, and those runs carry half the
-false "significant"); widened whenever the estimate exceeds 1, the intervals of
+interval widened only on rejection keeps most of its undercoverage (with lag 1 alone, at
+persistence 0.8, spread 2%, one run in five is not widened even at 0.15, and those runs
+carry half the false "significant"); widened whenever the estimate exceeds 1, the intervals of
 independent rounds widen too often. Chosen through ``bench_calibration.py``'s protocol
 (4000 runs a cell, seeds 0-3999): "similar" in the 8%-noise A/A 56.8% (61.3% with rounds
 taken as independent: the issue allows 5 points), false "significant" at persistence 0.8,
@@ -114,8 +114,8 @@ MAX_FACTOR = 25.0
 class Dependence:
     """The serial dependence of one pair's log ratios, read with the run's other pairs.
 
-    ``lag1``: the rank lag-1 autocorrelation (its bias of ``F / n`` taken off), pooled over the
-    run's pairs; ``pvalue``: one-sided, that the rounds are independent, from the pooled
+    ``lag1``: the rank lag-1 autocorrelation (its bias of ``F / n`` taken off), pooled over
+    the run's pairs; ``pvalue``: one-sided, that the rounds are independent, from the pooled
     statistic (one test per run, so that three pairs do not triple the false alarms);
     ``factor``: the long-run variance factor the interval is widened by (1: not
     widened); ``pair_lag1``: the pair's own lag-1 autocorrelation, for the record;
@@ -183,18 +183,18 @@ def autocorrelation(x: Sequence[float], lag: int) -> float:
 
 def phi_cap(n: int) -> float:
     """The most persistence ``phi`` (the ratio of successive autocorrelations) that ``n``
-        rounds can claim.
+    rounds can claim.
 
-        The ratio of small, noisy autocorrelations is wild at the rounds a budget gives
-        (its spread is about ``1 / (rho_1 sqrt(n))``), and ``1 / (1 - phi)`` blows an error
-        near 1 up: on the demo's Docker A/A (issue 23), 17 independent-looking rounds with a
-        lag-1 of 0.26 got ``phi`` 0.9 and a factor of 6.1. Capped at ``1 - 1 / sqrt(n)`` (0.76
-        at 17 rounds: a factor of 3.1 there; 0.82 at 30, 0.87 at 60, 0.9 from 100 on). A cap of
-        ``1 - 2 / sqrt(n)`` was tried and dropped: it narrowed the intervals of independent
-        rounds in ``bench_dependence``-style runs by little and took the false "significant"
-        at persistence 0.8, spread 2%, from 5.3% to 6.2% in ``bench_calibration.py``; this
-        one moves the coverage at persistence 0.5 and 0.8 by at most 0.007 (both figures from
-    the rule before the factor's bias was solved with it, whose ``phi`` was lag 2 over lag 1)."""
+    The ratio of small, noisy autocorrelations is wild at the rounds a budget gives (its
+    spread is about ``1 / (rho_1 sqrt(n))``), and ``1 / (1 - phi)`` blows an error near 1
+    up: on the demo's Docker A/A (issue 23), 17 independent-looking rounds with a lag-1 of
+    0.26 got ``phi`` 0.9 and a factor of 6.1. Capped at ``1 - 1 / sqrt(n)`` (0.76 at 17
+    rounds: a factor of 3.1 there; 0.82 at 30, 0.87 at 60, 0.9 from 100 on). A cap of ``1 -
+    2 / sqrt(n)`` was tried and dropped: it narrowed the intervals of independent rounds in
+    ``bench_dependence``-style runs by little and took the false "significant" at
+    persistence 0.8, spread 2%, from 5.3% to 6.2% in ``bench_calibration.py``; this one
+    moves the coverage at persistence 0.5 and 0.8 by at most 0.007 (both figures from the
+    rule before the factor's bias was solved with it, whose ``phi`` was lag 2 over lag 1)."""
     return min(0.9, max(0.0, 1 - 1 / math.sqrt(n)))
 
 
